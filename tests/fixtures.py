@@ -1,0 +1,99 @@
+"""Tiny real-layout dataset folders, written with PyAV, for the loader tests.
+
+Every video of class c is a flat colour whose red channel encodes c (and whose green
+channel ramps over time), so a test can read back from decoded pixels which class and
+which frames a loader produced.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from vddlib.data.video_io import write_video
+
+W, H, N_FRAMES = 64, 48, 12
+
+
+def class_red(c: int) -> int:
+    return (40 + 40 * c) % 256
+
+
+def make_frames(c: int, n: int = N_FRAMES) -> np.ndarray:
+    f = np.zeros((n, H, W, 3), dtype=np.uint8)
+    f[..., 0] = class_red(c)
+    f[..., 1] = (np.arange(n) * 255 // max(n - 1, 1))[:, None, None]
+    f[..., 2] = 128
+    return f
+
+
+def ucf101(root: Path, classes=("ApplyEyeMakeup", "Biking", "YoYo"), per_split=2) -> Path:
+    """root/UCF-101/<Class>/*.avi (MPEG-4) + root/ucfTrainTestlist/{classInd,trainlist01,testlist01}.txt"""
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True, exist_ok=True)
+    (lists / "classInd.txt").write_text("".join(f"{i + 1} {c}\n" for i, c in enumerate(classes)))
+    train, test = [], []
+    for i, c in enumerate(classes):
+        for g in range(2 * per_split):
+            rel = f"{c}/v_{c}_g{g + 1:02d}_c01.avi"
+            write_video(root / "UCF-101" / rel, make_frames(i), "mpeg4")
+            (train if g < per_split else test).append((rel, i + 1))
+    (lists / "trainlist01.txt").write_text("".join(f"{r} {k}\r\n" for r, k in train))   # official files use CRLF
+    (lists / "testlist01.txt").write_text("".join(f"{r}\r\n" for r, _ in test))
+    return root
+
+
+def hmdb51(root: Path, classes=("brush_hair", "cartwheel"), per_split=2) -> Path:
+    """root/hmdb51/<class>/*.avi + root/testTrainMulti_7030_splits/<class>_test_split1.txt (0/1/2 marks)"""
+    sd = root / "testTrainMulti_7030_splits"
+    sd.mkdir(parents=True, exist_ok=True)
+    for i, c in enumerate(classes):
+        lines = []
+        for k in range(2 * per_split + 1):
+            name = f"{c}_clip{k}.avi"
+            write_video(root / "hmdb51" / c / name, make_frames(i), "mpeg4")
+            mark = 0 if k == 2 * per_split else (1 if k < per_split else 2)
+            lines.append(f"{name} {mark} \n")
+        (sd / f"{c}_test_split1.txt").write_text("".join(lines))
+    return root
+
+
+def kinetics400(root: Path, classes=("abseiling", "air drumming"), per_split=2) -> Path:
+    """root/annotations/{train,validate}.csv + root/{train,val}/<label>/<ytid>_<start>_<end>.mp4 (H.264)"""
+    ann = root / "annotations"
+    ann.mkdir(parents=True, exist_ok=True)
+    for split, folder, csvname in (("train", "train", "train.csv"), ("val", "val", "validate.csv")):
+        rows = []
+        for i, c in enumerate(classes):
+            for k in range(per_split):
+                yt = f"{split[:2]}{i}{k}abcdefg"[:11]
+                rows.append({"label": c, "youtube_id": yt, "time_start": 10 * k, "time_end": 10 * k + 10,
+                             "split": split})
+                write_video(root / folder / c / f"{yt}_{10 * k:06d}_{10 * k + 10:06d}.mp4", make_frames(i), "libx264")
+        with open(ann / csvname, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["label", "youtube_id", "time_start", "time_end", "split"])
+            w.writeheader()
+            w.writerows(rows)
+    return root
+
+
+def ssv2(root: Path, per_split=2) -> Path:
+    """root/labels/{labels,train,validation}.json + root/20bn-something-something-v2/<id>.webm (VP9)"""
+    templates = ["Pushing [something] from left to right", "Putting [something] on a surface"]
+    lab = root / "labels"
+    lab.mkdir(parents=True, exist_ok=True)
+    classes = [t.replace("[", "").replace("]", "") for t in templates]
+    (lab / "labels.json").write_text(json.dumps({c: str(i) for i, c in enumerate(classes)}))
+    vid = 1000
+    for fname in ("train.json", "validation.json"):
+        entries = []
+        for i, t in enumerate(templates):
+            for _ in range(per_split):
+                vid += 1
+                entries.append({"id": str(vid), "label": t.replace("[something]", "a cup"), "template": t,
+                                "placeholders": ["a cup"]})
+                write_video(root / "20bn-something-something-v2" / f"{vid}.webm", make_frames(i), "libvpx-vp9")
+        (lab / fname).write_text(json.dumps(entries))
+    return root

@@ -1,0 +1,175 @@
+"""Real-dataset loaders on tiny fixture folders in each dataset's real layout and codec."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests import fixtures
+from vddlib.data import real
+from vddlib.data.real import load_real, miniucf_classes
+from vddlib.data.video_io import ClipSpec, frame_indices
+
+SPEC = ClipSpec(frames=4, gap=2, resize=(40, 30), crop=24)
+
+
+def _check_clips(vs, n, num_classes):
+    assert vs.videos.shape == (n, 4, 3, 24, 24)
+    assert vs.videos.dtype == torch.uint8
+    assert sorted(set(vs.labels.tolist())) == list(range(num_classes))
+    for v, y in zip(vs.videos, vs.labels):
+        red = v[:, 0].float().mean().item()
+        assert abs(red - fixtures.class_red(int(y))) < 12, (red, int(y))     # label ↔ content
+        green = v[:, 1].float().mean(dim=(1, 2))
+        assert torch.all(green[1:] > green[:-1])                              # frames in order
+
+
+@pytest.mark.parametrize("name,make,n_classes,per_split", [
+    ("ucf101", fixtures.ucf101, 3, 2),
+    ("hmdb51", fixtures.hmdb51, 2, 2),
+    ("kinetics400", fixtures.kinetics400, 2, 2),
+    ("ssv2", fixtures.ssv2, 2, 2),
+])
+def test_loader_reads_real_layout(tmp_path, name, make, n_classes, per_split):
+    root = make(tmp_path / name)
+    for split in ("train", "test"):
+        vs, report = load_real(name, root, split, SPEC, cache_dir=tmp_path / "cache", workers=2)
+        _check_clips(vs, n_classes * per_split, n_classes)
+        assert report.listed == report.loaded == n_classes * per_split and not report.skipped
+
+
+def test_train_and_test_splits_are_disjoint(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    tr, _ = load_real("ucf101", root, "train", SPEC, cache_dir=None)
+    te, _ = load_real("ucf101", root, "test", SPEC, cache_dir=None)
+    assert not set(tr.ids) & set(te.ids)
+    assert all(i.startswith("UCF-101/") for i in tr.ids)
+
+
+def test_hmdb_unused_mark_is_excluded(tmp_path):
+    root = fixtures.hmdb51(tmp_path / "hmdb")
+    items, _ = real.list_hmdb51(root, "train")
+    items_te, _ = real.list_hmdb51(root, "test")
+    names = {p.name for p, _ in items + items_te}
+    assert not any(n.endswith("_clip4.avi") for n in names)                  # mark 0 = unused
+
+
+def test_miniucf_restricts_and_renumbers(tmp_path):
+    mini = miniucf_classes()
+    assert len(mini) == 50
+    root = fixtures.ucf101(tmp_path / "ucf", classes=tuple(sorted(mini + ["YoYo", "Archery"])), per_split=1)
+    items, names = real.list_ucf101(root, "train", classes=mini)
+    assert names == mini and len(items) == 50
+    assert sorted({y for _, y in items}) == list(range(50))
+    assert all(p.parent.name in mini for p, _ in items)
+
+
+def test_miniucf_on_a_ucf_without_its_classes_is_a_clear_error(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    with pytest.raises(ValueError, match="not in .*classInd.txt"):
+        load_real("miniucf", root, "train", SPEC, cache_dir=None)
+
+
+def test_corrupt_video_is_skipped_with_warning_and_counted(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    bad = root / "UCF-101/Biking/v_Biking_g01_c01.avi"
+    bad.write_bytes(b"this is not a video" * 10)
+    with pytest.warns(UserWarning, match="v_Biking_g01_c01.avi"):
+        vs, report = load_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c")
+    assert len(vs) == 5 and report.loaded == 5 and report.listed == 6
+    assert len(report.skipped) == 1 and report.skipped[0][0].endswith("v_Biking_g01_c01.avi")
+    # the skip is remembered by the cache, and reported again from it
+    with pytest.warns(UserWarning, match="v_Biking_g01_c01.avi"):
+        _, report2 = load_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c")
+    assert len(report2.skipped) == 1
+
+
+def test_missing_video_file_is_a_counted_skip(tmp_path):
+    root = fixtures.kinetics400(tmp_path / "k4")
+    victim = next((root / "val").rglob("*.mp4"))
+    victim.unlink()
+    with pytest.warns(UserWarning, match="file not found"):
+        vs, report = load_real("kinetics400", root, "test", SPEC, cache_dir=None)
+    assert report.listed == 4 and report.loaded == 3 and len(vs) == 3
+
+
+@pytest.mark.parametrize("name,make,victim,hint", [
+    ("ucf101", fixtures.ucf101, "ucfTrainTestlist/testlist01.txt", "testlist01.txt"),
+    ("ucf101", fixtures.ucf101, "ucfTrainTestlist/classInd.txt", "classInd.txt"),
+    ("kinetics400", fixtures.kinetics400, "annotations/validate.csv", "validate.csv"),
+    ("ssv2", fixtures.ssv2, "labels/validation.json", "validation.json"),
+])
+def test_missing_split_file_names_what_and_where(tmp_path, name, make, victim, hint):
+    root = make(tmp_path / name)
+    (root / victim).unlink()
+    with pytest.raises(FileNotFoundError, match=hint) as e:
+        load_real(name, root, "test", SPEC, cache_dir=None)
+    assert str(root) in str(e.value)
+
+
+def test_missing_hmdb_split_files(tmp_path):
+    root = fixtures.hmdb51(tmp_path / "h")
+    for f in (root / "testTrainMulti_7030_splits").iterdir():
+        f.unlink()
+    with pytest.raises(FileNotFoundError, match="_test_split1.txt"):
+        load_real("hmdb51", root, "train", SPEC, cache_dir=None)
+
+
+def test_unknown_class_in_split_file(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    with open(root / "ucfTrainTestlist/testlist01.txt", "a") as f:
+        f.write("Juggling/v_Juggling_g01_c01.avi\r\n")
+    with pytest.raises(ValueError, match="Juggling"):
+        load_real("ucf101", root, "test", SPEC, cache_dir=None)
+
+
+def test_unknown_ssv2_template(tmp_path):
+    import json
+    root = fixtures.ssv2(tmp_path / "s")
+    p = root / "labels/train.json"
+    entries = json.loads(p.read_text())
+    entries[0]["template"] = "Juggling [something]"
+    p.write_text(json.dumps(entries))
+    with pytest.raises(ValueError, match="Juggling something"):
+        load_real("ssv2", root, "train", SPEC, cache_dir=None)
+
+
+def test_empty_class_is_an_error(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    for p in (root / "UCF-101/YoYo").glob("*g0[12]*.avi"):
+        p.write_bytes(b"garbage")
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="YoYo.*no readable"):
+        load_real("ucf101", root, "train", SPEC, cache_dir=None)
+
+
+def test_cache_is_read_back_and_a_lost_shard_is_redone(tmp_path, monkeypatch):
+    root = fixtures.hmdb51(tmp_path / "h")
+    cache = tmp_path / "cache"
+    first, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
+    shards = sorted(cache.rglob("shard_*.safetensors"))
+    assert len(shards) == 2
+    calls = []
+    orig = real.load_clip
+    monkeypatch.setattr(real, "load_clip", lambda *a, **k: calls.append(a[0]) or orig(*a, **k))
+    again, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
+    assert calls == [] and torch.equal(first.videos, again.videos) and first.ids == again.ids
+    shards[1].unlink()                                       # as if killed while writing shard 2
+    redone, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
+    assert len(calls) == 1 and torch.equal(first.videos, redone.videos)
+
+
+def test_frame_indices_gap_and_short_videos():
+    assert frame_indices(100, 4, 4).tolist() == [43, 47, 51, 55]             # centred: (100 - 13) // 2 = 43
+    assert frame_indices(10, 4, 4).tolist() == [0, 3, 6, 9]                  # gap shrinks to fit
+    assert frame_indices(3, 4, 4).tolist() == [0, 1, 2, 2]                   # last frame repeats
+    assert frame_indices(100, 4, 4, start=0).tolist() == [0, 4, 8, 12]
+
+
+def test_random_start_is_seeded(tmp_path):
+    from vddlib.data.video_io import load_clip
+    root = fixtures.ucf101(tmp_path / "u")
+    p = root / "UCF-101/Biking/v_Biking_g01_c01.avi"
+    spec = ClipSpec(frames=3, gap=1, resize=(40, 30), crop=24, start="random")
+    a = load_clip(p, spec, np.random.default_rng(3))
+    b = load_clip(p, spec, np.random.default_rng(3))
+    assert np.array_equal(a, b)

@@ -1,0 +1,251 @@
+"""Loaders for the paper's real datasets, from the files users download themselves.
+
+Each loader reads the official split / annotation files, lists (video path, class)
+pairs, decodes one clip per video with PyAV (video_io.ClipSpec) and caches the decoded
+split as shards of safetensors, so a second call reads the cache and a killed run
+resumes at the first unfinished shard. Expected layouts:
+
+UCF101 / MiniUCF   root/UCF-101/<Class>/v_<Class>_gXX_cYY.avi
+                   root/ucfTrainTestlist/{classInd.txt, trainlist01.txt, testlist01.txt}
+HMDB51             root/hmdb51/<class>/<video>.avi
+                   root/testTrainMulti_7030_splits/<class>_test_split1.txt  (1 train, 2 test, 0 unused)
+Kinetics-400       root/annotations/{train,validate}.csv  (label,youtube_id,time_start,time_end,split)
+                   root/{train,val}/[<label>/]<youtube_id>_<start:06d>_<end:06d>.mp4
+SSv2               root/labels/{labels,train,validation}.json
+                   root/20bn-something-something-v2/<id>.webm
+
+An unreadable video is skipped with a warning naming it and counted in the report; a
+missing split file, a class the split names but the class list lacks, or a class left
+with no videos is an error that says what was expected where.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .video_io import ClipSpec, VideoDecodeError, load_clip
+from .videoset import VideoSet
+
+MINIUCF_CLASS_FILE = Path(__file__).resolve().parent / "miniucf_classes.txt"
+
+
+@dataclass
+class LoadReport:
+    """What a loader listed, decoded and skipped (with the reason for each skip)."""
+
+    dataset: str
+    split: str
+    listed: int = 0
+    loaded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.dataset}/{self.split}: {self.loaded} of {self.listed} videos loaded, "
+                f"{len(self.skipped)} skipped")
+
+
+def _require(path: Path, what: str, how: str) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} expected at {path} but not found. {how}")
+    return path
+
+
+# ----------------------------------------------------------------------------- listings
+_UCF_HOW = ("Unpack UCF101TrainTestSplits-RecognitionTask.zip from the UCF101 site so that "
+            "root/ucfTrainTestlist/ holds classInd.txt, trainlist01.txt and testlist01.txt.")
+
+
+def list_ucf101(root: Path, split: str, fold: int = 1, classes: list[str] | None = None
+                ) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(video path, label) pairs of UCF101 split `fold`, optionally restricted to `classes`."""
+    lists = root / "ucfTrainTestlist"
+    ind = _require(lists / "classInd.txt", "UCF101 class list classInd.txt", _UCF_HOW)
+    all_classes = [line.split()[1] for line in ind.read_text().splitlines() if line.strip()]
+    if classes is not None:
+        missing = [c for c in classes if c not in all_classes]
+        if missing:
+            raise ValueError(f"Classes {missing} are not in {ind}; check the class list you passed.")
+    names = list(classes) if classes is not None else all_classes
+    index = {c: i for i, c in enumerate(names)}
+    fname = {"train": f"trainlist0{fold}.txt", "test": f"testlist0{fold}.txt"}[split]
+    split_file = _require(lists / fname, f"UCF101 {split} split file {fname}", _UCF_HOW)
+    items = []
+    for n, line in enumerate(split_file.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        rel = line.split()[0]
+        cls = rel.split("/")[0]
+        if cls not in all_classes:
+            raise ValueError(f"{split_file}:{n} names class {cls!r}, which {ind} does not list.")
+        if cls in index:
+            items.append((root / "UCF-101" / rel, index[cls]))
+    return items, names
+
+
+def miniucf_classes() -> list[str]:
+    return [ln.strip() for ln in MINIUCF_CLASS_FILE.read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+
+
+_HMDB_HOW = ("Unpack test_train_splits.rar from the HMDB51 site so that "
+             "root/testTrainMulti_7030_splits/ holds <class>_test_split1.txt for each of the 51 classes.")
+
+
+def list_hmdb51(root: Path, split: str, fold: int = 1) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(video path, label) pairs of HMDB51 split `fold` (marks: 1 train, 2 test, 0 unused)."""
+    split_dir = root / "testTrainMulti_7030_splits"
+    files = sorted(split_dir.glob(f"*_test_split{fold}.txt")) if split_dir.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"HMDB51 split files *_test_split{fold}.txt expected in {split_dir} "
+                                f"but none found. {_HMDB_HOW}")
+    names = [f.name[: -len(f"_test_split{fold}.txt")] for f in files]
+    want = {"train": "1", "test": "2"}[split]
+    items = []
+    for label, (cls, f) in enumerate(zip(names, files)):
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
+                raise ValueError(f"{f}:{n} should read '<video>.avi <0|1|2>'; got {line!r}")
+            if parts[1] == want:
+                items.append((root / "hmdb51" / cls / parts[0], label))
+    return items, names
+
+
+_K400_HOW = ("Place the Kinetics-400 annotation CSVs (train.csv, validate.csv with columns "
+             "label,youtube_id,time_start,time_end,split) in root/annotations/.")
+
+
+def list_kinetics400(root: Path, split: str) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(video path, label) pairs from the Kinetics-400 CSVs; the test split is the validation set."""
+    ann = root / "annotations"
+    csv_name, folder = {"train": ("train.csv", "train"), "test": ("validate.csv", "val")}[split]
+    _require(ann / "train.csv", "Kinetics-400 annotation train.csv", _K400_HOW)
+    split_csv = _require(ann / csv_name, f"Kinetics-400 annotation {csv_name}", _K400_HOW)
+    with open(ann / "train.csv", newline="") as f:
+        names = sorted({row["label"] for row in csv.DictReader(f)})
+    index = {c: i for i, c in enumerate(names)}
+    # Videos may sit in per-class folders or flat; index the split folder once.
+    by_stem = {p.stem: p for p in (root / folder).rglob("*") if p.suffix in (".mp4", ".webm", ".mkv", ".avi")}
+    items = []
+    with open(split_csv, newline="") as f:
+        for n, row in enumerate(csv.DictReader(f), 2):
+            if row["label"] not in index:
+                raise ValueError(f"{split_csv}:{n} names class {row['label']!r}, which train.csv does not have.")
+            stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
+            items.append((by_stem.get(stem, root / folder / row["label"] / f"{stem}.mp4"), index[row["label"]]))
+    return items, names
+
+
+_SSV2_HOW = ("Place labels.json, train.json and validation.json from the Something-Something-v2 "
+             "download in root/labels/.")
+
+
+def ssv2_class_of(template: str) -> str:
+    """SSv2's class name of a template: '[something]' placeholders lose their brackets."""
+    return re.sub(r"\[(.*?)\]", r"\1", template)
+
+
+def list_ssv2(root: Path, split: str) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(video path, label) pairs from SSv2's JSON files; the test split is the validation set."""
+    lab = root / "labels"
+    labels = json.loads(_require(lab / "labels.json", "SSv2 class list labels.json", _SSV2_HOW).read_text())
+    names = [c for c, _ in sorted(labels.items(), key=lambda kv: int(kv[1]))]
+    fname = {"train": "train.json", "test": "validation.json"}[split]
+    split_file = _require(lab / fname, f"SSv2 {split} annotation {fname}", _SSV2_HOW)
+    items = []
+    for entry in json.loads(split_file.read_text()):
+        cls = ssv2_class_of(entry["template"])
+        if cls not in labels:
+            raise ValueError(f"{split_file}: video {entry['id']} has template class {cls!r}, "
+                             f"which {lab / 'labels.json'} does not list.")
+        items.append((root / "20bn-something-something-v2" / f"{entry['id']}.webm", int(labels[cls])))
+    return items, names
+
+
+DATASETS = {
+    "ucf101": lambda root, split: list_ucf101(root, split),
+    "miniucf": lambda root, split: list_ucf101(root, split, classes=miniucf_classes()),
+    "hmdb51": lambda root, split: list_hmdb51(root, split),
+    "kinetics400": list_kinetics400,
+    "ssv2": list_ssv2,
+}
+
+
+# ----------------------------------------------------------------------------- decoding
+def _decode_all(items, spec: ClipSpec, seed: int, workers: int, desc: str):
+    def one(i_item):
+        i, (path, _) = i_item
+        rng = np.random.default_rng([seed, i])
+        try:
+            return load_clip(path, spec, rng), None
+        except VideoDecodeError as e:
+            return None, str(e)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(tqdm(pool.map(one, enumerate(items)), total=len(items), desc=desc, leave=False))
+
+
+def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec(),
+              cache_dir: str | Path | None = "artifacts/data", shard_size: int = 512,
+              workers: int = 4, seed: int = 0) -> tuple[VideoSet, LoadReport]:
+    """Decode (or read from cache) one split of a real dataset as a VideoSet and a LoadReport."""
+    if name not in DATASETS:
+        raise KeyError(f"Unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Dataset root {root} for {name} does not exist; pass the folder you unpacked it into.")
+    items, names = DATASETS[name](root, split)
+    spec_key = hashlib.sha1(json.dumps([asdict(spec), seed, str(root.resolve())]).encode()).hexdigest()[:10]
+    folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
+    report = LoadReport(name, split, listed=len(items))
+    videos, labels, ids = [], [], []
+    for s0 in range(0, len(items), shard_size):
+        chunk = items[s0:s0 + shard_size]
+        shard = folder / f"shard_{s0 // shard_size:05d}.safetensors" if folder else None
+        if shard is not None and shard.is_file():
+            part = VideoSet.load(shard)
+            skipped = part.meta.get("skipped", [])
+        else:
+            decoded = _decode_all(list(zip([p for p, _ in chunk], [y for _, y in chunk])), spec,
+                                  seed + s0, workers, f"{name}/{split} {s0}")
+            keep = [k for k, (clip, _) in enumerate(decoded) if clip is not None]
+            skipped = [(str(chunk[k][0]), err) for k, (clip, err) in enumerate(decoded) if clip is None]
+            vids = (torch.from_numpy(np.stack([decoded[k][0] for k in keep])) if keep
+                    else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop), dtype=torch.uint8))
+            part = VideoSet(vids, torch.tensor([chunk[k][1] for k in keep], dtype=torch.long), names,
+                            [str(chunk[k][0].relative_to(root)) if chunk[k][0].is_relative_to(root)
+                             else str(chunk[k][0]) for k in keep],
+                            {"skipped": skipped})
+            if shard is not None:
+                part.save(shard)                      # atomic: a killed run redoes only this shard
+        for path, err in skipped:
+            warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=2)
+        report.skipped += [tuple(s) for s in skipped]
+        videos.append(part.videos)
+        labels.append(part.labels)
+        ids += part.ids
+    vs = VideoSet(torch.cat(videos) if videos else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop),
+                                                                 dtype=torch.uint8),
+                  torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long), names, ids,
+                  {"dataset": name, "split": split, "clip": asdict(spec)})
+    report.loaded = len(vs)
+    counts = vs.class_counts()
+    empty = [names[c] for c, k in enumerate(counts) if k == 0]
+    if empty:
+        raise ValueError(f"{name}/{split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have no readable "
+                         f"videos under {root}; check that their videos exist ({report}).")
+    return vs, report

@@ -1,0 +1,124 @@
+"""The tidy results file (`results/eval_runs.csv`) and the tables rendered from it.
+
+One row per evaluator run: dataset, pool, method, vpc, classifier, seed, then metrics.
+A rerun replaces the rows with the same key instead of adding duplicates, and every
+write goes to a temporary file first, so a crash never leaves half a CSV.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "seed", "top1", "top5", "auc", "f1", "train_s"]
+KEY = ["dataset", "pool", "method", "vpc", "classifier", "seed"]
+METRICS = ["top1", "top5", "auc", "f1"]
+
+
+def _typed(row: dict) -> dict:
+    out = {c: row[c] for c in COLUMNS}
+    out["vpc"], out["seed"] = int(out["vpc"]), int(out["seed"])
+    for c in METRICS + ["train_s"]:
+        out[c] = float(out[c])
+    return out
+
+
+def read_runs(path: str | Path) -> list[dict]:
+    """All rows of a results CSV, typed; an absent file has no rows."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path} lacks the columns {missing}; it was not written by vddlib.results.")
+        return [_typed(r) for r in reader]
+
+
+def upsert_runs(path: str | Path, rows: list[dict]) -> list[dict]:
+    """Add rows to the CSV, replacing any existing row with the same key. Returns the file's rows."""
+    path = Path(path)
+    for r in rows:
+        missing = [c for c in COLUMNS if c not in r]
+        if missing:
+            raise ValueError(f"result row lacks {missing}: {r}")
+    new = {tuple(str(r[k]) for k in KEY): _typed(r) for r in rows}
+    kept = [r for r in read_runs(path) if tuple(str(r[k]) for k in KEY) not in new]
+    merged = kept + list(new.values())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in merged:
+            w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "train_s": f"{r['train_s']:.3f}"})
+    os.replace(tmp, path)
+    return merged
+
+
+def summarize_runs(rows: list[dict], by=("dataset", "pool", "method", "vpc", "classifier")) -> list[dict]:
+    """Mean and population std of each metric per group, in the order groups first appear."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r)
+    out = []
+    for key, rs in groups.items():
+        row = dict(zip(by, key))
+        row["runs"] = len(rs)
+        for m in METRICS + ["train_s"]:
+            v = np.array([r[m] for r in rs], dtype=float)
+            row[m], row[m + "_std"] = float(v.mean()), float(v.std())
+        out.append(row)
+    return out
+
+
+def pm(mean: float, std: float) -> str:
+    return f"{mean:.2f}±{std:.2f}"
+
+
+def markdown_table(header: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomic text write."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | None = None,
+                        reference_name: str = "paper") -> str:
+    """Mean ± std per (pool, method, vpc, classifier) as `<stem>.csv` and `<stem>.md`; returns the Markdown.
+
+    `reference` maps (method, vpc, pool) to the paper's {metric: (mean, std)}, shown beside ours.
+    """
+    summary = sorted(summarize_runs(rows), key=lambda r: (r["dataset"], r["pool"], r["method"] != "full",
+                                                          r["method"], r["vpc"], r["classifier"]))
+    stem = Path(stem)
+    cols = ["dataset", "pool", "method", "vpc", "classifier", "runs"] + [
+        c for m in METRICS + ["train_s"] for c in (m, m + "_std")]
+    lines = [",".join(cols)] + [",".join(f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]) for c in cols)
+                                for r in summary]
+    write_text(stem.with_suffix(".csv"), "\n".join(lines) + "\n")
+    header = ["pool", "method", "VPC", "classifier", "top-1", "top-5", "AUC", "F1", "runs", "train s/run"]
+    if reference is not None:
+        header += [f"{reference_name} top-1", f"{reference_name} AUC", f"{reference_name} F1"]
+    body = []
+    for r in summary:
+        line = [r["pool"], r["method"], "all" if r["vpc"] == 0 else r["vpc"], r["classifier"]] + [
+            pm(r[m], r[m + "_std"]) for m in METRICS] + [r["runs"], f"{r['train_s']:.1f}"]
+        if reference is not None:
+            ref = reference.get((r["method"], r["vpc"], r["pool"]), {})
+            line += [pm(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
+        body.append(line)
+    md = markdown_table(header, body)
+    write_text(stem.with_suffix(".md"), md)
+    return md
