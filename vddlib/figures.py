@@ -23,7 +23,8 @@ def class_frames_figure(vs: VideoSet, path: str | Path, per_class: int = 1, max_
             ax.set_xticks([])
             ax.set_yticks([])
             if t == 0:
-                ax.set_ylabel(vs.class_names[int(vs.labels[i])], rotation=0, ha="right", va="center", fontsize=7)
+                ax.set_ylabel(vs.class_names[int(vs.labels[i])].replace("_", "\n"), rotation=0, ha="right",
+                              va="center", fontsize=7)
             if row == 0:
                 ax.set_title(f"t={t}", fontsize=7)
     fig.tight_layout(pad=0.2)

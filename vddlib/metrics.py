@@ -36,6 +36,7 @@ def classification_metrics(probs: np.ndarray | torch.Tensor, labels: np.ndarray 
     labels = np.asarray(labels, dtype=np.int64)
     if probs.ndim != 2 or probs.shape[0] != labels.shape[0]:
         raise ValueError(f"probs must be (N, classes) with N = len(labels) = {labels.shape[0]}; got {probs.shape}")
+    probs = probs / probs.sum(axis=1, keepdims=True)      # float32 softmax rows drift from 1 by ~1e-7
     pred = probs.argmax(axis=1)
     return {
         "top1": topk_accuracy(probs, labels, 1),

@@ -1,0 +1,73 @@
+"""Profiles validate on load; environment.yml and pyproject.toml list the same dependencies."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from vddlib.config import REPO_ROOT, load_profile
+from vddlib.data.videoset import VideoSet
+
+
+def test_default_profile_loads():
+    p = load_profile("default")
+    assert p.dataset.name == "digits-motion" and p.evaluation.runs == 5 and p.evaluation.vpcs == (1, 5, 10)
+    assert p.evaluation.train.classifier == "c3d"
+
+
+@pytest.mark.parametrize("text,match", [
+    ("dataset: {name: cifar}", "dataset.name must be one of"),
+    ("dataset: {name: ucf101}", "dataset.root must name"),
+    ("evaluation: {runs: 0}", "runs must be >= 1"),
+    ("evaluation: {train: {optimizer: lbfgs}}", "optimizer"),
+    ("evaluation: {train: {learning_rate: 1}}", r"unknown setting\(s\) \['learning_rate'\]"),
+    ("dataset: {digits_motion: {frames: 2}}", "frames must be >= 4"),
+    ("extra: 1", "unknown section"),
+])
+def test_bad_profile_names_the_problem(tmp_path, text, match):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_profile(str(p))
+
+
+def test_missing_profile_lists_the_known_ones():
+    with pytest.raises(FileNotFoundError, match="default"):
+        load_profile("no_such_profile")
+
+
+def _norm(req: str) -> str:
+    return re.sub(r"\s+", "", req).lower()
+
+
+def test_environment_yml_and_pyproject_agree():
+    py = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(_norm(r) for r in py) == sorted(_norm(r) for r in pip if not r.startswith("-e"))
+    assert pip[0] == "torch==2.13.0"                     # torch first, pinned
+    assert "torch==2.13.0" in py
+    assert not any(r.startswith(("timm", "torchvision")) for r in py + pip)
+
+
+def test_videoset_rejects_wrong_shapes():
+    with pytest.raises(ValueError, match="uint8 tensor shaped"):
+        VideoSet(torch.zeros(2, 3, 8, 8), torch.zeros(2), ["a"])
+    with pytest.raises(ValueError, match="labels must have shape"):
+        VideoSet(torch.zeros(2, 1, 3, 8, 8, dtype=torch.uint8), torch.zeros(3), ["a"])
+    with pytest.raises(ValueError, match="labels must lie in"):
+        VideoSet(torch.zeros(2, 1, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 2]), ["a", "b"])
+
+
+def test_videoset_save_load_roundtrip(tmp_path):
+    vs = VideoSet(torch.randint(0, 255, (3, 2, 3, 4, 4), dtype=torch.uint8), torch.tensor([0, 1, 1]), ["a", "b"],
+                  ["x", "y", "z"], {"k": 1})
+    vs.save(tmp_path / "v.safetensors")
+    back = VideoSet.load(tmp_path / "v.safetensors")
+    assert torch.equal(back.videos, vs.videos) and back.ids == vs.ids and back.meta == vs.meta
+    with pytest.raises(FileNotFoundError, match="has not run yet"):
+        VideoSet.load(tmp_path / "missing.safetensors")
