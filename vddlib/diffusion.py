@@ -1,0 +1,275 @@
+"""Training class-conditional Latte on training-split latents, through Hugging Face Accelerate.
+
+One function, `train_latte`, serves the notebook (one process) and `accelerate launch`
+(several processes, gloo on CPU or NCCL on GPUs; see `vddlib/cli/train_latte.py`).
+
+Resumable by construction: every random draw of step s (batch order, timesteps, noise,
+label dropout) comes from generators seeded by (seed, s, rank), not from a running RNG,
+so a run killed after checkpoint k and resumed from it takes the very same steps as a run
+that was never interrupted. Checkpoints (`accelerator.save_state`: model, optimiser, EMA)
+are written to a temporary folder and renamed, so a kill mid-save loses nothing saved before.
+
+Loss: ε-prediction MSE under diffusers' DDPM schedule (1000 steps, linear betas). With
+`learn_sigma` (Latte/DiT) the variance half of the output is trained with the variational
+bound on a stopped-gradient mean, the "hybrid" loss of improved DDPM that Latte uses.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .models.latte import LATTE_SIZES, LatteClassConditional
+
+
+@dataclass
+class LatteTrainConfig:
+    size: str = "tiny"                  # a LATTE_SIZES name
+    lr: float = 1e-4                    # Latte: AdamW 1e-4, no weight decay
+    batch_size: int = 64                # global batch, split across processes
+    steps: int = 1000
+    ema_decay: float = 0.9999
+    grad_clip: float = 1.0
+    class_dropout_prob: float = 0.1
+    learn_sigma: bool = True
+    mixed_precision: str = "no"         # "no", "bf16" or "fp16" (GPU)
+    checkpoint_every: int = 250
+    keep_checkpoints: int = 2
+    gradient_checkpointing: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size not in LATTE_SIZES:
+            raise ValueError(f"LatteTrainConfig.size must be one of {sorted(LATTE_SIZES)}; got {self.size!r}")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"LatteTrainConfig.mixed_precision must be 'no', 'bf16' or 'fp16'; got {self.mixed_precision!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
+            raise ValueError("LatteTrainConfig.steps, batch_size and checkpoint_every must be >= 1")
+
+
+def make_accelerator(mixed_precision: str = "no"):
+    """An Accelerator that falls back to gloo on CPU-only machines.
+
+    accelerate's `--cpu` flag takes its single-process launcher; several CPU processes
+    come from `accelerate launch --multi_gpu --num_processes N` (torchrun underneath) with
+    `cpu=True` here, which makes Accelerate initialise torch.distributed with gloo.
+    """
+    from accelerate import Accelerator
+
+    return Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
+
+
+def make_scheduler():
+    """Latte's training noise schedule: DDPM, 1000 steps, linear betas 1e-4 … 0.02."""
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
+
+
+# ----------------------------------------------------------------------- variational bound (learn_sigma)
+def _normal_kl(mean1, logvar1, mean2, logvar2):
+    return 0.5 * (-1.0 + logvar2 - logvar1 + torch.exp(logvar1 - logvar2) + (mean1 - mean2) ** 2 * torch.exp(-logvar2))
+
+
+def _approx_std_normal_cdf(x):
+    return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _discretized_gaussian_loglik(x, means, log_scales):
+    centered = x - means
+    inv = torch.exp(-log_scales)
+    cdf_plus = _approx_std_normal_cdf(inv * (centered + 1.0 / 255.0))
+    cdf_min = _approx_std_normal_cdf(inv * (centered - 1.0 / 255.0))
+    log_cdf_plus = torch.log(cdf_plus.clamp(min=1e-12))
+    log_one_minus_cdf_min = torch.log((1.0 - cdf_min).clamp(min=1e-12))
+    log_probs = torch.where(x < -0.999, log_cdf_plus,
+                            torch.where(x > 0.999, log_one_minus_cdf_min, torch.log((cdf_plus - cdf_min).clamp(min=1e-12))))
+    return log_probs
+
+
+def vlb_loss(scheduler, x0, xt, t, eps, var_out):
+    """Per-sample variational-bound term (bits/dim) for a learned-range variance, mean held fixed."""
+    ac = scheduler.alphas_cumprod.to(x0.device, torch.float64)
+    betas = scheduler.betas.to(x0.device, torch.float64)
+    ac_prev = torch.cat([ac.new_ones(1), ac[:-1]])
+    post_var = betas * (1 - ac_prev) / (1 - ac)
+    post_logvar = torch.log(torch.cat([post_var[1:2], post_var[1:]]))
+    coef1 = betas * ac_prev.sqrt() / (1 - ac)
+    coef2 = (1 - ac_prev) * (1 - betas).sqrt() / (1 - ac)
+
+    def at(a):
+        return a[t].float().view(-1, *([1] * (x0.ndim - 1)))
+
+    true_mean = at(coef1) * x0 + at(coef2) * xt
+    true_logvar = at(post_logvar)
+    frac = (var_out + 1) / 2
+    model_logvar = frac * at(torch.log(betas)) + (1 - frac) * true_logvar
+    pred_x0 = (xt - at((1 - ac).sqrt()) * eps) / at(ac.sqrt())
+    model_mean = at(coef1) * pred_x0 + at(coef2) * xt
+    dims = list(range(1, x0.ndim))
+    kl = _normal_kl(true_mean, true_logvar, model_mean, model_logvar).mean(dim=dims) / math.log(2.0)
+    nll = -_discretized_gaussian_loglik(x0, model_mean, 0.5 * model_logvar).mean(dim=dims) / math.log(2.0)
+    return torch.where(t == 0, nll, kl)
+
+
+def diffusion_loss(model, scheduler, x0, labels, gen: torch.Generator):
+    """Latte's training loss on a batch of clean latents (B, T, C, h, w)."""
+    B, C = x0.shape[0], x0.shape[2]
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (B,), generator=gen).to(x0.device)
+    noise = torch.randn(x0.shape, generator=gen).to(x0.device, x0.dtype)
+    xt = scheduler.add_noise(x0, noise, t)
+    out = model(xt, t, labels)
+    eps = out[:, :, :C]
+    loss = F.mse_loss(eps.float(), noise.float(), reduction="none").mean(dim=list(range(1, x0.ndim)))
+    if out.shape[2] == 2 * C:
+        loss = loss + vlb_loss(scheduler, x0.float(), xt.float(), t, eps.detach().float(), out[:, :, C:].float())
+    return loss.mean()
+
+
+# ----------------------------------------------------------------------------- training
+def _latest_checkpoint(ckpt_dir: Path) -> tuple[int, Path | None]:
+    done = sorted(((int(p.name.split("_")[1]), p) for p in ckpt_dir.glob("step_*")
+                   if p.is_dir() and p.name.split("_")[1].isdigit()), key=lambda sp: sp[0])
+    return done[-1] if done else (0, None)
+
+
+def _batch_indices(n: int, step: int, batch: int, seed: int, rank: int, world: int) -> torch.Tensor:
+    """This process's share of the global batch of `step`: epochs are seeded permutations."""
+    per_epoch = n // batch
+    if per_epoch == 0:
+        raise ValueError(f"batch_size {batch} exceeds the {n} training videos; lower diffusion.batch_size")
+    epoch, pos = divmod(step, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    return perm[pos * batch:(pos + 1) * batch][rank::world]
+
+
+def build_latte(num_classes: int, frames: int, latent_size: int, latent_channels: int,
+                cfg: LatteTrainConfig, init_from: str | Path | None = None) -> LatteClassConditional:
+    """A fresh Latte of `cfg.size`, or one fine-tuned from a folder (ours) or an original `.pt`."""
+    if init_from:
+        init_from = Path(init_from)
+        if init_from.suffix == ".pt":
+            from .models.latte_convert import load_original_latte
+
+            return load_original_latte(init_from, num_classes=num_classes, num_heads=LATTE_SIZES[cfg.size]["num_heads"],
+                                       reinit_labels=True, sample_size=latent_size, in_channels=latent_channels)
+        model = LatteClassConditional.from_pretrained(init_from, local_files_only=True)
+        if model.config.num_classes != num_classes:
+            raise ValueError(f"{init_from} has {model.config.num_classes} classes, the dataset {num_classes}; "
+                             "convert it with reinit_labels or pick a matching checkpoint.")
+        return model
+    return LatteClassConditional(sample_size=latent_size, num_frames=frames, in_channels=latent_channels,
+                                 num_classes=num_classes, class_dropout_prob=cfg.class_dropout_prob,
+                                 learn_sigma=cfg.learn_sigma, **LATTE_SIZES[cfg.size])
+
+
+def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: LatteTrainConfig,
+                out_dir: str | Path, init_from: str | Path | None = None, accelerator=None,
+                stop_after: int | None = None, progress: bool = True) -> dict:
+    """Train (or resume) Latte on latents (N, T, C, h, w) of the *training split* and their labels.
+
+    Writes `out_dir/checkpoints/step_<k>/` (Accelerate state), `out_dir/latte_ema/` and
+    `out_dir/latte/` (save_pretrained) and `out_dir/train_log.csv`. `stop_after` ends the
+    run early at that step, as a kill would (tests use it).
+    """
+    from diffusers.training_utils import EMAModel
+
+    out_dir = Path(out_dir)
+    acc = accelerator or make_accelerator(cfg.mixed_precision)
+    rank, world = acc.process_index, acc.num_processes
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size {cfg.batch_size} must divide across {world} processes")
+    torch.manual_seed(cfg.seed)
+    T, C, h = latents.shape[1], latents.shape[2], latents.shape[3]
+    model = build_latte(num_classes, T, h, C, cfg, init_from)
+    if cfg.gradient_checkpointing:
+        model.enable_gradient_checkpointing()
+    ema = EMAModel(model.parameters(), decay=cfg.ema_decay, model_cls=LatteClassConditional, model_config=model.config)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    model, opt = acc.prepare(model, opt)
+    acc.register_for_checkpointing(ema)
+    ema.to(acc.device)
+    scheduler = make_scheduler()
+
+    ckpt_dir = out_dir / "checkpoints"
+    start, latest = _latest_checkpoint(ckpt_dir)
+    if latest is not None:
+        acc.load_state(str(latest))
+    if acc.is_main_process:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "train_config.json").write_text(json.dumps({**asdict(cfg), "init_from": str(init_from or ""),
+                                                               "processes": world, "n_videos": len(latents)}, indent=2))
+    log_path = out_dir / "train_log.csv"
+    if acc.is_main_process and log_path.is_file():          # drop rows of steps a kill undid
+        rows = [r for r in log_path.read_text().splitlines() if r and int(r.split(",")[0]) <= start]
+        log_path.write_text("".join(r + "\n" for r in rows))
+    end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
+    t0 = time.perf_counter()
+    losses = []
+    model.train()
+    bar = tqdm(range(start, end), desc="train Latte", disable=not (progress and acc.is_main_process),
+               initial=start, total=end)
+    for step in bar:
+        idx = _batch_indices(len(latents), step, cfg.batch_size, cfg.seed, rank, world)
+        x0 = latents[idx].to(acc.device)
+        y = labels[idx].to(acc.device)
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1009 + rank)
+        torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)          # label dropout draws from the global RNG
+        with acc.autocast():
+            loss = diffusion_loss(model, scheduler, x0, y, gen)
+        acc.backward(loss)
+        if cfg.grad_clip:
+            acc.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        ema.step(acc.unwrap_model(model).parameters())
+        losses.append(acc.gather(loss.detach()[None]).mean().item())
+        if acc.is_main_process:
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            with open(log_path, "a") as f:
+                f.write(f"{step + 1},{losses[-1]:.6f},{time.perf_counter() - t0:.2f}\n")
+        done = step + 1
+        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+            _save_checkpoint(acc, ckpt_dir, done, cfg.keep_checkpoints)
+    seconds = time.perf_counter() - t0
+    if end == cfg.steps and acc.is_main_process:
+        raw = acc.unwrap_model(model)
+        raw.save_pretrained(out_dir / "latte")
+        ema_model = LatteClassConditional.from_config(raw.config)
+        ema.copy_to(ema_model.parameters())
+        ema_model.save_pretrained(out_dir / "latte_ema")
+    acc.wait_for_everyone()
+    return {"steps_run": end - start, "start": start, "end": end, "seconds": seconds, "losses": losses}
+
+
+def _save_checkpoint(acc, ckpt_dir: Path, step: int, keep: int) -> None:
+    """save_state into a temp folder, then rename: a kill mid-save leaves the previous checkpoint intact."""
+    final = ckpt_dir / f"step_{step:07d}"
+    tmp = ckpt_dir / f"tmp_step_{step:07d}"
+    if acc.is_main_process and tmp.exists():
+        shutil.rmtree(tmp)
+    acc.wait_for_everyone()
+    acc.save_state(str(tmp))
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in sorted(ckpt_dir.glob("step_*"))[:-keep]:
+            shutil.rmtree(old)
+    acc.wait_for_everyone()
+
+
+def read_train_log(out_dir: str | Path) -> np.ndarray:
+    """(step, loss, seconds) rows of a run's train_log.csv."""
+    p = Path(out_dir) / "train_log.csv"
+    return np.loadtxt(p, delimiter=",", ndmin=2) if p.is_file() else np.zeros((0, 3))
