@@ -1,0 +1,150 @@
+"""Generating the synthetic pool: N_c videos per class, once, stored as shards + a manifest.
+
+Video i of class c has global index g = c·N_c + i and its own seed (seed·1,000,003 + g),
+which fixes its starting noise; the samplers are deterministic (DDIM η=0, DPM-Solver++),
+so any video can be regenerated alone. Shards hold consecutive global indices; a rerun
+skips finished shards, a shard cut short is redone (each is written to a temp file and
+renamed), and several processes split the shards between them (Accelerate) without
+changing a byte of the manifest.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from .data.videoset import VideoSet
+from .models.autoencoder import decode_latents
+
+SEED_STRIDE = 1_000_003
+
+
+@dataclass
+class GenerateConfig:
+    per_class: int = 100            # N_c
+    guidance_scale: float = 7.0     # Latte's sampling used 7.0
+    sampler: str = "dpmsolver++"    # "dpmsolver++" or "ddim"
+    steps: int = 20
+    batch_size: int = 100
+    shard_size: int = 100
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.per_class < 1:
+            raise ValueError(f"GenerateConfig.per_class (N_c) must be >= 1; got {self.per_class}. "
+                             "Set generate.per_class in the profile (the paper uses 100).")
+        if self.sampler not in ("dpmsolver++", "ddim"):
+            raise ValueError(f"GenerateConfig.sampler must be 'dpmsolver++' or 'ddim'; got {self.sampler!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.shard_size < 1:
+            raise ValueError("GenerateConfig.steps, batch_size and shard_size must be >= 1")
+
+
+def make_sampler(name: str, steps: int):
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+
+    common = dict(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
+    if name == "ddim":
+        s = DDIMScheduler(**common, clip_sample=False, set_alpha_to_one=False, timestep_spacing="trailing")
+    else:
+        s = DPMSolverMultistepScheduler(**common, algorithm_type="dpmsolver++", solver_order=2,
+                                        timestep_spacing="trailing")
+    s.set_timesteps(steps)
+    return s
+
+
+def video_seed(cfg: GenerateConfig, global_index: int) -> int:
+    return cfg.seed * SEED_STRIDE + global_index
+
+
+@torch.no_grad()
+def sample_latents(model, labels: torch.Tensor, seeds: list[int], cfg: GenerateConfig,
+                   device: torch.device | str = "cpu") -> torch.Tensor:
+    """Latents (B, T, C, h, w) for the given labels, each starting from the noise of its own seed."""
+    mc = model.config
+    shape = (mc.num_frames, mc.in_channels, mc.sample_size, mc.sample_size)
+    x = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+    x = x.to(device, model.dtype)
+    y = labels.to(device)
+    sched = make_sampler(cfg.sampler, cfg.steps)
+    for t in sched.timesteps:
+        eps = model.forward_with_cfg(x, t.to(device), y, cfg.guidance_scale)
+        x = sched.step(eps, t, x).prev_sample
+    return x.float().cpu()
+
+
+def _shard_path(out_dir: Path, k: int) -> Path:
+    return out_dir / f"shard_{k:05d}.safetensors"
+
+
+def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_dir: str | Path,
+                  accelerator=None, settings: dict | None = None, progress: bool = True,
+                  stop_after_shards: int | None = None) -> Path:
+    """Write the pool's shards and manifest into out_dir; returns the manifest path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
+    device = accelerator.device if accelerator else next(model.parameters()).device
+    model.eval()
+    total = len(class_names) * cfg.per_class
+    n_shards = -(-total // cfg.shard_size)
+    mine = [k for k in range(n_shards) if k % world == rank]
+    made = 0
+    for k in tqdm(mine, desc="generate shards", disable=not progress):
+        path = _shard_path(out_dir, k)
+        if path.is_file():
+            continue                                        # finished earlier: never redone, never doubled
+        if stop_after_shards is not None and made >= stop_after_shards:
+            break
+        g = torch.arange(k * cfg.shard_size, min(total, (k + 1) * cfg.shard_size))
+        labels = g // cfg.per_class
+        lat = []
+        for b in range(0, len(g), cfg.batch_size):
+            gb = g[b:b + cfg.batch_size]
+            lat.append(sample_latents(model, labels[b:b + cfg.batch_size], [video_seed(cfg, int(i)) for i in gb],
+                                      cfg, device))
+        lat = torch.cat(lat)
+        videos = decode_latents(vae, lat)
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({"latents": lat.half().contiguous(), "videos": videos.contiguous(), "labels": labels.contiguous(),
+                   "global_index": g.contiguous()}, str(tmp))
+        os.replace(tmp, path)
+        made += 1
+    if accelerator:
+        accelerator.wait_for_everyone()
+    manifest = out_dir / "manifest.json"
+    if rank == 0 and all(_shard_path(out_dir, k).is_file() for k in range(n_shards)):
+        entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
+                    "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
+                    "shard": _shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
+        doc = {"config": asdict(cfg), "settings": settings or {}, "class_names": class_names,
+               "n_videos": total, "n_shards": n_shards, "videos": entries}
+        tmp = manifest.with_name("manifest.json.tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        os.replace(tmp, manifest)
+    if accelerator:
+        accelerator.wait_for_everyone()
+    return manifest
+
+
+def load_pool(out_dir: str | Path, with_latents: bool = False) -> VideoSet | tuple[VideoSet, torch.Tensor]:
+    """The pool as a VideoSet (split 'synthetic'), read like a real split; optionally its latents too."""
+    out_dir = Path(out_dir)
+    manifest = out_dir / "manifest.json"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"No pool manifest at {manifest}; run notebooks/02_generate.ipynb to make the pool.")
+    doc = json.loads(manifest.read_text())
+    parts = [load_file(str(_shard_path(out_dir, k))) for k in range(doc["n_shards"])]
+    videos = torch.cat([p["videos"] for p in parts])
+    labels = torch.cat([p["labels"] for p in parts])
+    ids = [f"syn_c{e['class']:03d}_{e['index']:06d}" for e in doc["videos"]]
+    vs = VideoSet(videos, labels, doc["class_names"], ids,
+                  {"split": "synthetic", "pool": str(out_dir), "config": doc["config"], "settings": doc["settings"]})
+    if with_latents:
+        return vs, torch.cat([p["latents"] for p in parts]).float()
+    return vs
+
