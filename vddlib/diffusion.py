@@ -197,13 +197,13 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     model, opt = acc.prepare(model, opt)
     acc.register_for_checkpointing(ema)
-    ema.to(acc.device)
     scheduler = make_scheduler()
 
     ckpt_dir = out_dir / "checkpoints"
     start, latest = _latest_checkpoint(ckpt_dir)
     if latest is not None:
         acc.load_state(str(latest))
+    ema.to(acc.device)                                     # load_state restores the EMA on the CPU
     if acc.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "train_config.json").write_text(json.dumps({**asdict(cfg), "init_from": str(init_from or ""),
@@ -214,7 +214,7 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         log_path.write_text("".join(r + "\n" for r in rows))
     end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
     t0 = time.perf_counter()
-    losses = []
+    losses, pending = [], []
     model.train()
     bar = tqdm(range(start, end), desc="train Latte", disable=not (progress and acc.is_main_process),
                initial=start, total=end)
@@ -233,13 +233,16 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         opt.zero_grad(set_to_none=True)
         ema.step(acc.unwrap_model(model).parameters())
         losses.append(acc.gather(loss.detach()[None]).mean().item())
-        if acc.is_main_process:
+        pending.append(f"{step + 1},{losses[-1]:.6f},{time.perf_counter() - t0:.2f}\n")
+        if acc.is_main_process and step % 50 == 0:
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            with open(log_path, "a") as f:
-                f.write(f"{step + 1},{losses[-1]:.6f},{time.perf_counter() - t0:.2f}\n")
         done = step + 1
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             _save_checkpoint(acc, ckpt_dir, done, cfg.keep_checkpoints)
+            if acc.is_main_process:                        # the log holds exactly the checkpointed steps
+                with open(log_path, "a") as f:
+                    f.write("".join(pending))
+            pending = []
     seconds = time.perf_counter() - t0
     if end == cfg.steps and acc.is_main_process:
         raw = acc.unwrap_model(model)
