@@ -17,7 +17,10 @@ import yaml
 from .data.digits_motion import DigitsMotionConfig, load_digits_motion
 from .data.video_io import ClipSpec
 from .data.videoset import VideoSet
+from .diffusion import LatteTrainConfig
 from .evaluate import TrainConfig
+from .generate import GenerateConfig
+from .models.autoencoder import SmallVAEConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = REPO_ROOT / "params"
@@ -71,10 +74,33 @@ class EvalProtocol:
 
 
 @dataclass
+class DiffusionProfile:
+    """The diffusion stage: autoencoder, Latte training, and the trained pair the default ships."""
+
+    shipped: str = ""                   # folder with vae/ and latte_ema/ used unless retrain (empty: always train)
+    retrain: bool = False
+    vae_path: str = ""                  # a pretrained VAE folder (paper: sd-vae-ft-ema); empty: train a small one
+    vae: SmallVAEConfig = field(default_factory=SmallVAEConfig)
+    vae_steps: int = 1500
+    vae_batch: int = 64
+    vae_lr: float = 1e-3
+    init_from: str = ""                 # Latte weights to fine-tune (original .pt or our folder); empty: scratch
+    latte: LatteTrainConfig = field(default_factory=LatteTrainConfig)
+    smoke_steps: int = 20               # a short real training run that keeps the path tested when shipped weights are used
+    work_dir: str = "artifacts/diffusion"
+
+    def __post_init__(self) -> None:
+        if self.vae_steps < 1 or self.smoke_steps < 1:
+            raise ValueError("diffusion.vae_steps and diffusion.smoke_steps must be >= 1")
+
+
+@dataclass
 class Profile:
     name: str
     dataset: DatasetConfig
     evaluation: EvalProtocol
+    diffusion: DiffusionProfile = field(default_factory=DiffusionProfile)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -89,16 +115,22 @@ def load_profile(name_or_path: str) -> Profile:
         have = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"No profile at {path}; profiles in {PARAMS_DIR}: {have}")
     raw = yaml.safe_load(path.read_text()) or {}
-    unknown = sorted(set(raw) - {"name", "dataset", "evaluation"})
+    sections = {"name", "dataset", "evaluation", "diffusion", "generate"}
+    unknown = sorted(set(raw) - sections)
     if unknown:
-        raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: name, dataset, evaluation")
+        raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(sections)}")
     ds = dict(raw.get("dataset") or {})
     ds["digits_motion"] = _build(DigitsMotionConfig, ds.get("digits_motion"), f"{path}: dataset.digits_motion")
     ds["clip"] = _build(ClipSpec, ds.get("clip"), f"{path}: dataset.clip")
     ev = dict(raw.get("evaluation") or {})
     ev["train"] = _build(TrainConfig, ev.get("train"), f"{path}: evaluation.train")
+    df = dict(raw.get("diffusion") or {})
+    df["vae"] = _build(SmallVAEConfig, df.get("vae"), f"{path}: diffusion.vae")
+    df["latte"] = _build(LatteTrainConfig, df.get("latte"), f"{path}: diffusion.latte")
     return Profile(raw.get("name", path.stem), _build(DatasetConfig, ds, f"{path}: dataset"),
-                   _build(EvalProtocol, ev, f"{path}: evaluation"))
+                   _build(EvalProtocol, ev, f"{path}: evaluation"),
+                   _build(DiffusionProfile, df, f"{path}: diffusion"),
+                   _build(GenerateConfig, raw.get("generate"), f"{path}: generate"))
 
 
 def load_dataset(cfg: DatasetConfig) -> dict[str, VideoSet]:

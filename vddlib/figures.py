@@ -33,3 +33,64 @@ def class_frames_figure(vs: VideoSet, path: str | Path, per_class: int = 1, max_
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return chosen
+
+
+def _save(fig, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def video_strip(video_u8, path: str | Path, title: str = "") -> None:
+    """All frames of one video side by side (the paper's Figure 2)."""
+    T = video_u8.shape[0]
+    fig, axes = plt.subplots(1, T, figsize=(T * 1.1, 1.5))
+    for t, ax in enumerate(axes):
+        ax.imshow(video_u8[t].permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(f"t={t}", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(pad=0.2)
+    _save(fig, path)
+
+
+def real_vs_synthetic(real: VideoSet, syn: VideoSet, path: str | Path, frames=(0, 3, 7)) -> None:
+    """Per class: a real training video and a synthetic one, at a few frames."""
+    frames = [f for f in frames if f < real.frames]
+    C = real.num_classes
+    fig, axes = plt.subplots(C, 2 * len(frames), figsize=(2 * len(frames) * 0.95, C * 1.0), squeeze=False)
+    for c in range(C):
+        for j, (vs, tag) in enumerate(((real, "real"), (syn, "syn"))):
+            v = vs.videos[int(vs.indices_of(c)[0])]
+            for k, f in enumerate(frames):
+                ax = axes[c, j * len(frames) + k]
+                ax.imshow(v[f].permute(1, 2, 0).numpy(), interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c == 0:
+                    ax.set_title(f"{tag} t={f}", fontsize=7)
+                if j == 0 and k == 0:
+                    ax.set_ylabel(real.class_names[c].replace("_", "\n"), rotation=0, ha="right", va="center", fontsize=7)
+    fig.tight_layout(pad=0.2)
+    _save(fig, path)
+
+
+def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: str, title: str = "",
+              logy: bool = False) -> None:
+    """One line per name: {name: (x, y)}."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for name, (x, y) in series.items():
+        ax.plot(x, y, marker="o" if len(x) < 30 else None, label=name, lw=1.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title, fontsize=9)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)

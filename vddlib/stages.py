@@ -1,0 +1,171 @@
+"""The diffusion stage as notebooks 01 and 02 run it: recogniser, autoencoder, Latte, pool.
+
+Kept here (tested) so that each notebook cell is a call. Outputs go under
+`diffusion.work_dir` (git-ignored artifacts/), in folders named after the dataset.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import DiffusionProfile, Profile
+from .data.videoset import VideoSet
+from .diffusion import LatteTrainConfig, train_latte
+from .evaluate import TrainConfig, _layout, _prepare, predict_proba, train_evaluator
+from .latents import encode_training_split
+from .models import build_evaluator
+from .models.autoencoder import (build_small_vae, decode_latents, encode_videos, fit_latent_stats, load_vae,
+                                 psnr, train_vae)
+from .models.latte import LatteClassConditional
+
+
+def data_hash(vs: VideoSet) -> str:
+    """sha1 of a split's videos and labels: names the data a checkpoint was trained on."""
+    h = hashlib.sha1(vs.videos.numpy().tobytes())
+    h.update(vs.labels.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- the recogniser
+def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 0) -> torch.nn.Module:
+    """The Full-real evaluator (seed 0) that judges generated videos; trained once, saved with safetensors."""
+    path = Path(path)
+    meta = {"cfg": json.dumps(asdict(cfg)), "data": data_hash(train), "seed": str(seed),
+            "num_classes": str(train.num_classes), "frames": str(train.frames), "size": str(train.videos.shape[-1])}
+    if path.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            saved = f.metadata() or {}
+        if all(saved.get(k) == v for k, v in meta.items()):
+            model = build_evaluator(cfg.classifier, train.num_classes, train.frames, train.videos.shape[-1], **cfg.model)
+            model.load_state_dict(load_file(str(path)))
+            model.channels_last = cfg.classifier in ("c3d", "convnet3d")
+            return model.eval()
+    model = train_evaluator(train, cfg, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+    tmp.replace(path)
+    return model
+
+
+@torch.no_grad()
+def embed(model: torch.nn.Module, videos: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
+    """Penultimate features of an evaluator (for the Fréchet distance)."""
+    model.eval()
+    return torch.cat([model.embed(_layout(_prepare(videos[i:i + batch_size]), model))
+                      for i in range(0, len(videos), batch_size)])
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (as FID/FVD, on our evaluator's features)."""
+    from scipy import linalg
+
+    a, b = a.double().numpy(), b.double().numpy()
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def recognition(model: torch.nn.Module, vs: VideoSet) -> float:
+    """Percent of videos the evaluator assigns to their (conditioning) class."""
+    return float((predict_proba(model, vs.videos).argmax(1) == vs.labels).float().mean() * 100)
+
+
+# ----------------------------------------------------------------------------- 01: autoencoder + Latte
+def _copy_pair(src: Path, dst: Path) -> None:
+    for sub in ("vae", "latte_ema"):
+        if not (src / sub / "config.json").is_file():
+            raise FileNotFoundError(f"The shipped checkpoint {src} lacks {sub}/; set diffusion.retrain: true "
+                                    "to train one, or restore the folder from git.")
+        if (dst / sub).exists():
+            shutil.rmtree(dst / sub)
+        shutil.copytree(src / sub, dst / sub)
+
+
+def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, retrain: bool | None = None) -> dict:
+    """Train (or take the shipped) autoencoder + Latte; always run a short real training to keep the path tested.
+
+    Returns a report: which weights are used, the autoencoder's test PSNR and seconds taken.
+    """
+    d: DiffusionProfile = prof.diffusion
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train, test = splits["train"], splits["test"]
+    retrain = d.retrain if retrain is None else retrain
+    report = {"data_hash": data_hash(train)}
+    t0 = time.perf_counter()
+    use_shipped = bool(d.shipped) and not retrain
+    if d.vae_path:
+        vae = load_vae(d.vae_path)
+    elif use_shipped:
+        _copy_pair(Path(d.shipped), out)
+        vae = load_vae(out / "vae")
+    else:
+        vae = build_small_vae(d.vae)
+        report["vae_losses"] = train_vae(vae, train.videos, d.vae_steps, d.vae_batch, d.vae_lr)
+        fit_latent_stats(vae, train.videos)
+        vae.save_pretrained(out / "vae")
+    report["vae_seconds"] = time.perf_counter() - t0
+    lat = encode_training_split(vae, train, out / "train_latents.safetensors")
+    report["vae_test_psnr"] = psnr(decode_latents(vae, encode_videos(vae, test.videos)), test.videos)
+
+    # A short run through the very same training function, whichever weights are used.
+    smoke = LatteTrainConfig(**{**asdict(d.latte), "steps": d.smoke_steps, "checkpoint_every": d.smoke_steps})
+    smoke_dir = out / "smoke"
+    if smoke_dir.exists():
+        shutil.rmtree(smoke_dir)
+    r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None)
+    report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
+    report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])
+    if use_shipped:
+        report["latte"] = f"shipped: {d.shipped}"
+        report["latte_log"] = str(Path(d.shipped) / "latte_train_log.csv")
+    else:
+        t1 = time.perf_counter()
+        run = out / "latte_run"
+        train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None)
+        if (out / "latte_ema").exists():
+            shutil.rmtree(out / "latte_ema")
+        shutil.copytree(run / "latte_ema", out / "latte_ema")
+        report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
+        report["latte_log"] = str(run / "train_log.csv")
+    report["seconds"] = time.perf_counter() - t0
+    (out / "finetune_report.json").write_text(json.dumps({k: v for k, v in report.items() if k != "vae_losses"},
+                                                         indent=2, default=str))
+    return report
+
+
+def load_diffusion(out_dir: str | Path) -> tuple:
+    """(vae, Latte EMA) written by `finetune`, with a message naming notebook 01 if absent."""
+    out = Path(out_dir)
+    if not (out / "latte_ema" / "config.json").is_file():
+        raise FileNotFoundError(f"No trained Latte in {out}/latte_ema; run notebooks/01_finetune.ipynb first.")
+    return load_vae(out / "vae"), LatteClassConditional.from_pretrained(out / "latte_ema", local_files_only=True).eval()
+
+
+def loss_log(path: str | Path) -> np.ndarray:
+    """(step, loss, seconds) rows of a Latte training log."""
+    return np.loadtxt(path, delimiter=",", ndmin=2)
+
+
+def pool_dir(prof: Profile) -> Path:
+    """Where the profile's pool lives, named after every setting that made it (DiT's habit)."""
+    g = prof.generate
+    return (Path("artifacts/pools") / prof.dataset.name /
+            f"latte-{prof.diffusion.latte.size}_cfg{g.guidance_scale:g}_{g.sampler}{g.steps}_nc{g.per_class}_seed{g.seed}")
+
+
+def diffusion_dir(prof: Profile) -> Path:
+    return Path(prof.diffusion.work_dir) / prof.dataset.name
