@@ -1,0 +1,104 @@
+"""Pool generation: shards + manifest, resume after an interrupted shard, process split, per-video seeds."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from vddlib.generate import GenerateConfig, generate_pool, load_pool, sample_latents, video_seed
+from vddlib.models.autoencoder import SmallVAEConfig, build_small_vae, load_vae
+from vddlib.models.latte import LatteClassConditional
+
+CLASSES = ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def pair():
+    torch.manual_seed(0)
+    vae = build_small_vae(SmallVAEConfig(block_out_channels=(8, 8, 8), norm_num_groups=4)).eval()
+    latte = LatteClassConditional(sample_size=8, num_frames=4, in_channels=4, num_classes=3, hidden_size=32, depth=2,
+                                  num_heads=2, learn_sigma=False).eval()
+    with torch.no_grad():
+        for p in latte.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return vae, latte
+
+
+CFG = GenerateConfig(per_class=3, guidance_scale=2.0, steps=3, batch_size=2, shard_size=4, seed=5)
+
+
+def test_pool_layout_and_manifest(tmp_path, pair):
+    vae, latte = pair
+    m = generate_pool(latte, vae, CLASSES, CFG, tmp_path, progress=False)
+    doc = json.loads(m.read_text())
+    assert doc["n_videos"] == 9 and doc["n_shards"] == 3
+    assert [e["class"] for e in doc["videos"]] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert [e["seed"] for e in doc["videos"]] == [video_seed(CFG, g) for g in range(9)]
+    assert doc["config"]["sampler"] == "dpmsolver++"
+    pool, lat = load_pool(tmp_path, with_latents=True)
+    assert pool.videos.shape == (9, 4, 3, 32, 32) and lat.shape == (9, 4, 4, 8, 8)
+    assert pool.class_counts() == [3, 3, 3] and pool.meta["split"] == "synthetic"
+
+
+def test_a_video_regenerates_alone(tmp_path, pair):
+    vae, latte = pair
+    generate_pool(latte, vae, CLASSES, CFG, tmp_path, progress=False)
+    _, lat = load_pool(tmp_path, with_latents=True)
+    alone = sample_latents(latte, torch.tensor([1]), [video_seed(CFG, 4)], CFG)
+    assert torch.allclose(alone[0].half().float(), lat[4], atol=2e-3)
+
+
+def test_interrupted_shard_is_redone_and_finished_ones_are_kept(tmp_path, pair):
+    vae, latte = pair
+    ref = tmp_path / "ref"
+    generate_pool(latte, vae, CLASSES, CFG, ref, progress=False)
+    run = tmp_path / "run"
+    generate_pool(latte, vae, CLASSES, CFG, run, progress=False, stop_after_shards=1)   # killed after shard 0
+    assert not (run / "manifest.json").exists()
+    (run / "shard_00001.safetensors.tmp").write_bytes(b"half a shard")                    # killed mid-write
+    before = (run / "shard_00000.safetensors").stat().st_mtime_ns
+    generate_pool(latte, vae, CLASSES, CFG, run, progress=False)
+    assert (run / "shard_00000.safetensors").stat().st_mtime_ns == before                 # not redone
+    assert (run / "manifest.json").read_text() == (ref / "manifest.json").read_text()
+    for k in range(3):
+        a, b = load_file(ref / f"shard_{k:05d}.safetensors"), load_file(run / f"shard_{k:05d}.safetensors")
+        assert all(torch.equal(a[n], b[n]) for n in a)
+
+
+class FakeRank:
+    """Stands in for an Accelerator of `world` processes; the ranks run one after another."""
+
+    def __init__(self, rank, world):
+        self.process_index, self.num_processes, self.device = rank, world, torch.device("cpu")
+
+    def wait_for_everyone(self):
+        pass
+
+
+def test_processes_split_shards_and_the_manifest_is_the_same(tmp_path, pair):
+    vae, latte = pair
+    generate_pool(latte, vae, CLASSES, CFG, tmp_path / "one", progress=False)
+    two = tmp_path / "two"
+    generate_pool(latte, vae, CLASSES, CFG, two, accelerator=FakeRank(1, 2), progress=False)
+    assert sorted(p.name for p in two.glob("shard_*")) == ["shard_00001.safetensors"]     # rank 1: odd shards
+    generate_pool(latte, vae, CLASSES, CFG, two, accelerator=FakeRank(0, 2), progress=False)
+    assert (two / "manifest.json").read_text() == (tmp_path / "one" / "manifest.json").read_text()
+
+
+def test_bad_generation_input():
+    with pytest.raises(ValueError, match="N_c.*must be >= 1.*generate.per_class"):
+        GenerateConfig(per_class=0)
+    with pytest.raises(ValueError, match="sampler"):
+        GenerateConfig(sampler="euler")
+
+
+def test_missing_vae_folder_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="sd-vae-ft-ema.*01_finetune"):
+        load_vae(tmp_path / "nowhere")
+
+
+def test_missing_pool_names_the_notebook(tmp_path):
+    with pytest.raises(FileNotFoundError, match="02_generate"):
+        load_pool(tmp_path)
