@@ -27,6 +27,9 @@ def test_default_profile_loads():
     ("evaluation: {train: {learning_rate: 1}}", r"unknown setting\(s\) \['learning_rate'\]"),
     ("dataset: {digits_motion: {frames: 2}}", "frames must be >= 4"),
     ("extra: 1", "unknown section"),
+    ("diffusion: {latte: {size: huge}}", "size must be one of"),
+    ("diffusion: {vae_steps: 0}", "vae_steps"),
+    ("generate: {per_class: 0}", "N_c"),
 ])
 def test_bad_profile_names_the_problem(tmp_path, text, match):
     p = tmp_path / "bad.yaml"
