@@ -78,6 +78,10 @@ def main() -> None:
     if a.time_steps_only:
         lat = torch.randn(len(train), train.frames, 4, 8, 8)
         info["s_per_step"] = {s: time_latte_steps(s, lat, train.labels, device, batch=a.batch) for s in a.sizes}
+        import resource
+        info["peak_rss_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if device.type == "cuda":
+            info["peak_gpu_GiB"] = torch.cuda.max_memory_allocated() / 2**30
         (out / "step_time.json").write_text(json.dumps(info, indent=2))
         print(json.dumps(info, indent=2))
         return
