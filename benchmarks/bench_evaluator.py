@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from vddlib.config import REPO_ROOT, load_dataset, load_profile
-from vddlib.evaluate import _prepare, predict_proba, train_evaluator
+from vddlib.evaluate import predict_proba, prepare_videos, train_evaluator
 from vddlib.models import build_evaluator
 from vddlib.results import markdown_table, write_text
 from vddlib.select import flat_indices, select
@@ -79,7 +79,7 @@ def main() -> None:
     K = 5
     for bs in (10, 32):
         torch.manual_seed(0)
-        x = _prepare(train.videos[:bs])
+        x = prepare_videos(train.videos[:bs])
         y = train.labels[:bs]
         models = [build_evaluator(cfg.classifier, 10, 8, 32, **cfg.model) for _ in range(K)]
         seq = sum(time_steps(m, x, y) for m in models)

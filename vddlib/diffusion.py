@@ -272,7 +272,8 @@ def _save_checkpoint(acc, ckpt_dir: Path, step: int, keep: int) -> None:
     acc.wait_for_everyone()
 
 
-def read_train_log(out_dir: str | Path) -> np.ndarray:
-    """(step, loss, seconds) rows of a run's train_log.csv."""
-    p = Path(out_dir) / "train_log.csv"
+def read_train_log(path: str | Path) -> np.ndarray:
+    """(step, loss, seconds) rows of a training log: a run folder's train_log.csv, or a log file."""
+    p = Path(path)
+    p = p / "train_log.csv" if p.is_dir() else p
     return np.loadtxt(p, delimiter=",", ndmin=2) if p.is_file() else np.zeros((0, 3))

@@ -66,13 +66,18 @@ class TrainConfig:
 _CHANNELS_LAST = ("c3d", "convnet3d")
 
 
-def _prepare(videos_u8: torch.Tensor) -> torch.Tensor:
+def prepare_videos(videos_u8: torch.Tensor) -> torch.Tensor:
     """uint8 (N, T, C, H, W) → normalised float (N, C, T, H, W)."""
     return videos_u8.permute(0, 2, 1, 3, 4).float().div_(255.0).sub_(_MEAN).div_(_STD).contiguous()
 
 
 def _layout(x: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last_3d) if getattr(model, "channels_last", False) else x
+
+
+def model_inputs(videos_u8: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
+    """uint8 videos → the normalised tensor, in the memory layout, that `model` was trained on."""
+    return _layout(prepare_videos(videos_u8), model)
 
 
 def _augment(x: torch.Tensor, shift: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
@@ -96,7 +101,7 @@ def _augment(x: torch.Tensor, shift: int, flip: bool, gen: torch.Generator) -> t
 def predict_proba(model: torch.nn.Module, videos: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
     """Softmax probabilities (N, classes) of a trained evaluator on uint8 videos."""
     model.eval()
-    out = [F.softmax(model(_layout(_prepare(videos[i:i + batch_size]), model)), dim=1)
+    out = [F.softmax(model(model_inputs(videos[i:i + batch_size], model)), dim=1)
            for i in range(0, len(videos), batch_size)]
     return torch.cat(out)
 
@@ -132,7 +137,7 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
             order, pos = torch.randperm(len(train), generator=gen), 0
         idx = order[pos:pos + bs]
         pos += bs
-        x = _layout(_augment(_prepare(train.videos[idx]), cfg.shift, cfg.flip, gen), model)
+        x = _layout(_augment(prepare_videos(train.videos[idx]), cfg.shift, cfg.flip, gen), model)
         loss = F.cross_entropy(model(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from .config import DiffusionProfile, Profile
 from .data.videoset import VideoSet
 from .diffusion import LatteTrainConfig, train_latte
-from .evaluate import TrainConfig, _layout, _prepare, predict_proba, train_evaluator
+from .evaluate import TrainConfig, model_inputs, predict_proba, train_evaluator
 from .latents import encode_training_split
 from .models import build_evaluator
 from .models.autoencoder import (build_small_vae, decode_latents, encode_videos, fit_latent_stats, load_vae,
@@ -62,7 +62,7 @@ def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 
 def embed(model: torch.nn.Module, videos: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
     """Penultimate features of an evaluator (for the Fréchet distance)."""
     model.eval()
-    return torch.cat([model.embed(_layout(_prepare(videos[i:i + batch_size]), model))
+    return torch.cat([model.embed(model_inputs(videos[i:i + batch_size], model))
                       for i in range(0, len(videos), batch_size)])
 
 
@@ -155,9 +155,6 @@ def load_diffusion(out_dir: str | Path) -> tuple:
     return load_vae(out / "vae"), LatteClassConditional.from_pretrained(out / "latte_ema", local_files_only=True).eval()
 
 
-def loss_log(path: str | Path) -> np.ndarray:
-    """(step, loss, seconds) rows of a Latte training log."""
-    return np.loadtxt(path, delimiter=",", ndmin=2)
 
 
 def pool_dir(prof: Profile) -> Path:
