@@ -106,6 +106,13 @@ def predict_proba(model: torch.nn.Module, videos: torch.Tensor, batch_size: int 
     return torch.cat(out)
 
 
+def new_evaluator(cfg: TrainConfig, num_classes: int, frames: int, size: int) -> torch.nn.Module:
+    """An untrained evaluator of `cfg`, in the memory layout it trains and predicts in."""
+    model = build_evaluator(cfg.classifier, num_classes, frames, size, **cfg.model)
+    model.channels_last = cfg.classifier in _CHANNELS_LAST
+    return model.to(memory_format=torch.channels_last_3d) if model.channels_last else model
+
+
 def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool = False) -> torch.nn.Module:
     """Train a fresh evaluator on `train` with a seed that fixes init, batches and augmentation."""
     if len(train) == 0:
@@ -115,10 +122,7 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
     _, T, _, H, W = train.videos.shape
     if H != W:
         raise ValueError(f"Evaluators take square frames; got {H}×{W}. Crop the videos first.")
-    model = build_evaluator(cfg.classifier, train.num_classes, T, H, **cfg.model)
-    model.channels_last = cfg.classifier in _CHANNELS_LAST
-    if model.channels_last:
-        model = model.to(memory_format=torch.channels_last_3d)
+    model = new_evaluator(cfg, train.num_classes, T, H)
     if cfg.optimizer == "adamw":
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:

@@ -19,9 +19,8 @@ from safetensors.torch import load_file, save_file
 from .config import DiffusionProfile, Profile
 from .data.videoset import VideoSet
 from .diffusion import LatteTrainConfig, train_latte
-from .evaluate import TrainConfig, model_inputs, predict_proba, train_evaluator
+from .evaluate import TrainConfig, model_inputs, new_evaluator, predict_proba, train_evaluator
 from .latents import encode_training_split
-from .models import build_evaluator
 from .models.autoencoder import (build_small_vae, decode_latents, encode_videos, fit_latent_stats, load_vae,
                                  psnr, train_vae)
 from .models.latte import LatteClassConditional
@@ -46,9 +45,8 @@ def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 
         with safe_open(str(path), framework="pt") as f:
             saved = f.metadata() or {}
         if all(saved.get(k) == v for k, v in meta.items()):
-            model = build_evaluator(cfg.classifier, train.num_classes, train.frames, train.videos.shape[-1], **cfg.model)
+            model = new_evaluator(cfg, train.num_classes, train.frames, train.videos.shape[-1])
             model.load_state_dict(load_file(str(path)))
-            model.channels_last = cfg.classifier in ("c3d", "convnet3d")
             return model.eval()
     model = train_evaluator(train, cfg, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +95,8 @@ def _copy_pair(src: Path, dst: Path) -> None:
 def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, retrain: bool | None = None) -> dict:
     """Train (or take the shipped) autoencoder + Latte; always run a short real training to keep the path tested.
 
-    Returns a report: which weights are used, the autoencoder's test PSNR and seconds taken.
+    Returns a report: which weights are used, the autoencoder's test PSNR, the decoded test
+    split (`decoded_test`, for the recogniser check) and seconds taken.
     """
     d: DiffusionProfile = prof.diffusion
     out = Path(out_dir)
@@ -119,7 +118,9 @@ def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, re
         vae.save_pretrained(out / "vae")
     report["vae_seconds"] = time.perf_counter() - t0
     lat = encode_training_split(vae, train, out / "train_latents.safetensors")
-    report["vae_test_psnr"] = psnr(decode_latents(vae, encode_videos(vae, test.videos)), test.videos)
+    report["decoded_test"] = VideoSet(decode_latents(vae, encode_videos(vae, test.videos)), test.labels,
+                                      test.class_names, test.ids, {"split": "test", "decoded": True})
+    report["vae_test_psnr"] = psnr(report["decoded_test"].videos, test.videos)
 
     # A short run through the very same training function, whichever weights are used.
     smoke = LatteTrainConfig(**{**asdict(d.latte), "steps": d.smoke_steps, "checkpoint_every": d.smoke_steps})
@@ -142,8 +143,8 @@ def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, re
         report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
         report["latte_log"] = str(run / "train_log.csv")
     report["seconds"] = time.perf_counter() - t0
-    (out / "finetune_report.json").write_text(json.dumps({k: v for k, v in report.items() if k != "vae_losses"},
-                                                         indent=2, default=str))
+    (out / "finetune_report.json").write_text(json.dumps(
+        {k: v for k, v in report.items() if k not in ("vae_losses", "decoded_test")}, indent=2, default=str))
     return report
 
 
