@@ -18,9 +18,12 @@ from .data.digits_motion import DigitsMotionConfig, load_digits_motion
 from .data.video_io import ClipSpec
 from .data.videoset import VideoSet
 from .diffusion import LatteTrainConfig
+from .embeddings import VideoMAETrainConfig
 from .evaluate import TrainConfig
 from .generate import GenerateConfig
 from .models.autoencoder import SmallVAEConfig
+from .models.csta import CSTAConfig
+from .vst import VSTConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = REPO_ROOT / "params"
@@ -94,6 +97,60 @@ class DiffusionProfile:
             raise ValueError("diffusion.vae_steps and diffusion.smoke_steps must be >= 1")
 
 
+METHODS = ("random", "mae_score", "csta", "dm_mmd", "vst_unet", "tac_dt", "herding", "kcenter")
+
+
+@dataclass
+class TacDTConfig:
+    """TAC-DT's clustering (TAC-SUM's steps; see vddlib.select.tac_dt_clusters)."""
+
+    pca_dims: int = 50
+    threshold: float = 0.5
+    linkage: str = "ward"
+    knn: int = 5
+
+    def __post_init__(self) -> None:
+        if self.linkage not in ("ward", "single", "average", "complete"):
+            raise ValueError(f"selection.tac_dt.linkage must be ward, single, average or complete; got {self.linkage!r}")
+        if self.pca_dims < 1 or self.threshold <= 0 or self.knn < 1:
+            raise ValueError("selection.tac_dt: pca_dims, threshold and knn must be positive")
+
+
+@dataclass
+class SelectionProfile:
+    """The selection stage: methods, the VideoMAE embedder and each selector's settings."""
+
+    methods: tuple[str, ...] = METHODS
+    videomae_path: str = ""             # a local transformers VideoMAE(-v2) folder; empty: train the small one
+    videomae: VideoMAETrainConfig = field(default_factory=VideoMAETrainConfig)
+    vst_unet: VSTConfig = field(default_factory=VSTConfig)
+    csta: CSTAConfig = field(default_factory=CSTAConfig)
+    tac_dt: TacDTConfig = field(default_factory=TacDTConfig)
+    dm_mmd_restarts: int = 10
+    manifests: str = "results/selections"
+    work_dir: str = "artifacts/selection"
+
+    def __post_init__(self) -> None:
+        self.methods = tuple(self.methods)
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad:
+            raise ValueError(f"selection.methods: unknown {bad}; allowed: {list(METHODS)}")
+        if self.dm_mmd_restarts < 1:
+            raise ValueError("selection.dm_mmd_restarts must be >= 1")
+
+    def settings(self, method: str) -> dict:
+        """The keyword settings `vddlib.select.select` takes for `method` (also written to its manifest)."""
+        if method == "vst_unet":
+            return {"config": self.vst_unet}
+        if method == "csta":
+            return {"config": self.csta}
+        if method == "tac_dt":
+            return dataclasses.asdict(self.tac_dt)
+        if method == "dm_mmd":
+            return {"n_init": self.dm_mmd_restarts}
+        return {}
+
+
 @dataclass
 class Profile:
     name: str
@@ -101,6 +158,7 @@ class Profile:
     evaluation: EvalProtocol
     diffusion: DiffusionProfile = field(default_factory=DiffusionProfile)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
+    selection: SelectionProfile = field(default_factory=SelectionProfile)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -115,7 +173,7 @@ def load_profile(name_or_path: str) -> Profile:
         have = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"No profile at {path}; profiles in {PARAMS_DIR}: {have}")
     raw = yaml.safe_load(path.read_text()) or {}
-    sections = {"name", "dataset", "evaluation", "diffusion", "generate"}
+    sections = {"name", "dataset", "evaluation", "diffusion", "generate", "selection"}
     unknown = sorted(set(raw) - sections)
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(sections)}")
@@ -127,10 +185,15 @@ def load_profile(name_or_path: str) -> Profile:
     df = dict(raw.get("diffusion") or {})
     df["vae"] = _build(SmallVAEConfig, df.get("vae"), f"{path}: diffusion.vae")
     df["latte"] = _build(LatteTrainConfig, df.get("latte"), f"{path}: diffusion.latte")
+    sel = dict(raw.get("selection") or {})
+    for key, cls in (("videomae", VideoMAETrainConfig), ("vst_unet", VSTConfig), ("csta", CSTAConfig),
+                     ("tac_dt", TacDTConfig)):
+        sel[key] = _build(cls, sel.get(key), f"{path}: selection.{key}")
     return Profile(raw.get("name", path.stem), _build(DatasetConfig, ds, f"{path}: dataset"),
                    _build(EvalProtocol, ev, f"{path}: evaluation"),
                    _build(DiffusionProfile, df, f"{path}: diffusion"),
-                   _build(GenerateConfig, raw.get("generate"), f"{path}: generate"))
+                   _build(GenerateConfig, raw.get("generate"), f"{path}: generate"),
+                   _build(SelectionProfile, sel, f"{path}: selection"))
 
 
 def load_dataset(cfg: DatasetConfig) -> dict[str, VideoSet]:

@@ -80,7 +80,7 @@ def model_inputs(videos_u8: torch.Tensor, model: torch.nn.Module) -> torch.Tenso
     return _layout(prepare_videos(videos_u8), model)
 
 
-def _augment(x: torch.Tensor, shift: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
+def augment(x: torch.Tensor, shift: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
     """Random whole-clip translation by up to `shift` px (edge padding) and optional flip."""
     n = x.shape[0]
     if shift > 0:
@@ -141,7 +141,7 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
             order, pos = torch.randperm(len(train), generator=gen), 0
         idx = order[pos:pos + bs]
         pos += bs
-        x = _layout(_augment(prepare_videos(train.videos[idx]), cfg.shift, cfg.flip, gen), model)
+        x = _layout(augment(prepare_videos(train.videos[idx]), cfg.shift, cfg.flip, gen), model)
         loss = F.cross_entropy(model(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -195,4 +195,45 @@ def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, datase
                                                       ("seed", "top1", "top5", "auc", "f1", "train_s")}})
     if results_csv is not None:
         upsert_runs(results_csv, rows)
+    return rows
+
+
+def evaluate_selections(pool: VideoSet, test: VideoSet, cfg: TrainConfig, manifests: list[dict], *, dataset: str,
+                        pool_name: str, results_csv=None, accelerator=None, progress: bool = True) -> list[dict]:
+    """Train and test one evaluator per selection manifest (seed = the manifest's seed): the evaluation grid.
+
+    With an Accelerate `accelerator` of several processes the grid is split between them
+    (`split_between_processes`), rows are gathered, and the main process writes them; the
+    rows are the same whatever the process count (each run depends only on its manifest).
+    """
+    from .results import upsert_runs
+    from .select import flat_indices
+
+    jobs = sorted(({"method": m["method"], "vpc": int(m["vpc"]), "seed": int(m["seed"]),
+                    "indices": flat_indices({int(c): v for c, v in m["indices"].items()})} for m in manifests),
+                  key=lambda j: (j["method"], j["vpc"], j["seed"]))
+    multi = accelerator is not None and accelerator.num_processes > 1
+
+    def run(mine: list[dict]) -> list[dict]:
+        rows = []
+        for j in tqdm(mine, desc=f"evaluate {len(mine)} selections", disable=not progress):
+            (r,) = evaluate_runs(pool.subset(j["indices"]), test, cfg, [j["seed"]], progress=False)
+            rows.append({"dataset": dataset, "pool": pool_name, "method": j["method"], "vpc": j["vpc"],
+                         "classifier": cfg.classifier, **{k: r[k] for k in ("seed", "top1", "top5", "auc", "f1",
+                                                                            "train_s")}})
+        return rows
+
+    if multi:
+        from accelerate.utils import gather_object
+
+        with accelerator.split_between_processes(jobs) as mine:
+            rows = run(mine)
+        rows = gather_object(rows)
+    else:
+        rows = run(jobs)
+    rows = sorted(rows, key=lambda r: (r["method"], r["vpc"], r["seed"]))
+    if results_csv is not None and (not multi or accelerator.is_main_process):
+        upsert_runs(results_csv, rows)
+    if multi:
+        accelerator.wait_for_everyone()
     return rows

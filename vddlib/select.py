@@ -1,24 +1,44 @@
 """Selection: choose VPC videos per class from a pool. One interface, a registry by name.
 
-A selector is called as `select(labels, vpc, seed=..., **inputs)` and returns, per class,
-the indices (into the pool) of the chosen videos: unique, within their class, exactly
-VPC per class. Random is the first method; the paper's selectors join the registry.
+A selector is called as `select(method, labels, vpc, seed=..., num_classes=..., **inputs)`
+and returns, per class, the indices (into the pool) of the chosen videos: unique, within
+their class, exactly VPC per class. `inputs` are plain arrays, so a selector works on any
+user's pool (synthetic or real) and embedding matrix, scikit-learn style:
+
+- `embeddings` (N, D): video embeddings (VideoMAE here) - tac_dt, herding, kcenter, dm_mmd, csta;
+- `scores` (N, K): class probabilities (VideoMAE's head or a probe) - mae_score, csta;
+- `latents` (N, T, C, h, w): autoencoder latents of the videos - vst_unet;
+- method settings by keyword (e.g. `threshold=` for tac_dt, `config=` for vst_unet).
+
+Registry names (the `method` column of results/eval_runs.csv): random, mae_score, csta,
+dm_mmd, vst_unet, tac_dt, herding, kcenter. `selection_manifest` caches each selection as
+JSON (indices, settings, seconds) and re-uses it.
 """
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
 SELECTORS: dict[str, Callable[..., dict[int, list[int]]]] = {}
+# what each method reads from `inputs` (checked before running, so a missing input is a clear error)
+NEEDS: dict[str, tuple[str, ...]] = {}
 
 
-def register(name: str):
+def register(name: str, needs: tuple[str, ...] = ()):
     def deco(fn):
         SELECTORS[name] = fn
+        NEEDS[name] = needs
         return fn
     return deco
+
+
+def _np(a) -> np.ndarray:
+    return np.asarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
 
 
 def check_vpc(labels: np.ndarray, vpc: int, num_classes: int | None = None) -> None:
@@ -34,23 +54,285 @@ def check_vpc(labels: np.ndarray, vpc: int, num_classes: int | None = None) -> N
                          "or generate a larger pool.")
 
 
+def _classes(labels: np.ndarray, num_classes: int | None):
+    return range(num_classes) if num_classes else [int(c) for c in np.unique(labels)]
+
+
+def per_class(labels, vpc: int, num_classes: int | None, pick: Callable[[int, np.ndarray], np.ndarray]
+              ) -> dict[int, list[int]]:
+    """Apply `pick(c, idx_c) -> local positions` class by class; check and map back to pool indices."""
+    labels = _np(labels).astype(int)
+    check_vpc(labels, vpc, num_classes)
+    out = {}
+    for c in _classes(labels, num_classes):
+        idx = np.flatnonzero(labels == c)
+        local = np.asarray(pick(c, idx), dtype=int)
+        if len(local) != vpc or len(set(local.tolist())) != vpc:
+            raise RuntimeError(f"selector returned {len(local)} positions ({len(set(local.tolist()))} unique) "
+                               f"for class {c}; expected {vpc}")
+        out[int(c)] = sorted(idx[local].tolist())
+    return out
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+# ----------------------------------------------------------------------------- baselines
 @register("random")
 def select_random(labels, vpc: int, seed: int = 0, num_classes: int | None = None, **_) -> dict[int, list[int]]:
     """VPC videos per class drawn uniformly without replacement (numpy Generator, seeded)."""
-    labels = np.asarray(labels.numpy() if isinstance(labels, torch.Tensor) else labels)
-    check_vpc(labels, vpc, num_classes)
     rng = np.random.default_rng(seed)
-    classes = range(num_classes) if num_classes else np.unique(labels)
-    return {int(c): sorted(rng.choice(np.flatnonzero(labels == c), vpc, replace=False).tolist()) for c in classes}
+    return per_class(labels, vpc, num_classes, lambda c, idx: rng.choice(len(idx), vpc, replace=False))
 
 
+@register("mae_score", needs=("scores",))
+def select_mae_score(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, scores, **_):
+    """The VPC videos with the highest VideoMAE probability for their conditioning class (ties: lower index)."""
+    scores = _np(scores)
+    return per_class(labels, vpc, num_classes,
+                     lambda c, idx: np.argsort(-scores[idx, c], kind="stable")[:vpc])
+
+
+@register("herding", needs=("embeddings",))
+def select_herding(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, **_):
+    """Herding (Welling 2009; the VD codebase's coreset): greedily keep the running mean closest to the class mean."""
+    emb = _l2(_np(embeddings))
+
+    def pick(c, idx):
+        x = emb[idx]
+        mu, chosen, acc = x.mean(0), [], np.zeros(x.shape[1])
+        for k in range(1, vpc + 1):
+            d = np.linalg.norm(mu[None] - (acc[None] + x) / k, axis=1)
+            d[chosen] = np.inf
+            i = int(np.argmin(d))
+            chosen.append(i)
+            acc += x[i]
+        return chosen
+    return per_class(labels, vpc, num_classes, pick)
+
+
+@register("kcenter", needs=("embeddings",))
+def select_kcenter(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, **_):
+    """K-Center greedy (Sener & Savarese 2018): a seeded first centre, then always the farthest video."""
+    emb = _l2(_np(embeddings))
+    rng = np.random.default_rng(seed)
+
+    def pick(c, idx):
+        x = emb[idx]
+        chosen = [int(rng.integers(len(idx)))]
+        dmin = np.linalg.norm(x - x[chosen[0]], axis=1)
+        for _ in range(vpc - 1):
+            dmin[chosen] = -1.0
+            i = int(np.argmax(dmin))
+            chosen.append(i)
+            dmin = np.minimum(dmin, np.linalg.norm(x - x[i], axis=1))
+        return chosen
+    return per_class(labels, vpc, num_classes, pick)
+
+
+def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
+    """Biased squared MMD between samples x and y under an RBF kernel exp(-|a-b|^2 / (2 bw^2))."""
+    def k(a, b):
+        d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return np.exp(-d / (2 * bandwidth ** 2))
+    return float(k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean())
+
+
+@register("dm_mmd", needs=("embeddings",))
+def select_dm_mmd(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
+                  n_init: int = 10, **_):
+    """DM-MMD: k-means (VPC clusters) on the class's embeddings, `n_init` seeded restarts; each gives the
+    videos nearest the centroids; keep the candidate set with the least MMD to the whole class."""
+    from sklearn.cluster import KMeans
+
+    emb = _l2(_np(embeddings))
+
+    def pick(c, idx):
+        x = emb[idx]
+        d_all = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        bw = float(np.median(d_all[np.triu_indices(len(x), 1)])) if len(x) > 1 else 1.0
+        best, best_m = None, np.inf
+        for r in range(n_init):
+            km = KMeans(vpc, n_init=1, random_state=seed * 1000 + r).fit(x)
+            dist = np.linalg.norm(x[:, None] - km.cluster_centers_[None], axis=2)
+            cand = []
+            for j in np.argsort(dist.min(0)):          # centroids with the closest member first
+                for i in np.argsort(dist[:, j]):
+                    if i not in cand:
+                        cand.append(int(i))
+                        break
+            m = mmd2(x[cand], x, max(bw, 1e-6))
+            if m < best_m:
+                best, best_m = cand, m
+        return best
+    return per_class(labels, vpc, num_classes, pick)
+
+
+# ----------------------------------------------------------------------------- TAC-DT
+def tac_dt_clusters(emb: np.ndarray, k: int, pca_dims: int = 50, threshold: float = 0.5,
+                    linkage: str = "ward", knn: int = 5) -> np.ndarray:
+    """TAC-SUM's clustering on one class: L2 → PCA → standardise → BIRCH sub-clusters → agglomerative merge
+    to k clusters under a connectivity graph. Returns one label per row of `emb`.
+
+    TAC-SUM links frames by their BIRCH sub-cluster and by time; videos of a pool have no
+    time order, so here a k-nearest-neighbour graph takes the place of temporal adjacency.
+    """
+    from sklearn.cluster import AgglomerativeClustering, Birch
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import kneighbors_graph
+    from sklearn.preprocessing import StandardScaler
+    from scipy.sparse import csr_matrix
+
+    n = len(emb)
+    if k >= n:
+        return np.arange(n)
+    x = _l2(emb)
+    x = PCA(n_components=min(pca_dims, n - 1, x.shape[1]), svd_solver="full").fit_transform(x)
+    x = StandardScaler().fit_transform(x)
+    t = threshold
+    while True:                                        # a threshold that leaves >= k sub-clusters
+        sub = Birch(threshold=t, n_clusters=None).fit(x).labels_
+        if len(np.unique(sub)) >= k or t < 1e-3:
+            break
+        t /= 2
+    same = csr_matrix((sub[:, None] == sub[None, :]).astype(np.float64))
+    conn = same + kneighbors_graph(x, min(knn, n - 1), include_self=False)
+    conn = ((conn + conn.T) > 0).astype(np.float64)
+    import warnings
+    with warnings.catch_warnings():                    # an unconnected graph is completed by sklearn: fine
+        warnings.simplefilter("ignore")
+        return AgglomerativeClustering(n_clusters=k, linkage=linkage, connectivity=conn).fit(x).labels_
+
+
+def representatives(emb: np.ndarray, clusters: np.ndarray) -> list[int]:
+    """Per cluster, the member most cosine-similar to the cluster's mean embedding (TAC-SUM step 6)."""
+    x = _l2(emb)
+    out = []
+    for c in np.unique(clusters):
+        m = np.flatnonzero(clusters == c)
+        mean = x[m].mean(0)
+        out.append(int(m[np.argmax(x[m] @ mean)]))
+    return out
+
+
+@register("tac_dt", needs=("embeddings",))
+def select_tac_dt(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
+                  pca_dims: int = 50, threshold: float = 0.5, linkage: str = "ward", knn: int = 5, **_):
+    """TAC-DT (§3.2): training-free; VPC clusters of the class's embeddings, one representative each."""
+    emb = _np(embeddings)
+    return per_class(labels, vpc, num_classes, lambda c, idx: representatives(
+        emb[idx], tac_dt_clusters(emb[idx], vpc, pca_dims, threshold, linkage, knn)))
+
+
+# ----------------------------------------------------------------------------- CSTA
+def knapsack(values, weights, capacity: int) -> list[int]:
+    """0/1 knapsack by dynamic programming: the item set of largest total value within `capacity`."""
+    values = np.asarray(values, dtype=np.float64)
+    weights = np.asarray(weights, dtype=int)
+    if (weights < 1).any() or capacity < 0:
+        raise ValueError("knapsack needs positive integer weights and a non-negative capacity")
+    n = len(values)
+    best = np.zeros((n + 1, capacity + 1))
+    for i in range(1, n + 1):
+        w, v = weights[i - 1], values[i - 1]
+        best[i] = best[i - 1]
+        if w <= capacity:
+            best[i, w:] = np.maximum(best[i - 1, w:], best[i - 1, :capacity + 1 - w] + v)
+    chosen, c = [], capacity
+    for i in range(n, 0, -1):
+        if best[i, c] != best[i - 1, c]:
+            chosen.append(i - 1)
+            c -= weights[i - 1]
+    return sorted(chosen)
+
+
+@register("csta", needs=("embeddings", "scores"))
+def select_csta(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, scores,
+                config=None, **_):
+    """CSTA-style: an attention CNN over each class's (videos × D) embedding image scores every video
+    (trained to predict the VideoMAE class score), then a 0/1 knapsack with capacity VPC clips."""
+    from .models.csta import CSTAConfig, csta_importance
+
+    labels_np = _np(labels).astype(int)
+    check_vpc(labels_np, vpc, num_classes)
+    imp = csta_importance(_np(embeddings), _np(scores), labels_np, config or CSTAConfig(), seed)
+    # every video is one clip of equal length: weight 1 each, capacity VPC (values > 0 fill it)
+    return per_class(labels_np, vpc, num_classes,
+                     lambda c, idx: knapsack(imp[idx] + 1e-6, np.ones(len(idx), dtype=int), vpc))
+
+
+# ----------------------------------------------------------------------------- VST-UNet
+@register("vst_unet", needs=("latents",))
+def select_vst_unet(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, latents,
+                    config=None, **_):
+    """VST-UNet (§3.1): trained on all classes' latent pools, then the top-VPC probabilities per class."""
+    from .vst import VSTConfig, train_vst_unet
+
+    labels_np = _np(labels).astype(int)
+    check_vpc(labels_np, vpc, num_classes)
+    lat = latents if isinstance(latents, torch.Tensor) else torch.from_numpy(np.asarray(latents))
+    probs = train_vst_unet(lat.float(), torch.from_numpy(labels_np), vpc, config or VSTConfig(), seed,
+                           num_classes=num_classes)
+    return per_class(labels_np, vpc, num_classes, lambda c, idx: np.argsort(-probs[idx], kind="stable")[:vpc])
+
+
+# ----------------------------------------------------------------------------- the interface
 def select(method: str, labels, vpc: int, seed: int = 0, **inputs) -> dict[int, list[int]]:
     """Run a registered selector by name."""
     if method not in SELECTORS:
         raise KeyError(f"Unknown selection method {method!r}; choose one of {sorted(SELECTORS)}")
+    missing = [k for k in NEEDS[method] if inputs.get(k) is None]
+    if missing:
+        raise ValueError(f"Selector {method!r} needs {missing}; pass them as keyword arrays "
+                         "(embeddings/scores: vddlib.embeddings.pool_features; latents: load_pool(with_latents=True))")
+    n = len(labels)
+    for k in ("embeddings", "scores", "latents"):
+        if inputs.get(k) is not None and len(inputs[k]) != n:
+            raise ValueError(f"{k} has {len(inputs[k])} rows but there are {n} labels: they must index the same pool")
     return SELECTORS[method](labels, vpc, seed=seed, **inputs)
 
 
 def flat_indices(per_class: dict[int, list[int]]) -> list[int]:
     """Per-class indices → one list (classes in order)."""
     return [i for c in sorted(per_class) for i in per_class[c]]
+
+
+def _jsonable(o):
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(o) if is_dataclass(o) else str(o)
+
+
+def manifest_path(root: str | Path, dataset: str, pool: str, method: str, vpc: int, seed: int) -> Path:
+    """results/selections/<dataset>/<pool>/<method>/vpc<k>_seed<s>.json"""
+    return Path(root) / dataset / pool / method / f"vpc{vpc}_seed{seed}.json"
+
+
+def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, labels, vpc: int, seed: int,
+                       settings: dict | None = None, **inputs) -> dict:
+    """Select (or re-use the saved selection with the same settings); the manifest is written atomically.
+
+    Returns the manifest: {"indices": {class: [...]}, "settings", "seconds", ...}.
+    """
+    path = manifest_path(root, dataset, pool, method, vpc, seed)
+    settings = json.loads(json.dumps(settings or {}, default=_jsonable))
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("settings") == settings and saved.get("n_pool") == len(labels):
+            saved["indices"] = {int(c): v for c, v in saved["indices"].items()}
+            saved["reused"] = True
+            return saved
+    t0 = time.perf_counter()
+    chosen = select(method, labels, vpc, seed=seed, **inputs)
+    man = {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "seed": seed, "n_pool": len(labels),
+           "settings": settings, "seconds": round(time.perf_counter() - t0, 4),
+           "indices": {str(c): v for c, v in chosen.items()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(man, indent=1))
+    tmp.replace(path)
+    man["indices"] = chosen
+    man["reused"] = False
+    return man

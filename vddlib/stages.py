@@ -167,3 +167,44 @@ def pool_dir(prof: Profile) -> Path:
 
 def diffusion_dir(prof: Profile) -> Path:
     return Path(prof.diffusion.work_dir) / prof.dataset.name
+
+
+# ----------------------------------------------------------------------------- selection (notebook 03)
+def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path) -> tuple[VideoSet, dict, dict]:
+    """The pool, what the selectors read (embeddings, scores, latents) and a report on the embedder.
+
+    The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
+    trained on the real train split and cached); pool features are cached beside it.
+    """
+    from .embeddings import embedder, pool_features
+    from .generate import load_pool
+
+    sel = prof.selection
+    pool, latents = load_pool(pool_path, with_latents=True)
+    work = Path(sel.work_dir) / prof.dataset.name
+    t0 = time.perf_counter()
+    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None)
+    embed_s = time.perf_counter() - t0
+    feats = pool_features(model, pool, work / Path(pool_path).name / "videomae_features.safetensors", train)
+    report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split",
+              "embedding_dim": int(feats["embeddings"].shape[1]), "embedder_seconds": round(embed_s, 1),
+              "pool_recognised_by_videomae": float((feats["scores"].argmax(1) == pool.labels.numpy()).mean())}
+    return pool, {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}, report
+
+
+def make_selections(prof: Profile, pool: VideoSet, inputs: dict, vpcs, seeds, pool_name: str,
+                    methods=None, progress: bool = True) -> list[dict]:
+    """Every (method, VPC, seed) selection of the pool as a manifest; saved ones with the same settings are re-used."""
+    from tqdm.auto import tqdm
+
+    from .select import NEEDS, selection_manifest
+
+    methods = list(methods or prof.selection.methods)
+    jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
+    out = []
+    for m, v, s in tqdm(jobs, desc="selections", disable=not progress):
+        needed = {k: inputs[k] for k in NEEDS[m]}
+        out.append(selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
+                                      settings=prof.selection.settings(m), num_classes=pool.num_classes,
+                                      **prof.selection.settings(m), **needed))
+    return out
