@@ -108,7 +108,7 @@ def load_videomae(path: str | Path) -> VideoMAEForVideoClassification:
         raise FileNotFoundError(
             f"No VideoMAE weights at {path} (config.json missing). Put a transformers-format VideoMAE folder there "
             "(config.json + model.safetensors, e.g. VideoMAE-v2 converted with save_pretrained), or set "
-            "selection.videomae.path to null to train the small embedder on the real train split.")
+            "selection.videomae_path to \"\" to train the small embedder on the real train split.")
     return VideoMAEForVideoClassification.from_pretrained(str(path), local_files_only=True, use_safetensors=True).eval()
 
 

@@ -176,13 +176,17 @@ def tac_dt_clusters(emb: np.ndarray, k: int, pca_dims: int = 50, threshold: floa
     """TAC-SUM's clustering on one class: L2 → PCA → standardise → BIRCH sub-clusters → agglomerative merge
     to k clusters under a connectivity graph. Returns one label per row of `emb`.
 
+    Standardising is one scale for all components (mean variance 1), not one per component:
+    scaling each principal component to unit variance would blow the noise components up to
+    the size of the informative ones and erase the clusters (TAC-SUM standardises after a
+    3-D manifold projection, where that does not arise).
+
     TAC-SUM links frames by their BIRCH sub-cluster and by time; videos of a pool have no
     time order, so here a k-nearest-neighbour graph takes the place of temporal adjacency.
     """
     from sklearn.cluster import AgglomerativeClustering, Birch
     from sklearn.decomposition import PCA
     from sklearn.neighbors import kneighbors_graph
-    from sklearn.preprocessing import StandardScaler
     from scipy.sparse import csr_matrix
 
     n = len(emb)
@@ -190,7 +194,8 @@ def tac_dt_clusters(emb: np.ndarray, k: int, pca_dims: int = 50, threshold: floa
         return np.arange(n)
     x = _l2(emb)
     x = PCA(n_components=min(pca_dims, n - 1, x.shape[1]), svd_solver="full").fit_transform(x)
-    x = StandardScaler().fit_transform(x)
+    x = x - x.mean(0)
+    x = x / max(float(np.sqrt((x ** 2).mean())), 1e-12)
     t = threshold
     while True:                                        # a threshold that leaves >= k sub-clusters
         sub = Birch(threshold=t, n_clusters=None).fit(x).labels_

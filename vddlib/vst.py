@@ -48,7 +48,8 @@ class VSTConfig:
     ce: str = "class"              # "class" | "none"
     lambda_d: float | None = None  # None: the paper's value for the VPC
     lambda_r: float | None = None
-    epochs: int = 20               # passes over the classes (one class = one batch)
+    epochs: int = 60               # optimiser steps; each passes over every class (one class's pool = one input)
+    subpool: int = 0               # >0: each step sees a random sub-pool of this many videos per class (0: all)
     lr: float = 1e-3
     samples: int = 4               # Plackett-Luce sets drawn per step (reinforce)
     tau: float = 0.1               # soft-min temperature of the soft representativeness
@@ -61,7 +62,7 @@ class VSTConfig:
             raise ValueError(f"VSTConfig.gradient must be 'reinforce' or 'soft'; got {self.gradient!r}")
         if self.ce not in ("class", "none"):
             raise ValueError(f"VSTConfig.ce must be 'class' or 'none'; got {self.ce!r}")
-        if self.epochs < 1 or self.lr <= 0 or self.samples < 1:
+        if self.epochs < 1 or self.lr <= 0 or self.samples < 1 or self.subpool < 0:
             raise ValueError("VSTConfig: epochs, lr and samples must be positive")
 
     def lambdas(self, vpc: int) -> tuple[float, float]:
@@ -70,17 +71,22 @@ class VSTConfig:
         return (d if self.lambda_d is None else self.lambda_d, r if self.lambda_r is None else self.lambda_r)
 
 
+def plackett_luce_logp(logits: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """log P(order) under Plackett-Luce: items drawn one by one without replacement, each ∝ exp(logit)."""
+    taken = torch.zeros_like(logits, dtype=torch.bool)
+    logp = logits.new_zeros(())
+    for j in order.tolist():
+        logp = logp + logits[j] - torch.logsumexp(logits.masked_fill(taken, float("-inf")), 0)
+        taken = taken.clone()
+        taken[j] = True
+    return logp
+
+
 def plackett_luce_sample(logits: torch.Tensor, k: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """k distinct items drawn in order from PL(softmax(logits)) by Gumbel top-k; and the log-probability of the draw."""
     u = torch.rand(logits.shape, generator=gen).clamp(1e-20, 1 - 1e-7)
     order = torch.topk(logits.detach() - torch.log(-torch.log(u)), k).indices
-    taken = torch.zeros_like(logits, dtype=torch.bool)
-    logp = logits.new_zeros(())
-    for j in order:
-        logp = logp + logits[j] - torch.logsumexp(logits.masked_fill(taken, float("-inf")), 0)
-        taken = taken.clone()
-        taken[j] = True
-    return order, logp
+    return order, plackett_luce_logp(logits, order)
 
 
 def _set_loss(emb: torch.Tensor, sel: torch.Tensor, ld: float, lr_: float) -> torch.Tensor:
@@ -110,9 +116,14 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr)
     baseline = {}
     for epoch in tqdm(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", disable=not progress):
+        # One optimiser step per epoch over every class: a step on one class alone lets the class head
+        # chase the last class seen (its bias), so L_ce would teach nothing.
         stats = {"ce": 0.0, "set": 0.0, "reward": 0.0}
+        total = latents.new_zeros(())
         for gi in torch.randperm(len(groups), generator=gen).tolist():
             idx = groups[gi]
+            if 0 < cfg.subpool < len(idx):                 # a sub-pool (mini-batch of the set), still one class
+                idx = idx[torch.randperm(len(idx), generator=gen)[:max(cfg.subpool, vpc + 1)]]
             c = int(labels[idx[0]])
             score, logits, emb = net(latents[idx])
             logp_cls = F.log_softmax(logits, dim=1)[:, c]
@@ -143,9 +154,10 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
                         stats["reward"] += reward / cfg.samples
                     loss = loss + pg / cfg.samples
             stats["set"] += float(set_loss.detach())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            total = total + loss / len(groups)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
         if log is not None:
             log.append({"epoch": epoch, **{k: v / len(groups) for k, v in stats.items()}})
     probs = np.zeros(len(labels), dtype=np.float64)

@@ -65,8 +65,8 @@ class VSTUNet(nn.Module):
         w1, w2 = widths
         self.enc1, self.mix1 = _block(in_channels, w1), VideoMixer(w1, mixing, heads)
         self.down, self.mix2 = _block(w1, w2, stride=(1, 2, 2)), VideoMixer(w2, mixing, heads)
-        self.up = nn.ConvTranspose3d(w2, w1, (1, 2, 2), stride=(1, 2, 2))
-        self.dec, self.mix3 = _block(2 * w1, w1), VideoMixer(w1, mixing, heads)
+        # up: nearest ×2 in space, then a convolution over [upsampled, skip] (a CPU ConvTranspose3d is ~10x slower)
+        self.dec, self.mix3 = _block(w2 + w1, w1), VideoMixer(w1, mixing, heads)
         self.embed = nn.Sequential(nn.Linear(w1 + w2, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim))
         self.class_head = nn.Linear(embed_dim, num_classes)
         self.score_head = nn.Linear(embed_dim, 1)
@@ -76,8 +76,7 @@ class VSTUNet(nn.Module):
         x = x.transpose(1, 2)                               # (N, C, T, h, w)
         s1 = self.mix1(self.enc1(x))
         s2 = self.mix2(self.down(s1))
-        u = self.up(s2)
-        u = u[..., :s1.shape[-2], :s1.shape[-1]]
+        u = F.interpolate(s2, size=s1.shape[2:], mode="nearest")
         d = self.mix3(self.dec(torch.cat([u, s1], dim=1)))
         emb = self.embed(torch.cat([d.mean(dim=(2, 3, 4)), s2.mean(dim=(2, 3, 4))], dim=1))
         return self.score_head(F.silu(emb))[:, 0], self.class_head(F.silu(emb)), emb
