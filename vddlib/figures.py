@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -94,3 +95,47 @@ def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: s
     ax.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
+
+
+def selection_projections(emb_class: np.ndarray, chosen: dict[str, list[int]], out_dir: str | Path, stem: str,
+                          title: str = "") -> list[Path]:
+    """A 2-D PCA of one class's pool embeddings with each method's selected videos marked.
+
+    `chosen` maps method → positions within the class. Writes `<stem>_<method>.png` per method
+    and `<stem>_all.png` (one panel per method); returns the paths.
+    """
+    from sklearn.decomposition import PCA
+
+    xy = PCA(n_components=2, svd_solver="full").fit_transform(np.asarray(emb_class, dtype=np.float64))
+    out_dir = Path(out_dir)
+    paths = []
+
+    def draw(ax, method, pos):
+        ax.scatter(xy[:, 0], xy[:, 1], s=8, c="0.75", lw=0)
+        ax.scatter(xy[pos, 0], xy[pos, 1], s=40, c="tab:red", marker="*", lw=0)
+        ax.set_title(method, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    for method, pos in chosen.items():
+        fig, ax = plt.subplots(figsize=(3, 3))
+        draw(ax, method, pos)
+        if title:
+            fig.suptitle(title, fontsize=7)
+        fig.tight_layout()
+        p = out_dir / f"{stem}_{method}.png"
+        _save(fig, p)
+        paths.append(p)
+    cols = min(4, len(chosen))
+    rows = (len(chosen) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.4 * rows), squeeze=False)
+    for ax, (method, pos) in zip(axes.flat, chosen.items()):
+        draw(ax, method, pos)
+    for ax in list(axes.flat)[len(chosen):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    p = out_dir / f"{stem}_all.png"
+    _save(fig, p)
+    return paths + [p]

@@ -134,9 +134,10 @@ def select_kcenter(labels, vpc: int, seed: int = 0, num_classes: int | None = No
 
 def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
     """Biased squared MMD between samples x and y under an RBF kernel exp(-|a-b|^2 / (2 bw^2))."""
+    from sklearn.metrics.pairwise import euclidean_distances
+
     def k(a, b):
-        d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-        return np.exp(-d / (2 * bandwidth ** 2))
+        return np.exp(-euclidean_distances(a, b, squared=True) / (2 * bandwidth ** 2))
     return float(k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean())
 
 
@@ -146,17 +147,18 @@ def select_dm_mmd(labels, vpc: int, seed: int = 0, num_classes: int | None = Non
     """DM-MMD: k-means (VPC clusters) on the class's embeddings, `n_init` seeded restarts; each gives the
     videos nearest the centroids; keep the candidate set with the least MMD to the whole class."""
     from sklearn.cluster import KMeans
+    from sklearn.metrics.pairwise import euclidean_distances
 
     emb = _l2(_np(embeddings))
 
     def pick(c, idx):
         x = emb[idx]
-        d_all = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
-        bw = float(np.median(d_all[np.triu_indices(len(x), 1)])) if len(x) > 1 else 1.0
+        d_all = euclidean_distances(x, x)
+        bw = float(np.median(d_all[np.triu_indices(len(x), 1)])) if len(x) > 1 else 1.0   # median heuristic
         best, best_m = None, np.inf
         for r in range(n_init):
             km = KMeans(vpc, n_init=1, random_state=seed * 1000 + r).fit(x)
-            dist = np.linalg.norm(x[:, None] - km.cluster_centers_[None], axis=2)
+            dist = euclidean_distances(x, km.cluster_centers_)
             cand = []
             for j in np.argsort(dist.min(0)):          # centroids with the closest member first
                 for i in np.argsort(dist[:, j]):

@@ -170,13 +170,14 @@ def diffusion_dir(prof: Profile) -> Path:
 
 
 # ----------------------------------------------------------------------------- selection (notebook 03)
-def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path) -> tuple[VideoSet, dict, dict]:
+def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path,
+                     test: VideoSet | None = None) -> tuple[VideoSet, dict, dict]:
     """The pool, what the selectors read (embeddings, scores, latents) and a report on the embedder.
 
     The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
     trained on the real train split and cached); pool features are cached beside it.
     """
-    from .embeddings import embedder, pool_features
+    from .embeddings import embedder, pool_features, videomae_features
     from .generate import load_pool
 
     sel = prof.selection
@@ -189,6 +190,9 @@ def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path) -> t
     report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split",
               "embedding_dim": int(feats["embeddings"].shape[1]), "embedder_seconds": round(embed_s, 1),
               "pool_recognised_by_videomae": float((feats["scores"].argmax(1) == pool.labels.numpy()).mean())}
+    if test is not None and feats["scores"].shape[1] == test.num_classes and sel.videomae_path == "":
+        _, p = videomae_features(model, test.videos)
+        report["videomae_real_test_top1"] = float((p.argmax(1) == test.labels).float().mean())
     return pool, {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}, report
 
 
@@ -207,4 +211,39 @@ def make_selections(prof: Profile, pool: VideoSet, inputs: dict, vpcs, seeds, po
         out.append(selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
                                       settings=prof.selection.settings(m), num_classes=pool.num_classes,
                                       **prof.selection.settings(m), **needed))
+    return out
+
+
+def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndarray,
+                      recognised: np.ndarray) -> list[dict]:
+    """What each method's selections hold, averaged over seeds per (method, VPC):
+
+    - `recognised`: share of selected videos the Full-real recogniser names as their class (pool quality);
+    - `diversity`: mean pairwise cosine distance of the selected embeddings within a class;
+    - `coverage_dist`: mean distance from each pool video of a class to its nearest selected one
+      (L2-normalised embeddings; lower = more representative).
+    """
+    from .select import flat_indices
+
+    z = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    labels = pool.labels.numpy()
+    acc: dict[tuple, list[dict]] = {}
+    for m in manifests:
+        per = {int(c): v for c, v in m["indices"].items()}
+        div, cov = [], []
+        for c, idx in per.items():
+            s = z[idx]
+            if len(idx) > 1:
+                sim = s @ s.T
+                div.append(1.0 - (sim.sum() - np.trace(sim)) / (len(idx) * (len(idx) - 1)))
+            members = z[labels == c]
+            cov.append(float(np.sqrt(((members[:, None] - s[None]) ** 2).sum(-1)).min(1).mean()))
+        flat = flat_indices(per)
+        acc.setdefault((m["method"], int(m["vpc"])), []).append(
+            {"recognised": float(recognised[flat].mean()), "diversity": float(np.mean(div)) if div else float("nan"),
+             "coverage_dist": float(np.mean(cov)), "seconds": float(m.get("seconds", float("nan")))})
+    out = []
+    for (method, vpc), rs in acc.items():
+        out.append({"method": method, "vpc": vpc, "seeds": len(rs),
+                    **{k: float(np.mean([r[k] for r in rs])) for k in rs[0]}})
     return out
