@@ -221,3 +221,10 @@ def test_manifest_is_written_and_reused(tmp_path, monkeypatch):
     assert m2["reused"] and m2["indices"] == m1["indices"]
     with pytest.raises(AssertionError, match="recomputed"):      # other settings: not the same selection
         selection_manifest(tmp_path, "toy", "pool", "random", labels, 2, 0, settings={"a": 2}, num_classes=K)
+    # a method that reads embeddings is redone when the embeddings change
+    monkeypatch.undo()
+    h1 = selection_manifest(tmp_path, "toy", "pool", "herding", labels, 2, 0, embeddings=inputs["embeddings"])
+    again = selection_manifest(tmp_path, "toy", "pool", "herding", labels, 2, 0, embeddings=inputs["embeddings"])
+    changed = selection_manifest(tmp_path, "toy", "pool", "herding", labels, 2, 0,
+                                 embeddings=inputs["embeddings"] + 1e-3)
+    assert not h1["reused"] and again["reused"] and not changed["reused"]

@@ -312,6 +312,17 @@ def _jsonable(o):
     return asdict(o) if is_dataclass(o) else str(o)
 
 
+def inputs_hash(labels, arrays: dict) -> str:
+    """sha1 of the labels and the named input arrays (what a selection depends on besides its settings)."""
+    import hashlib
+
+    h = hashlib.sha1(np.ascontiguousarray(_np(labels)).astype(np.int64).tobytes())
+    for k in sorted(arrays):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(_np(arrays[k])).tobytes())
+    return h.hexdigest()[:16]
+
+
 def manifest_path(root: str | Path, dataset: str, pool: str, method: str, vpc: int, seed: int) -> Path:
     """results/selections/<dataset>/<pool>/<method>/vpc<k>_seed<s>.json"""
     return Path(root) / dataset / pool / method / f"vpc{vpc}_seed{seed}.json"
@@ -321,20 +332,23 @@ def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, l
                        settings: dict | None = None, **inputs) -> dict:
     """Select (or re-use the saved selection with the same settings); the manifest is written atomically.
 
-    Returns the manifest: {"indices": {class: [...]}, "settings", "seconds", ...}.
+    Returns the manifest: {"indices": {class: [...]}, "settings", "seconds", ...}. A saved
+    manifest is re-used only if its settings and a hash of the labels and of the inputs the
+    method reads are the same, so a changed pool or embedder never re-uses a stale selection.
     """
     path = manifest_path(root, dataset, pool, method, vpc, seed)
     settings = json.loads(json.dumps(settings or {}, default=_jsonable))
+    digest = inputs_hash(labels, {k: inputs[k] for k in NEEDS.get(method, ()) if inputs.get(k) is not None})
     if path.is_file():
         saved = json.loads(path.read_text())
-        if saved.get("settings") == settings and saved.get("n_pool") == len(labels):
+        if saved.get("settings") == settings and saved.get("inputs_hash") == digest:
             saved["indices"] = {int(c): v for c, v in saved["indices"].items()}
             saved["reused"] = True
             return saved
     t0 = time.perf_counter()
     chosen = select(method, labels, vpc, seed=seed, **inputs)
     man = {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "seed": seed, "n_pool": len(labels),
-           "settings": settings, "seconds": round(time.perf_counter() - t0, 4),
+           "inputs_hash": digest, "settings": settings, "seconds": round(time.perf_counter() - t0, 4),
            "indices": {str(c): v for c, v in chosen.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
