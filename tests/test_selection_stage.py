@@ -70,6 +70,9 @@ def test_pool_features_cache_and_probe(tmp_path):
     f2 = pool_features(model, pool, tmp_path / "f.safetensors")
     assert np.array_equal(f1["embeddings"], f2["embeddings"])
     assert (tmp_path / "f.safetensors").stat().st_mtime_ns == mtime            # re-used, not rewritten
+    retrained = train_videomae(train, VideoMAETrainConfig(**{**TINY.__dict__, "steps": 5}), progress=False)
+    f_new = pool_features(retrained, pool, tmp_path / "f.safetensors")      # another embedder: recomputed
+    assert not np.array_equal(f_new["embeddings"], f1["embeddings"])
     # a backbone whose head has other classes (a pretrained VideoMAE-v2): a probe on the train embeddings scores
     other = build_videomae(7, 4, 16, TINY)
     with pytest.raises(ValueError, match="pass the real train split"):

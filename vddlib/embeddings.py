@@ -160,6 +160,17 @@ def _cfg_id(cfg: VideoMAETrainConfig) -> str:
     return hashlib.sha1(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
 
 
+def weights_hash(model: torch.nn.Module) -> str:
+    """sha1 of a model's weights: which embedder made a cached feature file."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def pool_features(model: VideoMAEForVideoClassification, pool: VideoSet, path: str | Path,
                   train: VideoSet | None = None) -> dict[str, np.ndarray]:
     """Embeddings and class scores of a pool, cached in one safetensors file (recomputed if the pool changed).
@@ -170,8 +181,7 @@ def pool_features(model: VideoMAEForVideoClassification, pool: VideoSet, path: s
     from .stages import data_hash
 
     path = Path(path)
-    key = {"pool": data_hash(pool), "model": str(getattr(model.config, "_name_or_path", "")) or "trained",
-           "hidden": str(model.config.hidden_size), "layers": str(model.config.num_hidden_layers)}
+    key = {"pool": data_hash(pool), "model": weights_hash(model)}
     if path.is_file():
         from safetensors import safe_open
 

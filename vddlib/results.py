@@ -122,3 +122,12 @@ def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | No
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), md)
     return md
+
+
+def write_table(stem: str | Path, header: list[str], body: list[list], preamble: str = "") -> str:
+    """One table as `<stem>.csv` and `<stem>.md` (the Markdown after an optional preamble); returns the Markdown."""
+    stem = Path(stem)
+    write_text(stem.with_suffix(".csv"), "\n".join(",".join(str(c) for c in row) for row in [header, *body]) + "\n")
+    md = markdown_table(header, body)
+    write_text(stem.with_suffix(".md"), preamble + md)
+    return md
