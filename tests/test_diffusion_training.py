@@ -1,22 +1,18 @@
 """Latte training: loss falls, resume after a kill is exact, two processes agree, train split only."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.launch import launch_two_processes
 from vddlib.data.digits_motion import DigitsMotionConfig, make_digits_motion
 from vddlib.diffusion import LatteTrainConfig, make_scheduler, read_train_log, train_latte, vlb_loss
 from vddlib.latents import encode_training_split, read_latents
 from vddlib.models.autoencoder import build_small_vae, SmallVAEConfig
 from vddlib.models.latte import LatteClassConditional
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def toy_latents(n=16, classes=3, seed=0):
@@ -65,12 +61,7 @@ def test_interrupted_checkpoint_save_is_ignored(tmp_path):
 
 
 def test_two_processes_hold_the_same_weights(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    # accelerate's --cpu flag means one process; --multi_gpu runs torchrun, and our Accelerator(cpu=True) takes gloo
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29531",
-           str(REPO / "tests" / "ddp_worker.py"), str(tmp_path)]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    p = launch_two_processes("ddp_worker.py", str(tmp_path), port=29531)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "rank 0 of 2 done" in p.stdout and "rank 1 of 2 done" in p.stdout
     r0, r1 = load_file(tmp_path / "rank0.safetensors"), load_file(tmp_path / "rank1.safetensors")

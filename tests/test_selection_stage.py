@@ -2,15 +2,12 @@
 the profile's selection section, and the evaluation grid split over two processes."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from tests.launch import launch_two_processes
 from vddlib.data.videoset import VideoSet
 from vddlib.embeddings import (VideoMAETrainConfig, build_videomae, load_videomae, pool_features, train_videomae,
                                videomae_features)
@@ -18,7 +15,6 @@ from vddlib.evaluate import TrainConfig, evaluate_selections
 from vddlib.results import read_runs
 from vddlib.select import select
 
-REPO = Path(__file__).resolve().parent.parent
 TINY = VideoMAETrainConfig(patch_size=8, tubelet_size=2, hidden_size=32, layers=1, heads=2, intermediate_size=32,
                            steps=30, batch_size=8, lr=3e-3)
 
@@ -115,11 +111,7 @@ def test_grid_rows_do_not_depend_on_the_process_count(tmp_path):
     pool, test, cfg, manifests = grid_inputs()
     one = evaluate_selections(pool, test, cfg, manifests, dataset="toy", pool_name="synthetic", progress=False)
     assert len(one) == 8 and len({(r["method"], r["vpc"], r["seed"]) for r in one}) == 8
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
-           str(REPO / "tests" / "grid_worker.py"), str(tmp_path)]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    p = launch_two_processes("grid_worker.py", str(tmp_path), port=29533)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "rank 0 of 2 done with 8 rows" in p.stdout and "rank 1 of 2 done with 8 rows" in p.stdout
     two = read_runs(tmp_path / "rows.csv")
