@@ -170,6 +170,12 @@ def evaluate_runs(train: VideoSet, test: VideoSet, cfg: TrainConfig, seeds: list
     return rows
 
 
+def result_row(dataset: str, pool: str, method: str, vpc: int, classifier: str, run: dict) -> dict:
+    """One row of results/eval_runs.csv from a run of `evaluate_runs`."""
+    return {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "classifier": classifier,
+            **{k: run[k] for k in ("seed", "top1", "top5", "auc", "f1", "train_s")}}
+
+
 def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, dataset: str, pool: str,
                     method: str, vpc: int, seeds, results_csv=None, progress: bool = True,
                     **selector_inputs) -> list[dict]:
@@ -190,9 +196,7 @@ def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, datase
                                **selector_inputs)
             subset = train.subset(flat_indices(per_class))
         (run,) = evaluate_runs(subset, test, cfg, [seed], progress=False)
-        rows.append({"dataset": dataset, "pool": pool, "method": method, "vpc": vpc,
-                     "classifier": cfg.classifier, **{k: run[k] for k in
-                                                      ("seed", "top1", "top5", "auc", "f1", "train_s")}})
+        rows.append(result_row(dataset, pool, method, vpc, cfg.classifier, run))
     if results_csv is not None:
         upsert_runs(results_csv, rows)
     return rows
@@ -218,9 +222,7 @@ def evaluate_selections(pool: VideoSet, test: VideoSet, cfg: TrainConfig, manife
         rows = []
         for j in tqdm(mine, desc=f"evaluate {len(mine)} selections", disable=not progress):
             (r,) = evaluate_runs(pool.subset(j["indices"]), test, cfg, [j["seed"]], progress=False)
-            rows.append({"dataset": dataset, "pool": pool_name, "method": j["method"], "vpc": j["vpc"],
-                         "classifier": cfg.classifier, **{k: r[k] for k in ("seed", "top1", "top5", "auc", "f1",
-                                                                            "train_s")}})
+            rows.append(result_row(dataset, pool_name, j["method"], j["vpc"], cfg.classifier, r))
         return rows
 
     if multi:

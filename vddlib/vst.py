@@ -89,6 +89,13 @@ def plackett_luce_sample(logits: torch.Tensor, k: int, gen: torch.Generator) -> 
     return order, plackett_luce_logp(logits, order)
 
 
+def _selection_logits(score: torch.Tensor, logits: torch.Tensor, c: int, cfg: VSTConfig
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log p(c | video), selection logits): the score head, plus log p(c | video) when L_ce classifies the class."""
+    logp_cls = F.log_softmax(logits, dim=1)[:, c]
+    return logp_cls, score + (logp_cls if cfg.ce == "class" else 0.0)
+
+
 def _set_loss(emb: torch.Tensor, sel: torch.Tensor, ld: float, lr_: float) -> torch.Tensor:
     out = emb.new_zeros(())
     if ld:
@@ -126,8 +133,7 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
                 idx = idx[torch.randperm(len(idx), generator=gen)[:max(cfg.subpool, vpc + 1)]]
             c = int(labels[idx[0]])
             score, logits, emb = net(latents[idx])
-            logp_cls = F.log_softmax(logits, dim=1)[:, c]
-            sel_logits = score + (logp_cls if cfg.ce == "class" else 0.0)
+            logp_cls, sel_logits = _selection_logits(score, logits, c, cfg)
             loss = -logp_cls.mean() if cfg.ce == "class" else emb.new_zeros(())
             stats["ce"] += float(-logp_cls.detach().mean())
             if cfg.gradient == "soft":
@@ -166,6 +172,6 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
         for idx in groups:
             c = int(labels[idx[0]])
             score, logits, _ = net(latents[idx])
-            sel_logits = score + (F.log_softmax(logits, 1)[:, c] if cfg.ce == "class" else 0.0)
+            _, sel_logits = _selection_logits(score, logits, c, cfg)
             probs[idx.numpy()] = torch.softmax(sel_logits, 0).double().numpy()
     return probs
