@@ -9,6 +9,7 @@ minutes with the CPU's s/step: `--time-steps-only` measures just that, quickly).
 
     python benchmarks/diffusion_curve.py --out results/diffusion_curve        # CPU or GPU
     python benchmarks/diffusion_curve.py --time-steps-only --out results/diffusion_step_time
+    python benchmarks/diffusion_curve.py --sizes small --per-class 100 --full-syn ...   # + Full syn per milestone
 """
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--work", default="artifacts/diffusion_curve")
     ap.add_argument("--time-steps-only", action="store_true")
+    ap.add_argument("--full-syn", action="store_true",
+                    help="also train the default C3D on each milestone's generated videos (per class × classes) "
+                         "and test it on the real test split (seed 0): Full syn along the curve")
     a = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out, work = Path(a.out), Path(a.work)
@@ -100,7 +104,7 @@ def main() -> None:
 
     # 2. the Full-real recogniser, and how it sees decoded test videos
     cfg_eval = prof.evaluation.train
-    rec_model = train_evaluator(train, cfg_eval, seed=0)
+    rec_model = train_evaluator(train, cfg_eval, seed=0, device=device)
     acc = lambda vids, labels: float((predict_proba(rec_model, vids).argmax(1) == labels).float().mean() * 100)
     info["recogniser_real_test"] = acc(test.videos, test.labels)
     info["recogniser_decoded_test"] = acc(rec, test.labels)
@@ -122,8 +126,16 @@ def main() -> None:
                 labels = torch.arange(10).repeat_interleave(a.per_class)
                 z = sample_latents(model, labels, list(range(len(labels))), g, device)
                 vids = decode_latents(vae, z)
-                rows.append({"size": size, "steps": ms, "guidance": w, "recognised": acc(vids, labels),
-                             "train_s": r["seconds"]})
+                row = {"size": size, "steps": ms, "guidance": w, "recognised": acc(vids, labels),
+                       "train_s": r["seconds"]}
+                if a.full_syn:
+                    from vddlib.data.videoset import VideoSet
+                    from vddlib.evaluate import evaluate_runs
+
+                    (run_,) = evaluate_runs(VideoSet(vids, labels, train.class_names), test, cfg_eval, [0],
+                                            progress=False, device=device)
+                    row["full_syn_top1"] = run_["top1"]
+                rows.append(row)
                 print(rows[-1], flush=True)
                 (out / "curve.json").write_text(json.dumps({"info": info, "rows": rows}, indent=2))
     info["s_per_step"] = {s: time_latte_steps(s, lat, train.labels, device, batch=a.batch) for s in a.sizes}

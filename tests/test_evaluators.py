@@ -73,6 +73,8 @@ def test_unknown_evaluator_and_setting():
 def test_step_budget_scales_with_set_size():
     cfg = TrainConfig(batch_size=32, epochs=10, min_steps=50, max_steps=300)
     assert cfg.steps_for(10) == 50 and cfg.steps_for(320) == 100 and cfg.steps_for(10_000) == 300
+    # a set smaller than the batch trains in one batch, so an epoch is one step (VPC 1 of the VD protocol)
+    assert TrainConfig(batch_size=256, epochs=500, min_steps=1, max_steps=10**5).steps_for(101) == 500
 
 
 def test_training_is_seeded_and_deterministic(data):

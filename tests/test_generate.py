@@ -50,6 +50,17 @@ def test_a_video_regenerates_alone(tmp_path, pair):
     assert torch.allclose(alone[0].half().float(), lat[4], atol=2e-3)
 
 
+def test_ddpm_videos_regenerate_alone_despite_fresh_noise_each_step(pair):
+    """Latte's own sampler (DDPM) draws noise every step; each video's noise comes from its own seed."""
+    _, latte = pair
+    cfg = GenerateConfig(per_class=2, guidance_scale=2.0, steps=4, sampler="ddpm", seed=1)
+    batch = sample_latents(latte, torch.tensor([0, 1, 2]), [11, 12, 13], cfg)
+    alone = sample_latents(latte, torch.tensor([1]), [12], cfg)
+    assert torch.allclose(alone[0], batch[1], atol=1e-5)
+    other = sample_latents(latte, torch.tensor([1]), [14], cfg)
+    assert not torch.allclose(other[0], batch[1], atol=1e-2)
+
+
 def test_interrupted_shard_is_redone_and_finished_ones_are_kept(tmp_path, pair):
     vae, latte = pair
     ref = tmp_path / "ref"

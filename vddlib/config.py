@@ -63,13 +63,20 @@ class DatasetConfig:
 
 @dataclass
 class EvalProtocol:
-    """How selections are scored: runs per setting, VPCs, and the evaluator's training."""
+    """How selections are scored: runs per setting, VPCs, the evaluator's training, the headline
+    accuracy (top-1; the paper reports top-5 for Kinetics-400 and SSv2) and the device."""
 
     runs: int = 5
     vpcs: tuple[int, ...] = (1, 5, 10)
     train: TrainConfig = field(default_factory=TrainConfig)
+    accuracy: str = "top1"
+    device: str = "cpu"                 # "cpu", "cuda" or "auto" (cuda when there is one)
 
     def __post_init__(self) -> None:
+        if self.accuracy not in ("top1", "top5"):
+            raise ValueError(f"evaluation.accuracy must be 'top1' or 'top5'; got {self.accuracy!r}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"evaluation.device must be 'cpu', 'cuda' or 'auto'; got {self.device!r}")
         if self.runs < 1:
             raise ValueError(f"evaluation.runs must be >= 1; got {self.runs}")
         if not self.vpcs or min(self.vpcs) < 1:
@@ -83,6 +90,8 @@ class DiffusionProfile:
     shipped: str = ""                   # folder with vae/ and latte_ema/ used unless retrain (empty: always train)
     retrain: bool = False
     vae_path: str = ""                  # a pretrained VAE folder (paper: sd-vae-ft-ema); empty: train a small one
+    clip: ClipSpec | None = None        # the clips the diffusion model learns (paper: 16 frames, interval 3, 256²);
+                                        # None: the dataset's clip
     vae: SmallVAEConfig = field(default_factory=SmallVAEConfig)
     vae_steps: int = 1500
     vae_batch: int = 64
@@ -184,6 +193,8 @@ def load_profile(name_or_path: str) -> Profile:
     ev["train"] = _build(TrainConfig, ev.get("train"), f"{path}: evaluation.train")
     df = dict(raw.get("diffusion") or {})
     df["vae"] = _build(SmallVAEConfig, df.get("vae"), f"{path}: diffusion.vae")
+    if df.get("clip") is not None:
+        df["clip"] = _build(ClipSpec, df["clip"], f"{path}: diffusion.clip")
     df["latte"] = _build(LatteTrainConfig, df.get("latte"), f"{path}: diffusion.latte")
     sel = dict(raw.get("selection") or {})
     for key, cls in (("videomae", VideoMAETrainConfig), ("vst_unet", VSTConfig), ("csta", CSTAConfig),
@@ -194,6 +205,70 @@ def load_profile(name_or_path: str) -> Profile:
                    _build(DiffusionProfile, df, f"{path}: diffusion"),
                    _build(GenerateConfig, raw.get("generate"), f"{path}: generate"),
                    _build(SelectionProfile, sel, f"{path}: selection"))
+
+
+def resolve_device(name: str) -> "torch.device":
+    """'auto' → cuda when there is one, else cpu; 'cuda' without one is an error that says so."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("evaluation.device is 'cuda' but torch sees no GPU; set it to 'auto' or 'cpu'.")
+    return torch.device(name)
+
+
+# Where each weight the paper profile reads comes from (shown when a path is missing).
+WHERE_TO_GET = {
+    "diffusion.vae_path": "Stable Diffusion's VAE: `huggingface-cli download stabilityai/sd-vae-ft-ema --local-dir "
+                          "<folder>` on a machine with internet, then copy the folder here (config.json + "
+                          "diffusion_pytorch_model.safetensors).",
+    "diffusion.init_from": "Latte's class-conditional checkpoint for the dataset (e.g. ucf101.pt from "
+                           "https://huggingface.co/maxin-cn/Latte); ours reads it with torch.load(weights_only=True). "
+                           "Leave init_from empty to train from scratch.",
+    "selection.videomae_path": "VideoMAE-v2 ViT-g (D = 1408, https://github.com/OpenGVLab/VideoMAEv2) saved as a "
+                               "transformers VideoMAE folder (config.json + model.safetensors). Leave empty to train "
+                               "the small VideoMAE on the real train split instead.",
+}
+
+
+def check_paths(prof: Profile) -> list[str]:
+    """Check, before any work, every local file the profile names; raise one error listing all that are missing.
+
+    Returns what was checked (for the notebook's log). The dataset's split files are checked by
+    listing both splits with the dataset's own loader.
+    """
+    problems, checked = [], []
+    ds = prof.dataset
+    if ds.name != "digits-motion":
+        from .data.real import DATASETS
+
+        root = Path(ds.root)
+        if not root.is_dir():
+            problems.append(f"dataset.root: {root} does not exist; unpack {ds.name} there (see vddlib/data/real.py "
+                            "for the expected layout) or point dataset.root at it.")
+        else:
+            for split in ("train", "test"):
+                try:
+                    items, _ = DATASETS[ds.name](root, split)
+                    checked.append(f"dataset {ds.name}/{split}: {len(items)} videos listed")
+                except (FileNotFoundError, ValueError) as e:
+                    problems.append(f"dataset.root ({split} split): {e}")
+    files = {"diffusion.vae_path": (prof.diffusion.vae_path, "config.json"),
+             "diffusion.init_from": (prof.diffusion.init_from, None),
+             "selection.videomae_path": (prof.selection.videomae_path, "config.json")}
+    for key, (value, inside) in files.items():
+        if not value:
+            continue
+        target = Path(value) / inside if inside else Path(value)
+        if target.is_file():
+            checked.append(f"{key}: {target}")
+        else:
+            problems.append(f"{key}: {target} is missing. {WHERE_TO_GET[key]}")
+    if problems:
+        raise FileNotFoundError(f"Profile {prof.name!r} names {len(problems)} missing input(s):\n- "
+                                + "\n- ".join(problems))
+    return checked
 
 
 def load_dataset(cfg: DatasetConfig) -> dict[str, VideoSet]:

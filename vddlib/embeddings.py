@@ -60,6 +60,17 @@ class VideoMAETrainConfig:
             raise ValueError("VideoMAETrainConfig: sizes, steps, batch_size and lr must be positive")
 
 
+# VideoMAE-v2 ViT-g/14 (the paper's embedder, D = 1408), as a transformers VideoMAEConfig: its shape
+# for dry runs and GPU smokes without weights. The weights themselves come from a local folder.
+VIDEOMAE_V2_GIANT = dict(image_size=224, patch_size=14, num_channels=3, num_frames=16, tubelet_size=2,
+                         hidden_size=1408, num_hidden_layers=40, num_attention_heads=16, intermediate_size=6144,
+                         use_mean_pooling=True, qkv_bias=True)
+
+
+def videomae_v2_giant_config(num_labels: int) -> VideoMAEConfig:
+    return VideoMAEConfig(**VIDEOMAE_V2_GIANT, num_labels=num_labels)
+
+
 def _pixels(videos_u8: torch.Tensor) -> torch.Tensor:
     """uint8 (N, T, C, H, W) → VideoMAE's pixel_values (N, T, C, H, W), ImageNet-normalised."""
     return (videos_u8.float() / 255.0 - _MEAN) / _STD
@@ -117,13 +128,27 @@ def videomae_features(model: VideoMAEForVideoClassification, videos_u8: torch.Te
                       progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(embeddings (N, D), class probabilities (N, K)) of uint8 videos (N, T, C, H, W)."""
     model.eval()
+    dev = next(model.parameters()).device
     embs, probs = [], []
     for i in tqdm(range(0, len(videos_u8), batch_size), desc="VideoMAE embeddings", disable=not progress):
-        seq = model.videomae(pixel_values=_pixels(videos_u8[i:i + batch_size])).last_hidden_state
+        x = fit_to_model(_pixels(videos_u8[i:i + batch_size].to(dev)), model.config)
+        seq = model.videomae(pixel_values=x.to(model.dtype)).last_hidden_state
         e = model.fc_norm(seq.mean(1)) if model.fc_norm is not None else seq[:, 0]
-        embs.append(e)
-        probs.append(F.softmax(model.classifier(e), dim=1))
+        embs.append(e.float().cpu())
+        probs.append(F.softmax(model.classifier(e).float(), dim=1).cpu())
     return torch.cat(embs), torch.cat(probs)
+
+
+def fit_to_model(x: torch.Tensor, config: VideoMAEConfig) -> torch.Tensor:
+    """Pixel values (N, T, C, H, W) resampled to the model's frames and image size (VideoMAE-v2: 16 × 224²):
+    frames evenly spaced in time, each frame resized bilinearly."""
+    n, t, c, h, w = x.shape
+    if t != config.num_frames:
+        x = x[:, torch.linspace(0, t - 1, config.num_frames).round().long().to(x.device)]
+    if (h, w) != (config.image_size, config.image_size):
+        x = F.interpolate(x.flatten(0, 1), size=(config.image_size,) * 2, mode="bilinear", align_corners=False,
+                          antialias=h > config.image_size).unflatten(0, (n, config.num_frames))
+    return x
 
 
 def probe_scores(train_emb: np.ndarray, train_labels: np.ndarray, emb: np.ndarray, seed: int = 0) -> np.ndarray:

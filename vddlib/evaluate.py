@@ -59,7 +59,8 @@ class TrainConfig:
 
     def steps_for(self, n_videos: int) -> int:
         """Step budget for a training set of n_videos."""
-        return int(min(self.max_steps, max(self.min_steps, math.ceil(self.epochs * n_videos / self.batch_size))))
+        batch = min(self.batch_size, max(n_videos, 1))       # a set smaller than a batch is one batch per epoch
+        return int(min(self.max_steps, max(self.min_steps, math.ceil(self.epochs * n_videos / batch))))
 
 
 # 3-D convolutions run 1.5-2x faster on CPU with channels-last tensors (benchmarks/bench_evaluator.py).
@@ -101,7 +102,8 @@ def augment(x: torch.Tensor, shift: int, flip: bool, gen: torch.Generator) -> to
 def predict_proba(model: torch.nn.Module, videos: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
     """Softmax probabilities (N, classes) of a trained evaluator on uint8 videos."""
     model.eval()
-    out = [F.softmax(model(model_inputs(videos[i:i + batch_size], model)), dim=1)
+    dev = next(model.parameters()).device
+    out = [F.softmax(model(model_inputs(videos[i:i + batch_size].to(dev), model)).float(), dim=1).cpu()
            for i in range(0, len(videos), batch_size)]
     return torch.cat(out)
 
@@ -113,8 +115,9 @@ def new_evaluator(cfg: TrainConfig, num_classes: int, frames: int, size: int) ->
     return model.to(memory_format=torch.channels_last_3d) if model.channels_last else model
 
 
-def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool = False) -> torch.nn.Module:
-    """Train a fresh evaluator on `train` with a seed that fixes init, batches and augmentation."""
+def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool = False,
+                    device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Train a fresh evaluator on `train` (on `device`) with a seed that fixes init, batches and augmentation."""
     if len(train) == 0:
         raise ValueError("Cannot train an evaluator on an empty set of videos.")
     torch.manual_seed(seed)
@@ -122,7 +125,7 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
     _, T, _, H, W = train.videos.shape
     if H != W:
         raise ValueError(f"Evaluators take square frames; got {H}×{W}. Crop the videos first.")
-    model = new_evaluator(cfg, train.num_classes, T, H)
+    model = new_evaluator(cfg, train.num_classes, T, H).to(device)
     if cfg.optimizer == "adamw":
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:
@@ -141,8 +144,8 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
             order, pos = torch.randperm(len(train), generator=gen), 0
         idx = order[pos:pos + bs]
         pos += bs
-        x = _layout(augment(prepare_videos(train.videos[idx]), cfg.shift, cfg.flip, gen), model)
-        loss = F.cross_entropy(model(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
+        x = _layout(augment(prepare_videos(train.videos[idx].to(device)), cfg.shift, cfg.flip, gen), model)
+        loss = F.cross_entropy(model(x), train.labels[idx].to(device), label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -152,7 +155,7 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
 
 
 def evaluate_runs(train: VideoSet, test: VideoSet, cfg: TrainConfig, seeds: list[int] | range,
-                  progress: bool = True) -> list[dict]:
+                  progress: bool = True, device: str | torch.device = "cpu") -> list[dict]:
     """Train one evaluator per seed on `train`, test each on `test`; one metrics dict per run."""
     if train.class_names != test.class_names:
         raise ValueError("Train and test sets index different class lists; build both from the same dataset.")
@@ -162,7 +165,7 @@ def evaluate_runs(train: VideoSet, test: VideoSet, cfg: TrainConfig, seeds: list
     rows = []
     for seed in tqdm(list(seeds), desc=f"{cfg.classifier} on {len(train)} videos", disable=not progress):
         t0 = time.perf_counter()
-        model = train_evaluator(train, cfg, seed)
+        model = train_evaluator(train, cfg, seed, device=device)
         train_s = time.perf_counter() - t0
         probs = predict_proba(model, test.videos, cfg.eval_batch_size)
         rows.append({"seed": int(seed), **classification_metrics(probs.numpy(), test.labels.numpy()),
@@ -178,7 +181,7 @@ def result_row(dataset: str, pool: str, method: str, vpc: int, classifier: str, 
 
 def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, dataset: str, pool: str,
                     method: str, vpc: int, seeds, results_csv=None, progress: bool = True,
-                    **selector_inputs) -> list[dict]:
+                    device: str | torch.device = "cpu", **selector_inputs) -> list[dict]:
     """Select VPC videos per class with `method` (vpc=0: the whole set), train and test, per seed.
 
     Seed s drives both the selection and the evaluator, so `runs` seeds repeat both, as
@@ -195,7 +198,7 @@ def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, datase
             per_class = select(method, train.labels, vpc, seed=seed, num_classes=train.num_classes,
                                **selector_inputs)
             subset = train.subset(flat_indices(per_class))
-        (run,) = evaluate_runs(subset, test, cfg, [seed], progress=False)
+        (run,) = evaluate_runs(subset, test, cfg, [seed], progress=False, device=device)
         rows.append(result_row(dataset, pool, method, vpc, cfg.classifier, run))
     if results_csv is not None:
         upsert_runs(results_csv, rows)
@@ -203,7 +206,8 @@ def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, datase
 
 
 def evaluate_selections(pool: VideoSet, test: VideoSet, cfg: TrainConfig, manifests: list[dict], *, dataset: str,
-                        pool_name: str, results_csv=None, accelerator=None, progress: bool = True) -> list[dict]:
+                        pool_name: str, results_csv=None, accelerator=None, progress: bool = True,
+                        device: str | torch.device | None = None) -> list[dict]:
     """Train and test one evaluator per selection manifest (seed = the manifest's seed): the evaluation grid.
 
     With an Accelerate `accelerator` of several processes the grid is split between them
@@ -217,11 +221,13 @@ def evaluate_selections(pool: VideoSet, test: VideoSet, cfg: TrainConfig, manife
                     "indices": flat_indices({int(c): v for c, v in m["indices"].items()})} for m in manifests),
                   key=lambda j: (j["method"], j["vpc"], j["seed"]))
     multi = accelerator is not None and accelerator.num_processes > 1
+    if device is None:                      # each process trains on its own device (GPU k for process k)
+        device = accelerator.device if accelerator is not None else "cpu"
 
     def run(mine: list[dict]) -> list[dict]:
         rows = []
         for j in tqdm(mine, desc=f"evaluate {len(mine)} selections", disable=not progress):
-            (r,) = evaluate_runs(pool.subset(j["indices"]), test, cfg, [j["seed"]], progress=False)
+            (r,) = evaluate_runs(pool.subset(j["indices"]), test, cfg, [j["seed"]], progress=False, device=device)
             rows.append(result_row(dataset, pool_name, j["method"], j["vpc"], cfg.classifier, r))
         return rows
 

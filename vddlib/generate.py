@@ -24,11 +24,14 @@ from .models.autoencoder import decode_latents
 SEED_STRIDE = 1_000_003
 
 
+SAMPLERS = ("dpmsolver++", "ddim", "ddpm")
+
+
 @dataclass
 class GenerateConfig:
     per_class: int = 100            # N_c
     guidance_scale: float = 7.0     # Latte's sampling used 7.0
-    sampler: str = "dpmsolver++"    # "dpmsolver++" or "ddim"
+    sampler: str = "dpmsolver++"    # "dpmsolver++", "ddim" or "ddpm" (Latte's own sampling: DDPM, 250 steps)
     steps: int = 20
     batch_size: int = 100
     shard_size: int = 100
@@ -38,17 +41,19 @@ class GenerateConfig:
         if self.per_class < 1:
             raise ValueError(f"GenerateConfig.per_class (N_c) must be >= 1; got {self.per_class}. "
                              "Set generate.per_class in the profile (the paper uses 100).")
-        if self.sampler not in ("dpmsolver++", "ddim"):
-            raise ValueError(f"GenerateConfig.sampler must be 'dpmsolver++' or 'ddim'; got {self.sampler!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"GenerateConfig.sampler must be one of {SAMPLERS}; got {self.sampler!r}")
         if self.steps < 1 or self.batch_size < 1 or self.shard_size < 1:
             raise ValueError("GenerateConfig.steps, batch_size and shard_size must be >= 1")
 
 
 def make_sampler(name: str, steps: int):
-    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
     common = dict(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
-    if name == "ddim":
+    if name == "ddpm":
+        s = DDPMScheduler(**common, clip_sample=False, variance_type="fixed_small", timestep_spacing="trailing")
+    elif name == "ddim":
         s = DDIMScheduler(**common, clip_sample=False, set_alpha_to_one=False, timestep_spacing="trailing")
     else:
         s = DPMSolverMultistepScheduler(**common, algorithm_type="dpmsolver++", solver_order=2,
@@ -71,9 +76,12 @@ def sample_latents(model, labels: torch.Tensor, seeds: list[int], cfg: GenerateC
     x = x.to(device, model.dtype)
     y = labels.to(device)
     sched = make_sampler(cfg.sampler, cfg.steps)
+    # DDPM draws fresh noise every step: one generator per video keeps each video regenerable alone.
+    extra = ({"generator": [torch.Generator(x.device).manual_seed(int(s) + 1) for s in seeds]}
+             if cfg.sampler == "ddpm" else {})
     for t in sched.timesteps:
         eps = model.forward_with_cfg(x, t.to(device), y, cfg.guidance_scale)
-        x = sched.step(eps, t, x).prev_sample
+        x = sched.step(eps, t, x, **extra).prev_sample
     return x.float().cpu()
 
 

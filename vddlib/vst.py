@@ -84,7 +84,7 @@ def plackett_luce_logp(logits: torch.Tensor, order: torch.Tensor) -> torch.Tenso
 
 def plackett_luce_sample(logits: torch.Tensor, k: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """k distinct items drawn in order from PL(softmax(logits)) by Gumbel top-k; and the log-probability of the draw."""
-    u = torch.rand(logits.shape, generator=gen).clamp(1e-20, 1 - 1e-7)
+    u = torch.rand(logits.shape, generator=gen).clamp(1e-20, 1 - 1e-7).to(logits.device)
     order = torch.topk(logits.detach() - torch.log(-torch.log(u)), k).indices
     return order, plackett_luce_logp(logits, order)
 
@@ -106,7 +106,8 @@ def _set_loss(emb: torch.Tensor, sel: torch.Tensor, ld: float, lr_: float) -> to
 
 
 def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: VSTConfig, seed: int,
-                   num_classes: int | None = None, progress: bool = False, log: list | None = None) -> np.ndarray:
+                   num_classes: int | None = None, progress: bool = False, log: list | None = None,
+                   device: str | torch.device = "cpu") -> np.ndarray:
     """Train one VST-UNet on every class's latent pool; return each video's selection probability (N,).
 
     latents (N, T, C, h, w), labels (N,). Seeded: init, class order and sampled sets.
@@ -119,20 +120,20 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
     groups = [torch.nonzero(labels == c)[:, 0] for c in range(K)]
     groups = [g for g in groups if len(g)]
     ld, lr_ = cfg.lambdas(vpc)
-    net = VSTUNet(latents.shape[2], K, cfg.widths, cfg.embed_dim, cfg.mixing)
+    net = VSTUNet(latents.shape[2], K, cfg.widths, cfg.embed_dim, cfg.mixing).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr)
     baseline = {}
     for epoch in tqdm(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", disable=not progress):
         # One optimiser step per epoch over every class: a step on one class alone lets the class head
         # chase the last class seen (its bias), so L_ce would teach nothing.
         stats = {"ce": 0.0, "set": 0.0, "reward": 0.0}
-        total = latents.new_zeros(())
+        total = torch.zeros((), device=device)
         for gi in torch.randperm(len(groups), generator=gen).tolist():
             idx = groups[gi]
             if 0 < cfg.subpool < len(idx):                 # a sub-pool (mini-batch of the set), still one class
                 idx = idx[torch.randperm(len(idx), generator=gen)[:max(cfg.subpool, vpc + 1)]]
             c = int(labels[idx[0]])
-            score, logits, emb = net(latents[idx])
+            score, logits, emb = net(latents[idx].to(device))
             logp_cls, sel_logits = _selection_logits(score, logits, c, cfg)
             loss = -logp_cls.mean() if cfg.ce == "class" else emb.new_zeros(())
             stats["ce"] += float(-logp_cls.detach().mean())
@@ -171,7 +172,7 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
     with torch.no_grad():
         for idx in groups:
             c = int(labels[idx[0]])
-            score, logits, _ = net(latents[idx])
+            score, logits, _ = net(latents[idx].to(device))
             _, sel_logits = _selection_logits(score, logits, c, cfg)
-            probs[idx.numpy()] = torch.softmax(sel_logits, 0).double().numpy()
+            probs[idx.numpy()] = torch.softmax(sel_logits, 0).double().cpu().numpy()
     return probs

@@ -41,6 +41,19 @@ def build_small_vae(cfg: SmallVAEConfig = SmallVAEConfig()) -> AutoencoderKL:
                          mid_block_add_attention=False)
 
 
+# Stable Diffusion's VAE (stabilityai/sd-vae-ft-ema): 8x down, 4 latent channels, scale 0.18215.
+# Its shape, for dry runs on the meta device and GPU smokes without the weights.
+SD_VAE_CONFIG = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+                     up_block_types=("UpDecoderBlock2D",) * 4, block_out_channels=(128, 256, 512, 512),
+                     layers_per_block=2, latent_channels=4, norm_num_groups=32, sample_size=256,
+                     scaling_factor=0.18215)
+
+
+def build_sd_vae_shape() -> AutoencoderKL:
+    """An untrained AutoencoderKL shaped like Stable Diffusion's (no weights; build under torch.device('meta'))."""
+    return AutoencoderKL(**SD_VAE_CONFIG)
+
+
 def load_vae(path: str | Path) -> AutoencoderKL:
     """A VAE saved with save_pretrained (e.g. stabilityai/sd-vae-ft-ema downloaded by the user)."""
     path = Path(path)

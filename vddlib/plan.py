@@ -1,0 +1,90 @@
+"""Dry run of a profile: every model it would build, on the meta device (no weights, no data, no memory).
+
+`plan(profile)` returns the shapes each stage passes on, the parameter count of each model
+and the planned amount of work (pool videos, selections, evaluator trainings), so a
+user sees what the paper profile will do before it reads a byte or downloads anything.
+"""
+from __future__ import annotations
+
+import torch
+
+from .config import Profile
+from .diffusion import build_latte
+from .evaluate import new_evaluator
+from .paper import DATASET_FACTS
+
+
+def _params(m: torch.nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def clip_shape(prof: Profile, diffusion: bool) -> tuple[int, int]:
+    """(frames, size) of the clips the diffusion model (diffusion=True) or the evaluators see."""
+    ds = prof.dataset
+    if ds.name == "digits-motion":
+        return ds.digits_motion.frames, ds.digits_motion.size
+    spec = (prof.diffusion.clip or ds.clip) if diffusion else ds.clip
+    return spec.frames, spec.crop
+
+
+def num_classes(prof: Profile) -> int:
+    if prof.dataset.name == "digits-motion":
+        from .data.digits_motion import CLASSES
+
+        return len(CLASSES)
+    return DATASET_FACTS[prof.dataset.name]["classes"]
+
+
+def plan(prof: Profile) -> dict:
+    """Shapes, parameter counts and planned work of `prof`, all from the meta device."""
+    from .embeddings import build_videomae, videomae_v2_giant_config
+    from .models.autoencoder import SD_VAE_CONFIG, build_sd_vae_shape, build_small_vae
+    from .models.vst_unet import VSTUNet
+
+    K = num_classes(prof)
+    frames, size = clip_shape(prof, diffusion=True)
+    ev_frames, ev_size = clip_shape(prof, diffusion=False)
+    d, sel, ev = prof.diffusion, prof.selection, prof.evaluation
+    with torch.device("meta"):
+        if d.vae_path:
+            vae, down, ch = build_sd_vae_shape(), 2 ** (len(SD_VAE_CONFIG["block_out_channels"]) - 1), 4
+        else:
+            vae, down, ch = build_small_vae(d.vae), 2 ** (len(d.vae.block_out_channels) - 1), d.vae.latent_channels
+        if size % down:
+            raise ValueError(f"The diffusion clip size {size} must divide by the autoencoder's down-sampling {down}.")
+        h = size // down
+        latte = build_latte(K, frames, h, ch, d.latte)         # init_from is read only when training
+        z = torch.empty(2, frames, ch, h, h)
+        eps = latte(z, torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
+        if sel.videomae_path:
+            from transformers import VideoMAEForVideoClassification
+
+            mae = VideoMAEForVideoClassification(videomae_v2_giant_config(K))
+            mae_in = (mae.config.num_frames, mae.config.image_size)
+        else:
+            mae = build_videomae(K, ev_frames, ev_size, sel.videomae)
+            mae_in = (ev_frames, ev_size)
+        vst = VSTUNet(ch, K, sel.vst_unet.widths, sel.vst_unet.embed_dim, sel.vst_unet.mixing)
+        score, _, emb = vst(torch.empty(prof.generate.per_class, frames, ch, h, h))
+        c3d = new_evaluator(ev.train, K, ev_frames, ev_size)
+        logits = c3d(torch.empty(2, 3, ev_frames, ev_size, ev_size))
+    n_sel = len(sel.methods) * len(ev.vpcs) * ev.runs
+    facts = DATASET_FACTS.get(prof.dataset.name, {})
+    return {
+        "profile": prof.name, "dataset": prof.dataset.name, "classes": K,
+        "expected_train_videos": facts.get("train"), "expected_test_videos": facts.get("test"),
+        "diffusion_clip": [frames, 3, size, size], "latent": [frames, ch, h, h],
+        "latte": {"size": d.latte.size, "params_M": _params(latte) / 1e6, "output": list(eps.shape[1:])},
+        "vae_params_M": _params(vae) / 1e6,
+        "videomae": {"params_M": _params(mae) / 1e6, "embedding_dim": mae.config.hidden_size,
+                     "input": [mae_in[0], 3, mae_in[1], mae_in[1]]},
+        "vst_unet": {"params_M": _params(vst) / 1e6, "input": [prof.generate.per_class, frames, ch, h, h],
+                     "scores": list(score.shape), "embeddings": list(emb.shape)},
+        "evaluator": {"name": ev.train.classifier, "params_M": _params(c3d) / 1e6,
+                      "input": [3, ev_frames, ev_size, ev_size], "logits": list(logits.shape[1:])},
+        "pool_videos": K * prof.generate.per_class,
+        "sampler": f"{prof.generate.sampler} {prof.generate.steps} steps, CFG {prof.generate.guidance_scale:g}",
+        "selections": n_sel,
+        "evaluator_trainings": n_sel + 2 * ev.runs,       # + Full real and Full syn
+        "accuracy": ev.accuracy,
+    }
