@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--c3d-steps", type=int, default=20)
     ap.add_argument("--work", default="artifacts/gpu_smoke")
     ap.add_argument("--tiny", action="store_true", help="shrink every model (a CPU check of this script)")
+    ap.add_argument("--only", nargs="*", default=None, help="run only these parts (names as in the report)")
     a = ap.parse_args()
 
     from vddlib.config import load_profile
@@ -103,6 +104,8 @@ def main() -> None:
 
     def part(name):
         def wrap(fn):
+            if a.only and name not in a.only:
+                return
             _reset(dev)
             t0 = time.perf_counter()
             try:

@@ -73,7 +73,7 @@ def videomae_v2_giant_config(num_labels: int) -> VideoMAEConfig:
 
 def _pixels(videos_u8: torch.Tensor) -> torch.Tensor:
     """uint8 (N, T, C, H, W) → VideoMAE's pixel_values (N, T, C, H, W), ImageNet-normalised."""
-    return (videos_u8.float() / 255.0 - _MEAN) / _STD
+    return (videos_u8.float() / 255.0 - _MEAN.to(videos_u8.device)) / _STD.to(videos_u8.device)
 
 
 def build_videomae(num_classes: int, frames: int, size: int, cfg: VideoMAETrainConfig) -> VideoMAEForVideoClassification:

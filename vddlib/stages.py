@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import DiffusionProfile, Profile
+from .config import DiffusionProfile, Profile, check_paths
 from .data.videoset import VideoSet
 from .diffusion import LatteTrainConfig, train_latte
 from .evaluate import TrainConfig, model_inputs, new_evaluator, predict_proba, train_evaluator
@@ -98,6 +98,7 @@ def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, re
     Returns a report: which weights are used, the autoencoder's test PSNR, the decoded test
     split (`decoded_test`, for the recogniser check) and seconds taken.
     """
+    check_paths(prof)                       # every file the profile names, before any work
     d: DiffusionProfile = prof.diffusion
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,6 +181,7 @@ def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path,
     from .embeddings import embedder, pool_features, videomae_features
     from .generate import load_pool
 
+    check_paths(prof)
     sel = prof.selection
     pool, latents = load_pool(pool_path, with_latents=True)
     work = Path(sel.work_dir) / prof.dataset.name

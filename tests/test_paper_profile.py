@@ -1,0 +1,115 @@
+"""The paper profiles: each loads, builds on the meta device with the paper's shapes (no weights, no data),
+plans the right amount of work, and names every missing local file with where to get it."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from vddlib.config import check_paths, load_profile
+from vddlib.paper import DATASET_FACTS
+from vddlib.plan import plan
+
+PAPER = {"paper_miniucf": "miniucf", "paper_ucf101": "ucf101", "paper_hmdb51": "hmdb51",
+         "paper_kinetics400": "kinetics400", "paper_ssv2": "ssv2"}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_profile_plans_the_papers_shapes_on_the_meta_device(name):
+    prof = load_profile(name)
+    ds = PAPER[name]
+    K = DATASET_FACTS[ds]["classes"]
+    p = plan(prof)
+    assert p["classes"] == K
+    assert p["diffusion_clip"] == [16, 3, 256, 256] and p["latent"] == [16, 4, 32, 32]
+    # Latte-XL/2 with learn_sigma: 2×4 output channels; ~674 M parameters (the label table grows with K)
+    assert p["latte"]["size"] == "XL/2" and p["latte"]["output"] == [16, 8, 32, 32]
+    assert 673.0 < p["latte"]["params_M"] < 675.0
+    assert abs(p["vae_params_M"] - 83.65) < 0.01                       # Stable Diffusion's VAE
+    assert p["videomae"]["embedding_dim"] == 1408 and p["videomae"]["input"] == [16, 3, 224, 224]
+    assert p["evaluator"]["input"] == [3, 16, 112, 112] and p["evaluator"]["logits"] == [K]
+    assert p["vst_unet"]["scores"] == [100] and p["vst_unet"]["input"] == [100, 16, 4, 32, 32]
+    assert p["pool_videos"] == 100 * K                                  # Table 1's "generated" column
+    assert p["selections"] == 8 * 3 * 5 and p["evaluator_trainings"] == 8 * 3 * 5 + 10
+    assert p["accuracy"] == ("top5" if ds in ("kinetics400", "ssv2") else "top1")
+    assert prof.generate.sampler == "ddpm" and prof.generate.steps == 250 and prof.generate.guidance_scale == 7.0
+    assert prof.evaluation.runs == 5 and prof.evaluation.train.optimizer == "sgd"
+
+
+def test_paper_table1_pool_sizes():
+    sizes = {n: plan(load_profile(n))["pool_videos"] for n in ("paper_ucf101", "paper_kinetics400", "paper_ssv2")}
+    assert sizes == {"paper_ucf101": 10_100, "paper_kinetics400": 40_000, "paper_ssv2": 17_400}
+
+
+def test_default_plan_matches_the_models_it_trains():
+    p = plan(load_profile("default"))
+    assert p["latent"] == [8, 4, 8, 8] and p["classes"] == 10 and p["pool_videos"] == 1000
+    assert p["evaluator"]["logits"] == [10] and p["videomae"]["embedding_dim"] == 128
+
+
+def test_missing_inputs_are_all_named_with_where_to_get_them(tmp_path):
+    prof = load_profile("paper_ucf101")
+    prof.dataset.root = str(tmp_path / "nowhere")
+    prof.diffusion.vae_path = str(tmp_path / "vae")
+    prof.diffusion.init_from = str(tmp_path / "ucf101.pt")
+    prof.selection.videomae_path = str(tmp_path / "videomae")
+    with pytest.raises(FileNotFoundError) as e:
+        check_paths(prof)
+    msg = str(e.value)
+    assert "4 missing input(s)" in msg
+    for part in ("dataset.root", "nowhere", "sd-vae-ft-ema", "ucf101.pt", "maxin-cn/Latte", "VideoMAEv2",
+                 "videomae/config.json"):
+        assert part in msg, part
+
+
+def test_split_files_are_checked_and_present_files_pass(tmp_path):
+    prof = load_profile("paper_ucf101")
+    root = tmp_path / "ucf"
+    (root / "UCF-101").mkdir(parents=True)
+    prof.dataset.root = str(root)
+    vae = tmp_path / "vae"
+    vae.mkdir()
+    (vae / "config.json").write_text("{}")
+    prof.diffusion.vae_path, prof.diffusion.init_from, prof.selection.videomae_path = str(vae), "", ""
+    with pytest.raises(FileNotFoundError, match="classInd.txt"):          # the split files are missing
+        check_paths(prof)
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n")
+    (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n")
+    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n")
+    checked = check_paths(prof)
+    assert any("ucf101/train" in c for c in checked) and any(str(vae) in c for c in checked)
+
+
+def test_default_profile_needs_no_files():
+    assert check_paths(load_profile("default")) == []
+
+
+def test_evaluation_device_and_accuracy_are_validated():
+    from vddlib.config import EvalProtocol
+
+    with pytest.raises(ValueError, match="evaluation.accuracy"):
+        EvalProtocol(accuracy="top3")
+    with pytest.raises(ValueError, match="evaluation.device"):
+        EvalProtocol(device="tpu")
+    assert dataclasses.replace(EvalProtocol(), device="auto").device == "auto"
+
+
+def test_videomae_input_is_fitted_to_the_models_frames_and_size():
+    from vddlib.embeddings import fit_to_model, videomae_v2_giant_config
+
+    x = torch.rand(2, 8, 3, 112, 112)
+    y = fit_to_model(x, videomae_v2_giant_config(5))
+    assert y.shape == (2, 16, 3, 224, 224)
+
+
+def test_the_first_stage_checks_the_paths_before_any_work(tmp_path):
+    from vddlib import stages
+
+    prof = load_profile("paper_miniucf")
+    prof.dataset.root = str(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="missing input"):
+        stages.finetune(prof, {}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
