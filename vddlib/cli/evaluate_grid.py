@@ -46,7 +46,8 @@ def main(argv=None) -> None:
     pool = load_pool(pool_path)
     rows = evaluate_selections(pool, test, prof.evaluation.train, [json.loads(p.read_text()) for p in paths],
                                dataset=prof.dataset.name, pool_name="synthetic", results_csv=a.results,
-                               accelerator=acc, progress=acc.is_main_process)
+                               accelerator=acc, progress=acc.is_main_process,
+                               device="cpu" if prof.evaluation.device == "cpu" else acc.device)
     if acc.is_main_process:
         print(f"{len(rows)} runs on {acc.num_processes} process(es) → {a.results}")
 
