@@ -45,3 +45,28 @@ def test_summary_mean_and_std(tmp_path):
     assert "| real | full | all | c3d |" in lines[2] and "60.14±0.95" in lines[2]     # full first
     assert "50.00±8.16" in lines[3]
     assert (tmp_path / "t.csv").read_text().count("\n") == 3
+
+
+def test_dataset_table_says_when_there_are_no_rows(tmp_path):
+    from vddlib.results import write_dataset_table
+
+    md = write_dataset_table([], "ucf101", tmp_path / "table3", how_to="Run PROFILE=paper_ucf101 ./run_all.sh.")
+    assert "No runs for ucf101" in md and "paper_ucf101" in md
+    assert (tmp_path / "table3.md").read_text() == md
+
+
+def test_dataset_table_lays_out_methods_by_vpc(tmp_path):
+    from vddlib.results import write_dataset_table
+
+    def row(pool, method, vpc, seed, top1):
+        return {"dataset": "ucf101", "pool": pool, "method": method, "vpc": vpc, "classifier": "c3d", "seed": seed,
+                "top1": top1, "top5": top1, "auc": 50.0, "f1": 10.0, "train_s": 1.0}
+    rows = [row("real", "full", 0, s, 50 + s) for s in (0, 1)] + [row("synthetic", "random", v, s, v + s)
+                                                                  for v in (1, 5) for s in (0, 1)]
+    rows.append(row("synthetic", "tac_dt", 1, 0, 7.0))
+    md = write_dataset_table(rows, "ucf101", tmp_path / "t", vpcs=(1, 5))
+    lines = md.strip().splitlines()
+    assert lines[2].startswith("| Full real | 50.50±0.50")
+    assert lines[3] == "| random | 1.50±0.50 | 5.50±0.50 |"
+    assert lines[4] == "| tac_dt | 7.00±0.00 | - |"
+    assert (tmp_path / "t.md").read_text().startswith("ucf101, c3d, top1")

@@ -131,3 +131,31 @@ def write_table(stem: str | Path, header: list[str], body: list[list], preamble:
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), preamble + md)
     return md
+
+
+def write_dataset_table(rows: list[dict], dataset: str, stem: str | Path, metric: str = "top1",
+                        classifier: str = "c3d", vpcs=(1, 5, 10), how_to: str = "") -> str:
+    """The paper's per-dataset layout (Table 3 for UCF101): Full real, Full syn, then each method on the
+    synthetic pool, with one column per VPC; mean ± std of `metric` over runs.
+
+    With no rows for `dataset` the table says so and how to make them (`how_to`), rather than showing nothing.
+    """
+    mine = [r for r in rows if r["dataset"] == dataset and r["classifier"] == classifier]
+    stem = Path(stem)
+    if not mine:
+        msg = (f"No runs for {dataset} ({classifier}) in results/eval_runs.csv yet. {how_to}".strip() + "\n")
+        write_text(stem.with_suffix(".md"), msg)
+        write_text(stem.with_suffix(".csv"), "method,pool," + ",".join(f"vpc{v}" for v in vpcs) + "\n")
+        return msg
+    s = {(r["pool"], r["method"], r["vpc"]): r for r in summarize_runs(mine)}
+    body = []
+    for pool, method, label in [("real", "full", "Full real"), ("synthetic", "full", "Full syn")]:
+        if (pool, method, 0) in s:
+            r = s[(pool, method, 0)]
+            body.append([label, pm(r[metric], r[metric + "_std"])] + [""] * (len(vpcs) - 1))
+    methods = sorted({m for (p, m, v) in s if p == "synthetic" and m != "full"}, key=lambda m: (m != "random", m))
+    for m in methods:
+        body.append([m] + [pm(s[("synthetic", m, v)][metric], s[("synthetic", m, v)][metric + "_std"])
+                           if ("synthetic", m, v) in s else "-" for v in vpcs])
+    header = ["method"] + [f"VPC {v}" for v in vpcs]
+    return write_table(stem, header, body, preamble=f"{dataset}, {classifier}, {metric} (%), mean ± std over runs\n\n")

@@ -1,0 +1,270 @@
+"""What each stage costs (notebook 06, Table 7): wall time, FLOPs, peak memory, and how selection scales.
+
+- **Wall time** comes from the run itself: papermill records each cell's duration in the
+  executed notebooks, and cells that run a stage carry a `stage-*` tag; selection and
+  evaluation seconds per (method, VPC) come from the manifests and `results/eval_runs.csv`.
+- **FLOPs** are counted with PyTorch's `FlopCounterMode` on one step of each model at the
+  profile's shapes, times the number of such steps the stage runs (matrix products and
+  convolutions; element-wise work is not counted, as is usual).
+- **Peak memory** is a fresh process's peak RSS (`ru_maxrss`) while it runs one unit of the
+  stage on the CPU, or `torch.cuda.max_memory_allocated` on a GPU.
+- **Scaling**: selection time of every method against N_c and against the number of
+  classes, on random inputs of the profile's shapes, with the slope of a log-log fit.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from .config import Profile
+
+
+# ----------------------------------------------------------------------------- wall time
+def stage_seconds(notebooks: list[str | Path]) -> dict[str, float]:
+    """Seconds per `stage-*` cell tag (summed) and per notebook (`notebook:<name>`), from papermill's metadata."""
+    out: dict[str, float] = {}
+    for path in notebooks:
+        path = Path(path)
+        if not path.is_file():
+            continue
+        nb = json.loads(path.read_text())
+        total = nb.get("metadata", {}).get("papermill", {}).get("duration")
+        if total is not None:
+            out[f"notebook:{path.stem}"] = float(total)
+        for cell in nb["cells"]:
+            dur = cell.get("metadata", {}).get("papermill", {}).get("duration")
+            for tag in cell.get("metadata", {}).get("tags", []):
+                if tag.startswith("stage-") and dur is not None:
+                    out[tag] = out.get(tag, 0.0) + float(dur)
+    return out
+
+
+# ----------------------------------------------------------------------------- FLOPs
+def count_flops(fn) -> int:
+    """FLOPs of running `fn()` once (forward, and backward if `fn` calls it)."""
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return int(fc.get_total_flops())
+
+
+@dataclass
+class StageFlops:
+    stage: str
+    unit: str              # what one counted unit is
+    unit_flops: int
+    units: float           # how many units the stage runs
+    @property
+    def total(self) -> float:
+        return self.unit_flops * self.units
+
+
+def stage_flops(prof: Profile, latte_steps: int, n_train: int, n_test: int, grid: dict[int, int],
+                full_runs: int) -> list[StageFlops]:
+    """FLOPs per stage of the default pipeline at the profile's shapes.
+
+    latte_steps: Latte training steps behind the weights used; n_train / n_test: real split sizes;
+    grid: {vpc: evaluator runs at that VPC}; full_runs: runs of Full real + Full syn.
+    """
+    from .diffusion import build_latte, diffusion_loss, make_scheduler
+    from .embeddings import build_videomae
+    from .evaluate import new_evaluator
+    from .models.autoencoder import build_small_vae
+    from .models.vst_unet import VSTUNet
+    from .plan import clip_shape, num_classes
+
+    torch.manual_seed(0)
+    K = num_classes(prof)
+    T, S = clip_shape(prof, diffusion=True)
+    d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
+    vae = build_small_vae(d.vae)
+    down = 2 ** (len(d.vae.block_out_channels) - 1)
+    h, C = S // down, d.vae.latent_channels
+    latte = build_latte(K, T, h, C, d.latte)
+    sch = make_scheduler()
+    gen = torch.Generator().manual_seed(0)
+    B = d.latte.batch_size
+    z = torch.randn(B, T, C, h, h)
+    y = torch.randint(0, K, (B,))
+    out = []
+
+    def latte_step():
+        diffusion_loss(latte, sch, z, y, gen).backward()
+    out.append(StageFlops("diffusion fine-tune (Latte)", f"step, batch {B}", count_flops(latte_step), latte_steps))
+    v = torch.rand(1, T, 3, S, S)
+
+    def vae_step():
+        vae(v.flatten(0, 1) * 2 - 1).sample.mean().backward()
+    out.append(StageFlops("diffusion fine-tune (autoencoder)", f"step, batch {d.vae_batch} frames",
+                          count_flops(vae_step) * d.vae_batch // T, d.vae_steps))
+    one = torch.randn(1, T, C, h, h)
+    with torch.no_grad():
+        per_eval = count_flops(lambda: latte.forward_with_cfg(one, torch.tensor(500), torch.tensor([0]),
+                                                              g.guidance_scale))
+        dec = count_flops(lambda: vae.decode(torch.randn(T, C, h, h)))
+    out.append(StageFlops("generate pool", f"video ({g.steps} sampler steps with CFG, decode)",
+                          per_eval * g.steps + dec, K * g.per_class))
+    mae = build_videomae(K, T, S, sel.videomae)
+    xb = torch.randn(sel.videomae.batch_size, T, 3, S, S)
+
+    def mae_step():
+        F.cross_entropy(mae(pixel_values=xb).logits, torch.zeros(len(xb), dtype=torch.long)).backward()
+    out.append(StageFlops("embed (VideoMAE training)", f"step, batch {sel.videomae.batch_size}",
+                          count_flops(mae_step), sel.videomae.steps))
+    with torch.no_grad():
+        emb1 = count_flops(lambda: mae(pixel_values=torch.randn(1, T, 3, S, S)))
+    out.append(StageFlops("embed (pool embeddings)", "video", emb1, K * g.per_class))
+    vc = sel.vst_unet
+    net = VSTUNet(C, K, vc.widths, vc.embed_dim, vc.mixing)
+    sub = vc.subpool or g.per_class
+    zz = torch.randn(sub, T, C, h, h)
+
+    def vst_step():
+        s, logits, e = net(zz)
+        (s.sum() + logits.sum() + e.sum()).backward()
+    n_vst = len(ev.vpcs) * ev.runs
+    out.append(StageFlops("select (VST-UNet training)", f"epoch ({K} classes × {sub} videos)",
+                          count_flops(vst_step) * K, vc.epochs * n_vst))
+    tc = ev.train
+    c3d = new_evaluator(tc, K, T, S)
+    for vpc, runs in sorted(grid.items()):
+        n = vpc * K
+        bs = min(tc.batch_size, n)
+        xb = torch.randn(bs, 3, T, S, S)
+
+        def c3d_step():
+            F.cross_entropy(c3d(xb), torch.zeros(bs, dtype=torch.long)).backward()
+        out.append(StageFlops(f"evaluate (VPC {vpc})", f"training step, batch {bs}, + test",
+                              count_flops(c3d_step) * tc.steps_for(n), runs))
+    with torch.no_grad():
+        test_f = count_flops(lambda: c3d(torch.randn(1, 3, T, S, S))) * n_test
+    bs = tc.batch_size
+    xb = torch.randn(bs, 3, T, S, S)
+    full = count_flops(lambda: F.cross_entropy(c3d(xb), torch.zeros(bs, dtype=torch.long)).backward())
+    out.append(StageFlops("evaluate (Full real / Full syn)", f"run of {tc.steps_for(n_train)} steps",
+                          full * tc.steps_for(n_train), full_runs))
+    out.append(StageFlops("evaluate (test passes)", f"pass over {n_test} test videos", test_f,
+                          sum(grid.values()) + full_runs))
+    return out
+
+
+# ----------------------------------------------------------------------------- peak memory
+_UNITS = ("latte_train", "generate", "videomae_train", "vst_unet", "evaluator")
+
+
+def _run_unit(profile: str, unit: str) -> None:
+    """One unit of a stage, in this process (called by `peak_memory` in a fresh one)."""
+    from .config import load_profile
+    from .diffusion import build_latte, diffusion_loss, make_scheduler
+    from .embeddings import build_videomae
+    from .evaluate import new_evaluator
+    from .generate import GenerateConfig, sample_latents
+    from .models.autoencoder import build_small_vae, decode_latents
+    from .plan import clip_shape, num_classes
+    from .vst import train_vst_unet
+
+    prof = load_profile(profile)
+    K, (T, S) = num_classes(prof), clip_shape(prof, diffusion=True)
+    d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
+    h, C = S // 2 ** (len(d.vae.block_out_channels) - 1), d.vae.latent_channels
+    if unit == "latte_train":
+        m = build_latte(K, T, h, C, d.latte)
+        opt = torch.optim.AdamW(m.parameters())
+        for _ in range(3):
+            diffusion_loss(m, make_scheduler(), torch.randn(d.latte.batch_size, T, C, h, h),
+                           torch.randint(0, K, (d.latte.batch_size,)), torch.Generator().manual_seed(0)).backward()
+            opt.step()
+    elif unit == "generate":
+        m = build_latte(K, T, h, C, d.latte).eval()
+        cfg = GenerateConfig(per_class=1, guidance_scale=g.guidance_scale, sampler=g.sampler, steps=2)
+        z = sample_latents(m, torch.arange(g.batch_size) % K, list(range(g.batch_size)), cfg)
+        with torch.no_grad():
+            decode_latents(build_small_vae(d.vae), z)
+    elif unit == "videomae_train":
+        m = build_videomae(K, T, S, sel.videomae)
+        x = torch.randn(sel.videomae.batch_size, T, 3, S, S)
+        F.cross_entropy(m(pixel_values=x).logits, torch.zeros(len(x), dtype=torch.long)).backward()
+    elif unit == "vst_unet":
+        from dataclasses import replace
+
+        n = K * g.per_class
+        train_vst_unet(torch.randn(n, T, C, h, h), torch.arange(K).repeat_interleave(g.per_class), 5,
+                       replace(sel.vst_unet, epochs=2), seed=0, num_classes=K)
+    elif unit == "evaluator":
+        m = new_evaluator(ev.train, K, T, S)
+        bs = ev.train.batch_size
+        F.cross_entropy(m(torch.randn(bs, 3, T, S, S)), torch.zeros(bs, dtype=torch.long)).backward()
+    else:
+        raise ValueError(f"unknown unit {unit!r}; one of {_UNITS}")
+
+
+def peak_memory(profile: str, units=_UNITS) -> dict[str, dict[str, float]]:
+    """Memory (MiB) of a fresh Python process running one unit of each stage on the CPU: its RSS after the
+    imports (`base`) and its peak RSS while the unit runs (`peak`; the kernel's high-water mark, reset after
+    the imports so that their transient use does not hide the unit's)."""
+    code = ("import sys; from vddlib.cost import _run_unit, _rss\n"
+            "base = _rss('VmRSS'); open('/proc/self/clear_refs', 'w').write('5')\n"
+            "_run_unit(sys.argv[1], sys.argv[2]); print(base, _rss('VmHWM'))")
+    out = {}
+    for u in units:
+        r = subprocess.run([sys.executable, "-c", code, profile, u], capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            raise RuntimeError(f"peak-memory run of {u!r} failed:\n{r.stderr[-2000:]}")
+        base, peak = map(float, r.stdout.strip().splitlines()[-1].split())
+        out[u] = {"base": base, "peak": peak}
+    return out
+
+
+def _rss(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS, VmHWM) in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+# ----------------------------------------------------------------------------- scaling of selection
+def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int = 5,
+                      base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
+    """Seconds of each method on random inputs of the profile's shapes: against N_c (at `base_classes`)
+    and against the number of classes (at `base_nc`). One row per (method, axis, value)."""
+    from tqdm.auto import tqdm
+
+    from .plan import clip_shape
+    from .select import select
+
+    T, S = clip_shape(prof, diffusion=True)
+    d = prof.diffusion
+    h, C = S // 2 ** (len(d.vae.block_out_channels) - 1), d.vae.latent_channels
+    D = prof.selection.videomae.hidden_size if not prof.selection.videomae_path else 1408
+    methods = list(methods or prof.selection.methods)
+    jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]
+    rows = []
+    for axis, value, other in tqdm(jobs, desc="selection scaling", disable=not progress):
+        K, nc = (base_classes, value) if axis == "n_c" else (value, other)
+        rng = np.random.default_rng(0)
+        labels = np.repeat(np.arange(K), nc)
+        inputs = {"embeddings": rng.normal(size=(len(labels), D)).astype(np.float32),
+                  "scores": rng.dirichlet(np.ones(K), size=len(labels)),
+                  "latents": torch.randn(len(labels), T, C, h, h, generator=torch.Generator().manual_seed(0))}
+        for m in methods:
+            t = time.perf_counter()
+            select(m, labels, vpc, seed=0, num_classes=K, **inputs, **prof.selection.settings(m))
+            rows.append({"method": m, "axis": axis, "value": value, "classes": K, "n_c": nc,
+                         "seconds": time.perf_counter() - t})
+    return rows
+
+
+def loglog_slope(x, y, floor: float = 1e-3) -> float:
+    """Slope of log y against log x (least squares); times under `floor` s are clipped to it
+    (they are timer noise), so a method that costs nothing has slope ~0."""
+    x, y = np.log(np.asarray(x, float)), np.log(np.maximum(np.asarray(y, float), floor))
+    return float(np.polyfit(x, y, 1)[0])
