@@ -142,14 +142,14 @@ def stage_flops(prof: Profile, latte_steps: int, n_train: int, n_test: int, grid
 
         def c3d_step():
             F.cross_entropy(c3d(xb), torch.zeros(bs, dtype=torch.long)).backward()
-        out.append(StageFlops(f"evaluate (VPC {vpc})", f"training step, batch {bs}, + test",
+        out.append(StageFlops(f"evaluate (VPC {vpc})", f"run: {tc.steps_for(n)} steps of batch {bs}",
                               count_flops(c3d_step) * tc.steps_for(n), runs))
     with torch.no_grad():
         test_f = count_flops(lambda: c3d(torch.randn(1, 3, T, S, S))) * n_test
     bs = tc.batch_size
     xb = torch.randn(bs, 3, T, S, S)
     full = count_flops(lambda: F.cross_entropy(c3d(xb), torch.zeros(bs, dtype=torch.long)).backward())
-    out.append(StageFlops("evaluate (Full real / Full syn)", f"run of {tc.steps_for(n_train)} steps",
+    out.append(StageFlops("evaluate (Full real / Full syn)", f"run: {tc.steps_for(n_train)} steps of batch {bs}",
                           full * tc.steps_for(n_train), full_runs))
     out.append(StageFlops("evaluate (test passes)", f"pass over {n_test} test videos", test_f,
                           sum(grid.values()) + full_runs))

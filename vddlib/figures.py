@@ -79,7 +79,7 @@ def real_vs_synthetic(real: VideoSet, syn: VideoSet, path: str | Path, frames=(0
 
 
 def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: str, title: str = "",
-              logy: bool = False) -> None:
+              logy: bool = False, logx: bool = False) -> None:
     """One line per name: {name: (x, y)}."""
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for name, (x, y) in series.items():
@@ -88,6 +88,8 @@ def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: s
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     if title:
         ax.set_title(title, fontsize=9)
     if len(series) > 1:
