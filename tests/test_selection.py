@@ -228,3 +228,18 @@ def test_manifest_is_written_and_reused(tmp_path, monkeypatch):
     changed = selection_manifest(tmp_path, "toy", "pool", "herding", labels, 2, 0,
                                  embeddings=inputs["embeddings"] + 1e-3)
     assert not h1["reused"] and again["reused"] and not changed["reused"]
+
+
+@pytest.mark.parametrize("space,advantage", [("latents", "ema"), ("network", "normalized")])
+def test_vst_reward_space_and_advantage_switches_run_and_are_validated(space, advantage):
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(2).repeat_interleave(6)
+    lat = torch.randn(12, 2, 4, 4, 4, generator=g)
+    cfg = VSTConfig(widths=(8, 8), embed_dim=8, epochs=3, samples=3, reward_space=space, advantage=advantage)
+    a = train_vst_unet(lat, labels, 2, cfg, seed=0)
+    assert np.allclose([a[labels.numpy() == c].sum() for c in range(2)], 1.0)
+    assert np.array_equal(a, train_vst_unet(lat, labels, 2, cfg, seed=0))          # seeded
+    with pytest.raises(ValueError, match="reward_space"):
+        VSTConfig(reward_space="pixels")
+    with pytest.raises(ValueError, match="advantage"):
+        VSTConfig(advantage="none")

@@ -53,6 +53,9 @@ class VSTConfig:
     lr: float = 1e-3
     samples: int = 4               # Plackett-Luce sets drawn per step (reinforce)
     tau: float = 0.1               # soft-min temperature of the soft representativeness
+    reward_space: str = "network"  # reinforce's set reward on: "network" embeddings, or the fixed "latents"
+    advantage: str = "ema"         # reinforce's baseline: "ema" (running mean per class) or "normalized"
+                                   # (the step's draws: mean-centred, divided by their std)
 
     def __post_init__(self) -> None:
         self.widths = tuple(self.widths)
@@ -60,6 +63,10 @@ class VSTConfig:
             raise ValueError(f"VSTConfig.mixing must be one of {MIXING}; got {self.mixing!r}")
         if self.gradient not in ("reinforce", "soft"):
             raise ValueError(f"VSTConfig.gradient must be 'reinforce' or 'soft'; got {self.gradient!r}")
+        if self.advantage not in ("ema", "normalized"):
+            raise ValueError(f"VSTConfig.advantage must be 'ema' or 'normalized'; got {self.advantage!r}")
+        if self.reward_space not in ("network", "latents"):
+            raise ValueError(f"VSTConfig.reward_space must be 'network' or 'latents'; got {self.reward_space!r}")
         if self.ce not in ("class", "none"):
             raise ValueError(f"VSTConfig.ce must be 'class' or 'none'; got {self.ce!r}")
         if self.epochs < 1 or self.lr <= 0 or self.samples < 1 or self.subpool < 0:
@@ -123,6 +130,8 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
     net = VSTUNet(latents.shape[2], K, cfg.widths, cfg.embed_dim, cfg.mixing).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr)
     baseline = {}
+    # the fixed space for rewards: each video's latents, flattened and L2-normalised
+    fixed = F.normalize(latents.flatten(1).float(), dim=1) if cfg.reward_space == "latents" else None
     for epoch in tqdm(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", disable=not progress):
         # One optimiser step per epoch over every class: a step on one class alone lets the class head
         # chase the last class seen (its bias), so L_ce would teach nothing.
@@ -151,14 +160,22 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
                 loss = loss + set_loss
                 if ld or lr_:
                     pg = emb.new_zeros(())
-                    e = emb.detach()
-                    for _ in range(cfg.samples):
-                        sel, logp = plackett_luce_sample(sel_logits, vpc, gen)
-                        reward = -float(_set_loss(e, sel, ld, lr_))
-                        b = baseline.get(c, reward)
-                        pg = pg - (reward - b) * logp
-                        baseline[c] = 0.9 * b + 0.1 * reward
-                        stats["reward"] += reward / cfg.samples
+                    e = emb.detach() if cfg.reward_space == "network" else fixed[idx].to(device)
+                    draws = [plackett_luce_sample(sel_logits, vpc, gen) for _ in range(cfg.samples)]
+                    rewards = [-float(_set_loss(e, sel, ld, lr_)) for sel, _ in draws]
+                    if cfg.advantage == "normalized" and cfg.samples > 1:
+                        # the step's own draws are the baseline, and their spread the scale
+                        r = np.asarray(rewards)
+                        adv = (r - r.mean()) / (r.std() + 1e-6)
+                    else:                                       # a running mean per class
+                        adv = []
+                        for reward in rewards:
+                            b = baseline.get(c, reward)
+                            adv.append(reward - b)
+                            baseline[c] = 0.9 * b + 0.1 * reward
+                    for (sel, logp), a in zip(draws, adv):
+                        pg = pg - float(a) * logp
+                    stats["reward"] += float(np.mean(rewards))
                     loss = loss + pg / cfg.samples
             stats["set"] += float(set_loss.detach())
             total = total + loss / len(groups)
