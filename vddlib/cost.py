@@ -79,15 +79,14 @@ def stage_flops(prof: Profile, latte_steps: int, n_train: int, n_test: int, grid
     from .evaluate import new_evaluator
     from .models.autoencoder import build_small_vae
     from .models.vst_unet import VSTUNet
-    from .plan import clip_shape, num_classes
+    from .plan import clip_shape, latent_shape, num_classes
 
     torch.manual_seed(0)
     K = num_classes(prof)
     T, S = clip_shape(prof, diffusion=True)
+    _, C, h = latent_shape(prof)
     d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
     vae = build_small_vae(d.vae)
-    down = 2 ** (len(d.vae.block_out_channels) - 1)
-    h, C = S // down, d.vae.latent_channels
     latte = build_latte(K, T, h, C, d.latte)
     sch = make_scheduler()
     gen = torch.Generator().manual_seed(0)
@@ -168,13 +167,12 @@ def _run_unit(profile: str, unit: str) -> None:
     from .evaluate import new_evaluator
     from .generate import GenerateConfig, sample_latents
     from .models.autoencoder import build_small_vae, decode_latents
-    from .plan import clip_shape, num_classes
+    from .plan import clip_shape, latent_shape, num_classes
     from .vst import train_vst_unet
 
     prof = load_profile(profile)
-    K, (T, S) = num_classes(prof), clip_shape(prof, diffusion=True)
+    K, (T, S), (_, C, h) = num_classes(prof), clip_shape(prof, diffusion=True), latent_shape(prof)
     d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
-    h, C = S // 2 ** (len(d.vae.block_out_channels) - 1), d.vae.latent_channels
     if unit == "latte_train":
         m = build_latte(K, T, h, C, d.latte)
         opt = torch.optim.AdamW(m.parameters())
@@ -238,12 +236,10 @@ def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20
     and against the number of classes (at `base_nc`). One row per (method, axis, value)."""
     from tqdm.auto import tqdm
 
-    from .plan import clip_shape
+    from .plan import latent_shape
     from .select import select
 
-    T, S = clip_shape(prof, diffusion=True)
-    d = prof.diffusion
-    h, C = S // 2 ** (len(d.vae.block_out_channels) - 1), d.vae.latent_channels
+    T, C, h = latent_shape(prof)
     D = prof.selection.videomae.hidden_size if not prof.selection.videomae_path else 1408
     methods = list(methods or prof.selection.methods)
     jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]

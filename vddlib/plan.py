@@ -27,6 +27,21 @@ def clip_shape(prof: Profile, diffusion: bool) -> tuple[int, int]:
     return spec.frames, spec.crop
 
 
+def latent_shape(prof: Profile) -> tuple[int, int, int]:
+    """(frames, channels, h) of the autoencoder latents the diffusion model learns: the SD VAE's (8× down,
+    4 channels) when the profile loads one, else the small VAE's."""
+    from .models.autoencoder import SD_VAE_CONFIG
+
+    d = prof.diffusion
+    frames, size = clip_shape(prof, diffusion=True)
+    blocks, ch = ((SD_VAE_CONFIG["block_out_channels"], 4) if d.vae_path
+                  else (d.vae.block_out_channels, d.vae.latent_channels))
+    down = 2 ** (len(blocks) - 1)
+    if size % down:
+        raise ValueError(f"The diffusion clip size {size} must divide by the autoencoder's down-sampling {down}.")
+    return frames, ch, size // down
+
+
 def num_classes(prof: Profile) -> int:
     if prof.dataset.name == "digits-motion":
         from .data.digits_motion import CLASSES
@@ -38,7 +53,7 @@ def num_classes(prof: Profile) -> int:
 def plan(prof: Profile) -> dict:
     """Shapes, parameter counts and planned work of `prof`, all from the meta device."""
     from .embeddings import build_videomae, videomae_v2_giant_config
-    from .models.autoencoder import SD_VAE_CONFIG, build_sd_vae_shape, build_small_vae
+    from .models.autoencoder import build_sd_vae_shape, build_small_vae
     from .models.vst_unet import VSTUNet
 
     K = num_classes(prof)
@@ -46,13 +61,8 @@ def plan(prof: Profile) -> dict:
     ev_frames, ev_size = clip_shape(prof, diffusion=False)
     d, sel, ev = prof.diffusion, prof.selection, prof.evaluation
     with torch.device("meta"):
-        if d.vae_path:
-            vae, down, ch = build_sd_vae_shape(), 2 ** (len(SD_VAE_CONFIG["block_out_channels"]) - 1), 4
-        else:
-            vae, down, ch = build_small_vae(d.vae), 2 ** (len(d.vae.block_out_channels) - 1), d.vae.latent_channels
-        if size % down:
-            raise ValueError(f"The diffusion clip size {size} must divide by the autoencoder's down-sampling {down}.")
-        h = size // down
+        vae = build_sd_vae_shape() if d.vae_path else build_small_vae(d.vae)
+        _, ch, h = latent_shape(prof)
         latte = build_latte(K, frames, h, ch, d.latte)         # init_from is read only when training
         z = torch.empty(2, frames, ch, h, h)
         eps = latte(z, torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
