@@ -240,7 +240,9 @@ def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20
     from .select import select
 
     T, C, h = latent_shape(prof)
-    D = prof.selection.videomae.hidden_size if not prof.selection.videomae_path else 1408
+    from .embeddings import VIDEOMAE_V2_GIANT
+
+    D = VIDEOMAE_V2_GIANT["hidden_size"] if prof.selection.videomae_path else prof.selection.videomae.hidden_size
     methods = list(methods or prof.selection.methods)
     jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]
     rows = []
