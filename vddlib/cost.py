@@ -236,12 +236,11 @@ def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20
     and against the number of classes (at `base_nc`). One row per (method, axis, value)."""
     from tqdm.auto import tqdm
 
+    from .embeddings import VIDEOMAE_V2_GIANT
     from .plan import latent_shape
     from .select import select
 
     T, C, h = latent_shape(prof)
-    from .embeddings import VIDEOMAE_V2_GIANT
-
     D = VIDEOMAE_V2_GIANT["hidden_size"] if prof.selection.videomae_path else prof.selection.videomae.hidden_size
     methods = list(methods or prof.selection.methods)
     jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]
