@@ -65,6 +65,9 @@ def main() -> None:
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--work", default="artifacts/diffusion_curve")
     ap.add_argument("--time-steps-only", action="store_true")
+    ap.add_argument("--vae", default="",
+                    help="a trained autoencoder folder (e.g. checkpoints/digits-motion/vae, the pipeline's own) "
+                         "instead of training one here")
     ap.add_argument("--full-syn", action="store_true",
                     help="also train the default C3D on each milestone's generated videos (per class × classes) "
                          "and test it on the real test split (seed 0): Full syn along the curve")
@@ -92,11 +95,17 @@ def main() -> None:
 
     # 1. autoencoder
     t0 = time.perf_counter()
-    vae = build_small_vae(SmallVAEConfig()).to(device)
-    train_vae(vae, train.videos.to(device) if device.type == "cuda" else train.videos, a.vae_steps,
-              batch_size=64, lr=1e-3, progress=False)
-    vae.cpu()
-    fit_latent_stats(vae, train.videos)
+    if a.vae:
+        from vddlib.models.autoencoder import load_vae
+
+        vae = load_vae(a.vae)
+        info["vae"] = a.vae
+    else:
+        vae = build_small_vae(SmallVAEConfig()).to(device)
+        train_vae(vae, train.videos.to(device) if device.type == "cuda" else train.videos, a.vae_steps,
+                  batch_size=64, lr=1e-3, progress=False)
+        vae.cpu()
+        fit_latent_stats(vae, train.videos)
     info["vae_seconds"] = time.perf_counter() - t0
     rec = decode_latents(vae, encode_videos(vae, test.videos))
     info["vae_test_psnr"] = psnr(rec, test.videos)
