@@ -18,6 +18,7 @@ from .data.digits_motion import DigitsMotionConfig, load_digits_motion
 from .data.video_io import ClipSpec
 from .data.videoset import VideoSet
 from .diffusion import LatteTrainConfig
+from .dm import DMConfig
 from .embeddings import VideoMAETrainConfig
 from .evaluate import TrainConfig
 from .generate import GenerateConfig
@@ -160,6 +161,40 @@ class SelectionProfile:
         return {}
 
 
+def _transformer_eval() -> TrainConfig:
+    return TrainConfig(classifier="timesformer", model={"patch_size": 8, "hidden_size": 64, "depth": 2, "heads": 4},
+                       epochs=12.8, min_steps=150, max_steps=400, shift=2)
+
+
+@dataclass
+class AblationProfile:
+    """Notebook 05: what each ablation varies, and how many runs it takes (fewer than the main tables)."""
+
+    runs: int = 3                       # seeds per setting (selection and evaluator, as in the main grid)
+    vpc: int = 5                        # the VPC of the one-VPC ablations (Table 6's)
+    vpcs: tuple[int, ...] = (1, 5, 10)  # Table 5 and the real-pool coreset table
+    transformer: TrainConfig = field(default_factory=_transformer_eval)   # Table 5's video transformer
+    lambda_d: tuple[float, ...] = (0.0, 0.1, 1.0)
+    lambda_r: tuple[float, ...] = (0.0, 1.0, 10.0)
+    n_cs: tuple[int, ...] = (25, 50, 100, 200)
+    nc_methods: tuple[str, ...] = ("random", "tac_dt", "vst_unet")
+    real_methods: tuple[str, ...] = ("random", "herding", "kcenter", "tac_dt", "vst_unet")
+    dm: DMConfig = field(default_factory=DMConfig)
+    dm_vpcs: tuple[int, ...] = (1, 5)
+    work_dir: str = "artifacts/ablation"
+
+    def __post_init__(self) -> None:
+        if self.runs < 1 or self.vpc < 1 or not self.vpcs or min(self.vpcs) < 1:
+            raise ValueError("ablation.runs, ablation.vpc and ablation.vpcs must be >= 1")
+        if not self.n_cs or min(self.n_cs) < self.vpc:
+            raise ValueError(f"ablation.n_cs must all be >= ablation.vpc ({self.vpc}); got {self.n_cs}")
+        bad = [m for m in (*self.nc_methods, *self.real_methods) if m not in METHODS]
+        if bad:
+            raise ValueError(f"ablation: unknown selector(s) {bad}; allowed: {list(METHODS)}")
+        if min(self.lambda_d + self.lambda_r, default=0) < 0:
+            raise ValueError("ablation.lambda_d and lambda_r must be >= 0")
+
+
 @dataclass
 class Profile:
     name: str
@@ -168,6 +203,7 @@ class Profile:
     diffusion: DiffusionProfile = field(default_factory=DiffusionProfile)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     selection: SelectionProfile = field(default_factory=SelectionProfile)
+    ablation: AblationProfile = field(default_factory=AblationProfile)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -182,7 +218,7 @@ def load_profile(name_or_path: str) -> Profile:
         have = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"No profile at {path}; profiles in {PARAMS_DIR}: {have}")
     raw = yaml.safe_load(path.read_text()) or {}
-    sections = {"name", "dataset", "evaluation", "diffusion", "generate", "selection"}
+    sections = {"name", "dataset", "evaluation", "diffusion", "generate", "selection", "ablation"}
     unknown = sorted(set(raw) - sections)
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(sections)}")
@@ -200,11 +236,17 @@ def load_profile(name_or_path: str) -> Profile:
     for key, cls in (("videomae", VideoMAETrainConfig), ("vst_unet", VSTConfig), ("csta", CSTAConfig),
                      ("tac_dt", TacDTConfig)):
         sel[key] = _build(cls, sel.get(key), f"{path}: selection.{key}")
+    abl = dict(raw.get("ablation") or {})
+    if "transformer" in abl:
+        abl["transformer"] = _build(TrainConfig, {**dataclasses.asdict(_transformer_eval()), **abl["transformer"]},
+                                    f"{path}: ablation.transformer")
+    abl["dm"] = _build(DMConfig, abl.get("dm"), f"{path}: ablation.dm")
     return Profile(raw.get("name", path.stem), _build(DatasetConfig, ds, f"{path}: dataset"),
                    _build(EvalProtocol, ev, f"{path}: evaluation"),
                    _build(DiffusionProfile, df, f"{path}: diffusion"),
                    _build(GenerateConfig, raw.get("generate"), f"{path}: generate"),
-                   _build(SelectionProfile, sel, f"{path}: selection"))
+                   _build(SelectionProfile, sel, f"{path}: selection"),
+                   _build(AblationProfile, abl, f"{path}: ablation"))
 
 
 def resolve_device(name: str) -> "torch.device":

@@ -141,3 +141,41 @@ def selection_projections(emb_class: np.ndarray, chosen: dict[str, list[int]], o
     p = out_dir / f"{stem}_all.png"
     _save(fig, p)
     return paths + [p]
+
+
+def bar_plot(bars: list[tuple[str, float, float]], path: str | Path, ylabel: str, title: str = "",
+             hline: tuple[str, float] | None = None) -> None:
+    """Bars of mean ± std: [(label, mean, std)], with an optional labelled reference line."""
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(bars) + 1.5), 3.2))
+    x = np.arange(len(bars))
+    ax.bar(x, [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=3, color="#4C72B0", alpha=0.85)
+    ax.set_xticks(x, [b[0] for b in bars], rotation=30, ha="right", fontsize=7)
+    if hline is not None:
+        ax.axhline(hline[1], color="#C44E52", ls="--", lw=1, label=hline[0])
+        ax.legend(fontsize=7)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def heatmap(values: np.ndarray, rows: list[str], cols: list[str], path: str | Path, xlabel: str, ylabel: str,
+            title: str = "") -> None:
+    """A grid of numbers (e.g. top-1 per λ_d × λ_r), each cell annotated."""
+    values = np.asarray(values, dtype=float)
+    fig, ax = plt.subplots(figsize=(1.0 * len(cols) + 2, 0.8 * len(rows) + 1.5))
+    im = ax.imshow(values, cmap="viridis")
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", color="w", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    _save(fig, path)

@@ -329,14 +329,14 @@ def manifest_path(root: str | Path, dataset: str, pool: str, method: str, vpc: i
 
 
 def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, labels, vpc: int, seed: int,
-                       settings: dict | None = None, **inputs) -> dict:
+                       settings: dict | None = None, name: str | None = None, **inputs) -> dict:
     """Select (or re-use the saved selection with the same settings); the manifest is written atomically.
 
     Returns the manifest: {"indices": {class: [...]}, "settings", "seconds", ...}. A saved
     manifest is re-used only if its settings and a hash of the labels and of the inputs the
     method reads are the same, so a changed pool or embedder never re-uses a stale selection.
     """
-    path = manifest_path(root, dataset, pool, method, vpc, seed)
+    path = manifest_path(root, dataset, pool, name or method, vpc, seed)     # name: a variant's own folder
     settings = json.loads(json.dumps(settings or {}, default=_jsonable))
     digest = inputs_hash(labels, {k: inputs[k] for k in NEEDS.get(method, ()) if inputs.get(k) is not None})
     if path.is_file():
@@ -347,7 +347,7 @@ def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, l
             return saved
     t0 = time.perf_counter()
     chosen = select(method, labels, vpc, seed=seed, **inputs)
-    man = {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "seed": seed, "n_pool": len(labels),
+    man = {"dataset": dataset, "pool": pool, "method": method, "name": name or method, "vpc": vpc, "seed": seed, "n_pool": len(labels),
            "inputs_hash": digest, "settings": settings, "seconds": round(time.perf_counter() - t0, 4),
            "indices": {str(c): v for c, v in chosen.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)

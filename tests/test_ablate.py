@@ -1,0 +1,150 @@
+"""Notebook 05's library: DM, named selector variants, pool sizes, row re-use and the ablation profile."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from vddlib import ablate
+from vddlib.config import AblationProfile, load_profile
+from vddlib.data.videoset import VideoSet
+from vddlib.dm import DMConfig, _to_u8, distill_dm, dm_set
+from vddlib.evaluate import TrainConfig, prepare_videos
+from vddlib.results import read_runs, upsert_runs
+
+
+def tiny_set(classes=3, per_class=4, frames=4, size=16, seed=0) -> VideoSet:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(classes).repeat_interleave(per_class)
+    videos = torch.randint(0, 256, (classes * per_class, frames, 3, size, size), generator=g, dtype=torch.uint8)
+    videos[:, :, 0] = (labels * 60).view(-1, 1, 1, 1).to(torch.uint8)       # class in the red channel
+    return VideoSet(videos, labels, [f"c{i}" for i in range(classes)])
+
+
+SMALL_DM = DMConfig(iterations=3, real_batch=4, depth=2, width=8)
+
+
+def test_pixel_round_trip_is_exact():
+    vs = tiny_set()
+    assert torch.equal(_to_u8(prepare_videos(vs.videos)), vs.videos)
+
+
+def test_dm_starts_from_real_videos_and_learns_them():
+    vs = tiny_set()
+    frozen, _ = distill_dm(vs, 2, seed=0, cfg=dataclasses.replace(SMALL_DM, lr=1e-12), progress=False)
+    assert frozen.class_counts() == [2, 2, 2] and frozen.videos.dtype == torch.uint8
+    real = {tuple(v.flatten()[:64].tolist()) for v in vs.videos}
+    assert all(tuple(v.flatten()[:64].tolist()) in real for v in frozen.videos)      # initialised from real videos
+    moved, losses = distill_dm(vs, 2, seed=0, cfg=dataclasses.replace(SMALL_DM, lr=1e3), progress=False)
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    assert not torch.equal(moved.videos, frozen.videos)                            # pixels were optimised
+    again, _ = distill_dm(vs, 2, seed=0, cfg=dataclasses.replace(SMALL_DM, lr=1e3), progress=False)
+    assert torch.equal(again.videos, moved.videos)                                 # seeded
+
+
+def test_dm_errors_and_cache(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="at least VPC=5"):
+        distill_dm(tiny_set(), 5, 0, SMALL_DM, progress=False)
+    with pytest.raises(ValueError, match="iterations"):
+        DMConfig(iterations=0)
+    first = dm_set(tiny_set(), 1, 0, SMALL_DM, tmp_path, progress=False)
+    monkeypatch.setattr("vddlib.dm.distill_dm", lambda *a, **k: pytest.fail("a cached DM set was distilled again"))
+    second = dm_set(tiny_set(), 1, 0, SMALL_DM, tmp_path, progress=False)
+    assert torch.equal(first.videos, second.videos) and first.labels.tolist() == second.labels.tolist()
+
+
+def test_per_class_prefix_and_join_keep_inputs_aligned():
+    a, b = tiny_set(per_class=4, seed=0), tiny_set(per_class=3, seed=1)
+    ia = {"embeddings": np.arange(len(a), dtype=float)[:, None], "latents": torch.arange(len(a)).float()}
+    ib = {"embeddings": 100 + np.arange(len(b), dtype=float)[:, None], "latents": 100 + torch.arange(len(b)).float()}
+    p, ip = ablate.per_class_prefix(a, ia, 2)
+    assert p.labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert ip["embeddings"][:, 0].tolist() == [0, 1, 4, 5, 8, 9] and ip["latents"].tolist() == [0, 1, 4, 5, 8, 9]
+    assert torch.equal(p.videos[2], a.videos[4])
+    with pytest.raises(ValueError, match="N_c=5 exceeds"):
+        ablate.per_class_prefix(a, ia, 5)
+    j, ij = ablate.pool_of_size(a, ia, (b, ib), 6)
+    assert j.class_counts() == [6, 6, 6]
+    assert ij["embeddings"][:6, 0].tolist() == [0, 1, 2, 3, 100, 101]              # a's class-0 videos, then b's
+    assert torch.equal(j.videos[4], b.videos[0]) and ij["latents"][6].item() == 4
+    with pytest.raises(ValueError, match="extra pool"):
+        ablate.pool_of_size(a, ia, None, 6)
+
+
+def test_lambda_variant_names_the_profile_weights_as_the_default():
+    prof = load_profile("default")
+    d, r = prof.selection.vst_unet.lambdas(5)
+    assert ablate.lambda_variant(prof, d, r, 5)[0] == "vst_unet"
+    name, settings = ablate.lambda_variant(prof, 0.0, 10.0, 5)
+    assert name == "vst_unet-ld0-lr10"
+    assert settings["config"].lambdas(5) == (0.0, 10.0) and settings["config"].epochs == prof.selection.vst_unet.epochs
+    assert ablate.lambda_variant(prof, 0.0, 0.1, 1)[0] == "vst_unet"                  # the paper's VPC-1 weights
+
+
+def _row(method, vpc, seed, top1=50.0, pool="synthetic"):
+    return {"dataset": "digits-motion", "pool": pool, "method": method, "vpc": vpc, "classifier": "c3d", "seed": seed,
+            "top1": top1, "top5": 90.0, "auc": 80.0, "f1": 40.0, "train_s": 1.0}
+
+
+def test_known_rows_needs_every_vpc_and_seed(tmp_path):
+    csv = tmp_path / "runs.csv"
+    upsert_runs(csv, [_row("m", 5, 0), _row("m", 5, 1), _row("m", 1, 0)])
+    assert ablate.known_rows([csv], "digits-motion", "synthetic", "m", "c3d", [5], [0, 1]) is not None
+    assert ablate.known_rows([csv], "digits-motion", "synthetic", "m", "c3d", [1, 5], [0, 1]) is None
+    assert ablate.known_rows([csv], "digits-motion", "real", "m", "c3d", [5], [0]) is None
+    assert ablate.known_rows([tmp_path / "absent.csv", csv], "digits-motion", "synthetic", "m", "c3d", [1], [0])[0]["vpc"] == 1
+
+
+def test_evaluate_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, monkeypatch):
+    prof = load_profile("default")
+    prof = dataclasses.replace(prof, selection=dataclasses.replace(prof.selection, manifests=str(tmp_path / "sel")))
+    pool, test = tiny_set(), tiny_set(seed=3)
+    inputs = {"embeddings": np.random.default_rng(0).normal(size=(len(pool), 5))}
+    done = tmp_path / "eval.csv"
+    upsert_runs(done, [_row("herding", 1, 0, top1=12.5)])
+    monkeypatch.setattr(ablate, "evaluate_selections", lambda *a, **k: pytest.fail("re-evaluated known rows"))
+    out = tmp_path / "abl.csv"
+    rows = ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="herding",
+                                   method="herding", vpcs=[1], seeds=[0], cfg=TrainConfig(), results_csv=out,
+                                   reuse_from=[done], progress=False)
+    assert [r["top1"] for r in rows] == [12.5] and read_runs(out)[0]["top1"] == 12.5
+    seen = {}
+    monkeypatch.setattr(ablate, "evaluate_selections",
+                        lambda pool, test, cfg, mans, **k: seen.setdefault("m", mans) and [_row("kc-x", 2, 0)])
+    ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="kc-x",
+                            method="kcenter", vpcs=[2], seeds=[0], cfg=TrainConfig(), results_csv=out, progress=False)
+    (m,) = seen["m"]
+    assert m["method"] == "kc-x" and all(len(v) == 2 for v in m["indices"].values())
+    assert (tmp_path / "sel" / "digits-motion" / "p" / "kc-x" / "vpc2_seed0.json").is_file()
+    again = ablate.variant_manifests(prof, pool, inputs, "p", "kc-x", "kcenter", [2], [0])
+    assert again[0]["reused"] and again[0]["indices"] == m["indices"]
+
+
+def test_comparison_table_writes_labels_and_reference(tmp_path):
+    rows = [_row("a", 5, s, top1=40.0 + s) for s in range(3)] + [_row("b", 5, s, top1=30.0) for s in range(3)]
+    md, summary = ablate.comparison_table(rows, tmp_path / "t", label=lambda s: s["method"].upper(),
+                                          reference=lambda s: {"top1": (41.0, 1.0)} if s["method"] == "a" else None)
+    assert [s["label"] for s in summary] == ["A", "B"]
+    assert "41.00±0.82" in md and "41.00±1.00" in md and "| B |" in md
+    assert (tmp_path / "t.csv").read_text().splitlines()[1].startswith("A,synthetic,5,c3d,3,41.0000")
+
+
+def test_ablation_profile_validation(tmp_path):
+    with pytest.raises(ValueError, match="n_cs"):
+        AblationProfile(vpc=5, n_cs=(4, 100))
+    with pytest.raises(ValueError, match="unknown selector"):
+        AblationProfile(real_methods=("random", "magic"))
+    raw = yaml.safe_load(open("params/default.yaml"))
+    raw["ablation"] = {"runs": 2, "transformer": {"lr": 0.01}, "dm": {"iterations": 7}}
+    p = tmp_path / "x.yaml"
+    p.write_text(yaml.safe_dump(raw))
+    prof = load_profile(str(p))
+    assert prof.ablation.runs == 2 and prof.ablation.dm.iterations == 7
+    assert prof.ablation.transformer.classifier == "timesformer" and prof.ablation.transformer.lr == 0.01
+    raw["ablation"] = {"dm": {"width": 0}}
+    p.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match="DMConfig"):
+        load_profile(str(p))

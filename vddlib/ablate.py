@@ -1,0 +1,188 @@
+"""Ablations (notebook 05): selector variants, other embeddings, pool sizes, the real pool and DM.
+
+Every ablation is a *named variant* of a registered selector: its manifests live in
+results/selections/<dataset>/<pool>/<name>/ (re-used like notebook 03's), and its rows go
+to results/ablation_runs.csv with `method = name`, so the main tables never mix with them.
+Rows that notebook 04 already made (the same selector, settings, pool, evaluator and seed)
+are read from results/eval_runs.csv instead of being trained again.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import Profile
+from .data.videoset import VideoSet
+from .evaluate import TrainConfig, evaluate_selections
+from .results import read_runs, upsert_runs
+from .select import NEEDS, selection_manifest
+
+ABLATION_CSV = "results/ablation_runs.csv"
+
+
+def vst_variant(prof: Profile, **changes) -> dict:
+    """The selector settings of VST-UNet with some fields changed (e.g. gradient="soft", lambda_d=0)."""
+    return {"config": dataclasses.replace(prof.selection.vst_unet, **changes)}
+
+
+def variant_manifests(prof: Profile, pool: VideoSet, inputs: dict, pool_name: str, name: str, method: str,
+                      vpcs, seeds, settings: dict | None = None, progress: bool = False) -> list[dict]:
+    """Selections of one variant (method + settings + inputs) for every VPC and seed; saved ones are re-used."""
+    settings = prof.selection.settings(method) if settings is None else settings
+    missing = [k for k in NEEDS[method] if inputs.get(k) is None]
+    if missing:
+        raise ValueError(f"Variant {name!r} ({method}) needs inputs {missing}")
+    needed = {k: inputs[k] for k in NEEDS[method]}
+    out = []
+    for v in vpcs:
+        for s in seeds:
+            m = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, method, pool.labels, v, s,
+                                   settings=settings, name=name, num_classes=pool.num_classes, **settings, **needed)
+            out.append({**m, "method": name})
+    return out
+
+
+def known_rows(csvs, dataset: str, pool: str, method: str, classifier: str, vpcs, seeds) -> list[dict] | None:
+    """Rows for every (vpc, seed) from the first CSV that has them all, else None."""
+    want = {(int(v), int(s)) for v in vpcs for s in seeds}
+    for path in csvs:
+        rows = [r for r in read_runs(path) if r["dataset"] == dataset and r["pool"] == pool and r["method"] == method
+                and r["classifier"] == classifier and (r["vpc"], r["seed"]) in want]
+        if {(r["vpc"], r["seed"]) for r in rows} == want:
+            return sorted(rows, key=lambda r: (r["vpc"], r["seed"]))
+    return None
+
+
+def evaluate_variant(prof: Profile, pool: VideoSet, test: VideoSet, inputs: dict, *, pool_name: str, pool_label: str,
+                     name: str, method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None,
+                     results_csv: str | Path = ABLATION_CSV, reuse_from=(), progress: bool = True) -> list[dict]:
+    """Select with a variant and train/test an evaluator per selection; rows (method = name) go to results_csv.
+
+    `reuse_from`: CSVs whose rows for exactly this variant (e.g. notebook 04's default
+    selectors) are taken as they are, so nothing is trained twice.
+    """
+    rows = known_rows(reuse_from, prof.dataset.name, pool_label, name, cfg.classifier, vpcs, seeds)
+    if rows is None:
+        mans = variant_manifests(prof, pool, inputs, pool_name, name, method, vpcs, seeds, settings)
+        rows = evaluate_selections(pool, test, cfg, mans, dataset=prof.dataset.name, pool_name=pool_label,
+                                   progress=progress)
+    upsert_runs(results_csv, rows)
+    return rows
+
+
+def per_class_prefix(pool: VideoSet, inputs: dict, n_c: int) -> tuple[VideoSet, dict]:
+    """The first n_c videos of each class (pool order), with the matching rows of every input array."""
+    labels = pool.labels.numpy()
+    counts = np.bincount(labels, minlength=pool.num_classes)
+    if counts.min() < n_c:
+        raise ValueError(f"N_c={n_c} exceeds the smallest class of the pool ({counts.min()} videos); "
+                         "generate a larger pool first (ablation.n_cs).")
+    idx = np.concatenate([np.flatnonzero(labels == c)[:n_c] for c in range(pool.num_classes)])
+    return pool.subset(idx), {k: (v[torch.as_tensor(idx)] if isinstance(v, torch.Tensor) else v[idx])
+                              for k, v in inputs.items()}
+
+
+def join_pools(a: VideoSet, a_inputs: dict, b: VideoSet, b_inputs: dict) -> tuple[VideoSet, dict]:
+    """Two pools of the same classes as one, ordered by class (a's videos of a class before b's)."""
+    if a.class_names != b.class_names:
+        raise ValueError("The pools index different class lists; generate both from the same model and dataset.")
+    labels = torch.cat([a.labels, b.labels])
+    order = torch.argsort(labels, stable=True)
+    vs = VideoSet(torch.cat([a.videos, b.videos])[order], labels[order], list(a.class_names),
+                  [(a.ids + b.ids)[i] for i in order.tolist()])
+    inputs = {}
+    for k in a_inputs:
+        x, y = a_inputs[k], b_inputs[k]
+        inputs[k] = torch.cat([x, y])[order] if isinstance(x, torch.Tensor) else np.concatenate([x, y])[order.numpy()]
+    return vs, inputs
+
+
+def flat_latents(latents: torch.Tensor) -> np.ndarray:
+    """Autoencoder latents (N, T, C, h, w) as one vector per video: TAC-DT's alternative embedding."""
+    return latents.float().flatten(1).numpy()
+
+
+def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, first: str = "setting") -> tuple[str, list[dict]]:
+    """Mean ± std per (pool, method, VPC, classifier) as `<stem>.csv/.md`, one line per group in row order.
+
+    `label(summary)` names the line; `reference(summary)` gives the paper's {metric: (mean, std)} or None.
+    Returns the Markdown and the summaries (each with its `label`), for the plot beside the table.
+    """
+    from .results import METRICS, markdown_table, pm, summarize_runs, write_text
+
+    summary = summarize_runs(rows)
+    header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs"]
+    if reference is not None:
+        header += ["paper top-1", "paper AUC", "paper F1"]
+    body, csv_lines = [], [",".join(["label", "pool", "vpc", "classifier", "runs"] +
+                                    [c for m in METRICS for c in (m, m + "_std")])]
+    for s in summary:
+        s["label"] = label(s)
+        line = [s["label"], s["pool"], s["vpc"], s["classifier"]] + [pm(s[m], s[m + "_std"]) for m in ("top1", "auc", "f1")]
+        line.append(s["runs"])
+        if reference is not None:
+            ref = reference(s) or {}
+            line += [pm(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
+        body.append(line)
+        csv_lines.append(",".join([s["label"], s["pool"], str(s["vpc"]), s["classifier"], str(s["runs"])] +
+                                  [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")]))
+    stem = Path(stem)
+    write_text(stem.with_suffix(".csv"), "\n".join(csv_lines) + "\n")
+    md = markdown_table(header, body)
+    write_text(stem.with_suffix(".md"), md)
+    return md, summary
+
+
+def real_pool_inputs(prof: Profile, train: VideoSet) -> dict:
+    """What the selectors read, for the *real* train split as the pool: VideoMAE features and autoencoder latents."""
+    from .embeddings import embedder, pool_features
+    from .models.autoencoder import encode_videos
+    from .stages import data_hash, diffusion_dir, load_diffusion
+
+    sel = prof.selection
+    work = Path(sel.work_dir) / prof.dataset.name
+    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None)
+    feats = pool_features(model, train, work / "real-train" / "videomae_features.safetensors", train)
+    vae, _ = load_diffusion(diffusion_dir(prof))
+    latents = encode_videos(vae, train.videos)
+    return {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}
+
+
+def lambda_variant(prof: Profile, lambda_d: float, lambda_r: float, vpc: int) -> tuple[str, dict]:
+    """(name, settings) of VST-UNet with these loss weights; the profile's own weights keep the name `vst_unet`
+    (so notebook 03/04's selections and rows are re-used)."""
+    cfg = prof.selection.vst_unet
+    if tuple(float(x) for x in cfg.lambdas(vpc)) == (float(lambda_d), float(lambda_r)):
+        return "vst_unet", prof.selection.settings("vst_unet")
+    return f"vst_unet-ld{lambda_d:g}-lr{lambda_r:g}", vst_variant(prof, lambda_d=lambda_d, lambda_r=lambda_r)
+
+
+def extra_pool(prof: Profile, train: VideoSet) -> tuple[VideoSet, dict]:
+    """A second pool from the same model and settings with the next seed (generated once, then re-used), and
+    its selector inputs: what N_c beyond the main pool joins onto it."""
+    from .generate import generate_pool
+    from .stages import diffusion_dir, load_diffusion, pool_dir, selection_inputs
+
+    nxt = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, seed=prof.generate.seed + 1))
+    path = pool_dir(nxt)
+    if not (path / "manifest.json").is_file():
+        work = diffusion_dir(prof)
+        vae, latte = load_diffusion(work)
+        generate_pool(latte, vae, train.class_names, nxt.generate, path,
+                      settings={"latte": str(work / "latte_ema"), "vae": str(work / "vae")}, progress=False)
+    pool, inputs, _ = selection_inputs(nxt, train, path)
+    return pool, inputs
+
+
+def pool_of_size(pool: VideoSet, inputs: dict, extra: tuple[VideoSet, dict] | None, n_c: int) -> tuple[VideoSet, dict]:
+    """The pool with N_c videos per class: a per-class prefix of `pool`, or of `pool` joined with `extra`."""
+    have = int(np.bincount(pool.labels.numpy()).min())
+    if n_c > have:
+        if extra is None:
+            raise ValueError(f"N_c={n_c} exceeds the pool's {have} videos per class; pass the extra pool "
+                             "(ablate.extra_pool) to go beyond it.")
+        pool, inputs = join_pools(pool, inputs, *extra)
+    return per_class_prefix(pool, inputs, n_c)
