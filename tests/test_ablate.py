@@ -133,6 +133,11 @@ def test_comparison_table_writes_labels_and_reference(tmp_path):
 
 
 def test_ablation_profile_validation(tmp_path):
+    from vddlib.config import EvalProtocol
+
+    with pytest.raises(ValueError, match="evaluation.processes"):
+        EvalProtocol(processes=0)
+    assert load_profile("default").evaluation.processes == 2 and load_profile("paper_ucf101").evaluation.processes == 1
     with pytest.raises(ValueError, match="n_cs"):
         AblationProfile(vpc=5, n_cs=(4, 100))
     with pytest.raises(ValueError, match="unknown selector"):

@@ -72,6 +72,7 @@ class EvalProtocol:
     train: TrainConfig = field(default_factory=TrainConfig)
     accuracy: str = "top1"
     device: str = "cpu"                 # "cpu", "cuda" or "auto" (cuda when there is one)
+    processes: int = 1                  # notebook 04's selection grid: >1 runs it under `accelerate launch`
 
     def __post_init__(self) -> None:
         if self.accuracy not in ("top1", "top5"):
@@ -80,6 +81,8 @@ class EvalProtocol:
             raise ValueError(f"evaluation.device must be 'cpu', 'cuda' or 'auto'; got {self.device!r}")
         if self.runs < 1:
             raise ValueError(f"evaluation.runs must be >= 1; got {self.runs}")
+        if self.processes < 1:
+            raise ValueError(f"evaluation.processes must be >= 1; got {self.processes}")
         if not self.vpcs or min(self.vpcs) < 1:
             raise ValueError(f"evaluation.vpcs must be positive integers; got {self.vpcs}")
 
