@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from vddlib.diffusion import LatteTrainConfig, make_accelerator, train_latte
+from vddlib.diffusion import LatteTrainConfig, close_accelerator, make_accelerator, train_latte
 
 out = Path(sys.argv[1])
 g = torch.Generator().manual_seed(0)
@@ -18,3 +18,4 @@ model = acc._models[0]
 sd = {k: v.detach().cpu().contiguous() for k, v in acc.unwrap_model(model).state_dict().items()}
 save_file(sd, str(out / f"rank{acc.process_index}.safetensors"))
 print(f"rank {acc.process_index} of {acc.num_processes} done", flush=True)
+close_accelerator(acc)

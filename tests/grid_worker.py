@@ -3,7 +3,7 @@ small grid of selections split between the processes; rank 0 writes the rows."""
 import sys
 from pathlib import Path
 
-from vddlib.diffusion import make_accelerator
+from vddlib.diffusion import close_accelerator, make_accelerator
 from vddlib.evaluate import evaluate_selections
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -15,3 +15,4 @@ acc = make_accelerator()
 rows = evaluate_selections(pool, test, cfg, manifests, dataset="toy", pool_name="synthetic",
                            results_csv=out / "rows.csv", accelerator=acc, progress=False)
 print(f"rank {acc.process_index} of {acc.num_processes} done with {len(rows)} rows", flush=True)
+close_accelerator(acc)

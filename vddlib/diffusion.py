@@ -68,6 +68,20 @@ def make_accelerator(mixed_precision: str = "no"):
     return Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
 
 
+def close_accelerator(acc) -> None:
+    """Leave torch.distributed cleanly: a last barrier, then destroy the process group.
+
+    Exiting with gloo's threads still up can abort a rank at interpreter shutdown
+    ("terminate called without an active exception") after all its work is done, which
+    torchrun then reports as a failed run.
+    """
+    import torch.distributed as dist
+
+    if acc is not None and acc.num_processes > 1 and dist.is_available() and dist.is_initialized():
+        acc.wait_for_everyone()
+        dist.destroy_process_group()
+
+
 def make_scheduler():
     """Latte's training noise schedule: DDPM, 1000 steps, linear betas 1e-4 … 0.02."""
     from diffusers import DDPMScheduler
@@ -251,6 +265,8 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         ema.copy_to(ema_model.parameters())
         ema_model.save_pretrained(out_dir / "latte_ema")
     acc.wait_for_everyone()
+    if accelerator is None:                                # ours: leave torch.distributed cleanly
+        close_accelerator(acc)
     return {"steps_run": end - start, "start": start, "end": end, "seconds": seconds, "losses": losses}
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from vddlib.config import load_dataset, load_profile
-from vddlib.diffusion import make_accelerator
+from vddlib.diffusion import close_accelerator, make_accelerator
 from vddlib.evaluate import evaluate_selections
 from vddlib.generate import load_pool
 from vddlib.select import manifest_path
@@ -50,6 +50,7 @@ def main(argv=None) -> None:
                                device="cpu" if prof.evaluation.device == "cpu" else acc.device)
     if acc.is_main_process:
         print(f"{len(rows)} runs on {acc.num_processes} process(es) → {a.results}")
+    close_accelerator(acc)
 
 
 if __name__ == "__main__":
