@@ -99,28 +99,37 @@ def test_known_rows_needs_every_vpc_and_seed(tmp_path):
 
 
 def test_evaluate_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, monkeypatch):
+    from vddlib import jobs as jobs_mod
+
     prof = load_profile("default")
     prof = dataclasses.replace(prof, selection=dataclasses.replace(prof.selection, manifests=str(tmp_path / "sel")))
     pool, test = tiny_set(), tiny_set(seed=3)
     inputs = {"embeddings": np.random.default_rng(0).normal(size=(len(pool), 5))}
     done = tmp_path / "eval.csv"
     upsert_runs(done, [_row("herding", 1, 0, top1=12.5)])
-    monkeypatch.setattr(ablate, "evaluate_selections", lambda *a, **k: pytest.fail("re-evaluated known rows"))
+    monkeypatch.setattr(jobs_mod, "evaluate_runs", lambda *a, **k: pytest.fail("re-evaluated known rows"))
     out = tmp_path / "abl.csv"
+    common = dict(results_csv=out, progress=False, work_dir=tmp_path / "jobs")
     rows = ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="herding",
-                                   method="herding", vpcs=[1], seeds=[0], cfg=TrainConfig(), results_csv=out,
-                                   reuse_from=[done], progress=False)
+                                   method="herding", vpcs=[1], seeds=[0], cfg=TrainConfig(), reuse_from=[done], **common)
     assert [r["top1"] for r in rows] == [12.5] and read_runs(out)[0]["top1"] == 12.5
-    seen = {}
-    monkeypatch.setattr(ablate, "evaluate_selections",
-                        lambda pool, test, cfg, mans, **k: seen.setdefault("m", mans) and [_row("kc-x", 2, 0)])
-    ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="kc-x",
-                            method="kcenter", vpcs=[2], seeds=[0], cfg=TrainConfig(), results_csv=out, progress=False)
-    (m,) = seen["m"]
-    assert m["method"] == "kc-x" and all(len(v) == 2 for v in m["indices"].values())
+    seen = []
+
+    def fake_runs(train, test, cfg, seeds, **k):
+        seen.append(train)
+        return [{"seed": seeds[0], "top1": 33.0, "top5": 90.0, "auc": 0.5, "f1": 0.1, "train_s": 0.0}]
+
+    monkeypatch.setattr(jobs_mod, "evaluate_runs", fake_runs)
+    rows = ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="kc-x",
+                                   method="kcenter", vpcs=[2], seeds=[0], cfg=TrainConfig(), **common)
+    (trained,) = seen
+    assert rows[0]["method"] == "kc-x" and rows[0]["vpc"] == 2 and rows[0]["top1"] == 33.0
+    assert trained.class_counts() == [2] * pool.num_classes
     assert (tmp_path / "sel" / "digits-motion" / "p" / "kc-x" / "vpc2_seed0.json").is_file()
     again = ablate.variant_manifests(prof, pool, inputs, "p", "kc-x", "kcenter", [2], [0])
-    assert again[0]["reused"] and again[0]["indices"] == m["indices"]
+    assert again[0]["reused"]
+    chosen = pool.subset(np.concatenate([again[0]["indices"][c] for c in sorted(again[0]["indices"], key=int)]))
+    assert torch.equal(chosen.videos, trained.videos)      # the queue trains on exactly the selected videos
 
 
 def test_comparison_table_writes_labels_and_reference(tmp_path):

@@ -115,6 +115,19 @@ def test_plackett_luce_probabilities_sum_to_one():
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
 
 
+def test_plackett_luce_logp_is_the_sequential_definition():
+    """The vectorised log-probability equals drawing one by one: logit - logsumexp over the items left."""
+    torch.manual_seed(1)
+    logits = torch.randn(12)
+    order = torch.tensor([7, 2, 11, 0, 5])
+    expect, left = 0.0, list(range(12))
+    for j in order.tolist():
+        expect += logits[j].item() - torch.logsumexp(logits[left], 0).item()
+        left.remove(j)
+    assert plackett_luce_logp(logits, order).item() == pytest.approx(expect, abs=1e-5)
+    assert plackett_luce_logp(logits, order[:1]).item() == pytest.approx(torch.log_softmax(logits, 0)[7].item(), abs=1e-6)
+
+
 # ----------------------------------------------------------------------------- TAC-DT
 def test_tac_dt_finds_known_clusters():
     rng = np.random.default_rng(0)
@@ -168,6 +181,23 @@ def test_vst_unet_attention_is_order_free_and_conv_is_not():
         s2, logits2, emb2 = net(x[perm])
         assert s.shape == (6,) and logits.shape == (6, 3) and emb.shape == (6, 8)
         assert torch.allclose(s[perm], s2, atol=1e-5) == free, mixing
+
+
+def test_vst_unet_groups_give_the_outputs_of_one_call_per_class():
+    torch.manual_seed(0)
+    x = torch.randn(3 * 5, 4, 4, 8, 8)                 # three classes' pools of 5 videos, one after the other
+    for mixing in ("attention", "conv", "none"):
+        net = VSTUNet(4, 3, (8, 8), 8, mixing, heads=2)
+        for m in net.modules():
+            if hasattr(m, "out"):
+                torch.nn.init.normal_(m.out.weight)
+        grouped = net(x, groups=3)
+        alone = [net(x[i * 5:(i + 1) * 5]) for i in range(3)]
+        for k in range(3):
+            assert torch.allclose(grouped[k], torch.cat([a[k] for a in alone]), atol=1e-5), (mixing, k)
+        assert not torch.allclose(grouped[0], net(x)[0], atol=1e-3) or mixing == "none"   # one group of 15 mixes all
+    with pytest.raises(ValueError, match="equal size"):
+        net(x[:14], groups=3)
 
 
 def test_vst_unet_mixes_across_videos():

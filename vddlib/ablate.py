@@ -16,9 +16,9 @@ import torch
 
 from .config import Profile
 from .data.videoset import VideoSet
-from .evaluate import TrainConfig, evaluate_selections
+from .evaluate import TrainConfig
 from .results import read_runs, upsert_runs
-from .select import NEEDS, selection_manifest
+from .select import NEEDS, flat_indices, selection_manifest
 
 ABLATION_CSV = "results/ablation_runs.csv"
 
@@ -29,7 +29,7 @@ def vst_variant(prof: Profile, **changes) -> dict:
 
 
 def variant_manifests(prof: Profile, pool: VideoSet, inputs: dict, pool_name: str, name: str, method: str,
-                      vpcs, seeds, settings: dict | None = None, progress: bool = False) -> list[dict]:
+                      vpcs, seeds, settings: dict | None = None) -> list[dict]:
     """Selections of one variant (method + settings + inputs) for every VPC and seed; saved ones are re-used."""
     settings = prof.selection.settings(method) if settings is None else settings
     missing = [k for k in NEEDS[method] if inputs.get(k) is None]
@@ -56,21 +56,41 @@ def known_rows(csvs, dataset: str, pool: str, method: str, classifier: str, vpcs
     return None
 
 
-def evaluate_variant(prof: Profile, pool: VideoSet, test: VideoSet, inputs: dict, *, pool_name: str, pool_label: str,
-                     name: str, method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None,
-                     results_csv: str | Path = ABLATION_CSV, reuse_from=(), progress: bool = True) -> list[dict]:
-    """Select with a variant and train/test an evaluator per selection; rows (method = name) go to results_csv.
+def queue_variant(jobs, prof: Profile, pool: VideoSet, inputs: dict, *, pool_name: str, pool_label: str, name: str,
+                  method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None, reuse_from=()) -> list:
+    """Select with a variant and queue one evaluation per selection on `jobs` (an `EvalJobs`).
 
-    `reuse_from`: CSVs whose rows for exactly this variant (e.g. notebook 04's default
-    selectors) are taken as they are, so nothing is trained twice.
+    Returns the rows already known (`reuse_from`: CSVs whose rows for exactly this variant,
+    e.g. notebook 04's default selectors, are taken as they are) or the queued job ids;
+    `jobs.resolve` turns the list into rows once `jobs.run()` has run.
     """
     rows = known_rows(reuse_from, prof.dataset.name, pool_label, name, cfg.classifier, vpcs, seeds)
-    if rows is None:
-        mans = variant_manifests(prof, pool, inputs, pool_name, name, method, vpcs, seeds, settings)
-        rows = evaluate_selections(pool, test, cfg, mans, dataset=prof.dataset.name, pool_name=pool_label,
-                                   progress=progress)
+    if rows is not None:
+        return rows
+    return [jobs.add(pool.subset(flat_indices({int(c): v for c, v in m["indices"].items()})), cfg, m["seed"],
+                     pool=pool_label, method=name, vpc=m["vpc"])
+            for m in variant_manifests(prof, pool, inputs, pool_name, name, method, vpcs, seeds, settings)]
+
+
+def collect(jobs, items: list, results_csv: str | Path = ABLATION_CSV) -> list[dict]:
+    """The rows of `queue_variant`'s items after `jobs.run()`, also written to results_csv."""
+    rows = jobs.resolve(items)
     upsert_runs(results_csv, rows)
     return rows
+
+
+def evaluate_variant(prof: Profile, pool: VideoSet, test: VideoSet, inputs: dict, *, pool_name: str, pool_label: str,
+                     name: str, method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None,
+                     results_csv: str | Path = ABLATION_CSV, reuse_from=(), progress: bool = True,
+                     work_dir: str | Path = "artifacts/jobs") -> list[dict]:
+    """`queue_variant` and its evaluation at once, in this process; rows (method = name) go to results_csv."""
+    from .jobs import EvalJobs
+
+    jobs = EvalJobs(test, prof.dataset.name)
+    items = queue_variant(jobs, prof, pool, inputs, pool_name=pool_name, pool_label=pool_label, name=name,
+                          method=method, vpcs=vpcs, seeds=seeds, cfg=cfg, settings=settings, reuse_from=reuse_from)
+    jobs.run(1, work_dir, progress=progress)
+    return collect(jobs, items, results_csv)
 
 
 def per_class_prefix(pool: VideoSet, inputs: dict, n_c: int) -> tuple[VideoSet, dict]:

@@ -80,13 +80,13 @@ class VSTConfig:
 
 def plackett_luce_logp(logits: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """log P(order) under Plackett-Luce: items drawn one by one without replacement, each ∝ exp(logit)."""
-    taken = torch.zeros_like(logits, dtype=torch.bool)
-    logp = logits.new_zeros(())
-    for j in order.tolist():
-        logp = logp + logits[j] - torch.logsumexp(logits.masked_fill(taken, float("-inf")), 0)
-        taken = taken.clone()
-        taken[j] = True
-    return logp
+    k = len(order)
+    taken = torch.zeros(k, len(logits), dtype=torch.bool, device=logits.device)   # row j: items drawn before j
+    if k > 1:
+        taken[torch.arange(1, k).repeat_interleave(torch.arange(1, k)),
+              order[torch.cat([torch.arange(j) for j in range(1, k)])]] = True
+    rest = torch.logsumexp(logits.expand(k, -1).masked_fill(taken, float("-inf")), dim=1)
+    return (logits[order] - rest).sum()
 
 
 def plackett_luce_sample(logits: torch.Tensor, k: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,6 +101,20 @@ def _selection_logits(score: torch.Tensor, logits: torch.Tensor, c: int, cfg: VS
     """(log p(c | video), selection logits): the score head, plus log p(c | video) when L_ce classifies the class."""
     logp_cls = F.log_softmax(logits, dim=1)[:, c]
     return logp_cls, score + (logp_cls if cfg.ce == "class" else 0.0)
+
+
+def _forward_groups(net: VSTUNet, latents: torch.Tensor, picks: list[torch.Tensor], device) -> list[tuple]:
+    """The network's outputs for each class's pick of videos; picks of equal size share one batched call."""
+    out: list[tuple | None] = [None] * len(picks)
+    by_size: dict[int, list[int]] = {}
+    for i, idx in enumerate(picks):
+        by_size.setdefault(len(idx), []).append(i)
+    for n, members in by_size.items():
+        x = latents[torch.cat([picks[i] for i in members])].to(device)
+        score, logits, emb = net(x, groups=len(members))
+        for j, i in enumerate(members):
+            out[i] = (score[j * n:(j + 1) * n], logits[j * n:(j + 1) * n], emb[j * n:(j + 1) * n])
+    return out
 
 
 def _set_loss(emb: torch.Tensor, sel: torch.Tensor, ld: float, lr_: float) -> torch.Tensor:
@@ -137,12 +151,15 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
         # chase the last class seen (its bias), so L_ce would teach nothing.
         stats = {"ce": 0.0, "set": 0.0, "reward": 0.0}
         total = torch.zeros((), device=device)
+        picks = []
         for gi in torch.randperm(len(groups), generator=gen).tolist():
             idx = groups[gi]
             if 0 < cfg.subpool < len(idx):                 # a sub-pool (mini-batch of the set), still one class
                 idx = idx[torch.randperm(len(idx), generator=gen)[:max(cfg.subpool, vpc + 1)]]
+            picks.append(idx)
+        # every class through the network at once (each mixed only with itself), then the per-class losses
+        for idx, (score, logits, emb) in zip(picks, _forward_groups(net, latents, picks, device)):
             c = int(labels[idx[0]])
-            score, logits, emb = net(latents[idx].to(device))
             logp_cls, sel_logits = _selection_logits(score, logits, c, cfg)
             loss = -logp_cls.mean() if cfg.ce == "class" else emb.new_zeros(())
             stats["ce"] += float(-logp_cls.detach().mean())
@@ -187,9 +204,8 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
     probs = np.zeros(len(labels), dtype=np.float64)
     net.eval()
     with torch.no_grad():
-        for idx in groups:
+        for idx, (score, logits, _) in zip(groups, _forward_groups(net, latents, groups, device)):
             c = int(labels[idx[0]])
-            score, logits, _ = net(latents[idx].to(device))
             _, sel_logits = _selection_logits(score, logits, c, cfg)
             probs[idx.numpy()] = torch.softmax(sel_logits, 0).double().cpu().numpy()
     return probs

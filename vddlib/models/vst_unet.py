@@ -13,7 +13,8 @@ the others - which is what makes a *set* selector:
 - "none": no mixing (each video scored alone), for the ablation.
 
 Outputs per video: a selection logit, class logits and the embedding of the penultimate
-layer. Shapes are small enough that one class is one batch.
+layer. Shapes are small enough that one class is one batch; several classes (pools of
+equal size) go through in one call with `groups`, mixed only within their own class.
 """
 from __future__ import annotations
 
@@ -40,16 +41,16 @@ class VideoMixer(nn.Module):
             nn.init.zeros_(self.out.weight)            # starts as identity: mixing is learned, not imposed
             nn.init.zeros_(self.out.bias)
 
-    def forward(self, f: torch.Tensor) -> torch.Tensor:   # f: (N, ch, T, h, w)
+    def forward(self, f: torch.Tensor, groups: int = 1) -> torch.Tensor:   # f: (G·n, ch, T, h, w)
         if self.mode == "none":
             return f
-        p = f.mean(dim=(2, 3, 4))                           # (N, ch)
+        p = f.mean(dim=(2, 3, 4)).unflatten(0, (groups, -1))   # (G, n, ch): each group is one class's videos
         if self.mode == "attention":
-            q = self.norm(p)[None]
-            m = self.attn(q, q, q, need_weights=False)[0][0]
+            q = self.norm(p)
+            m = self.attn(q, q, q, need_weights=False)[0]
         else:
-            m = self.conv(p.T[None])[0].T
-        return f + self.out(F.silu(m))[:, :, None, None, None]
+            m = self.conv(p.transpose(1, 2)).transpose(1, 2)
+        return f + self.out(F.silu(m.flatten(0, 1)))[:, :, None, None, None]
 
 
 def _block(cin: int, cout: int, stride=1) -> nn.Sequential:
@@ -71,12 +72,18 @@ class VSTUNet(nn.Module):
         self.class_head = nn.Linear(embed_dim, num_classes)
         self.score_head = nn.Linear(embed_dim, 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x (N, T, C, h, w) → (selection logits (N,), class logits (N, K), embeddings (N, D))."""
+    def forward(self, x: torch.Tensor, groups: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (N, T, C, h, w) → (selection logits (N,), class logits (N, K), embeddings (N, D)).
+
+        `groups` > 1: x holds that many classes' pools of N/groups videos each, one after the
+        other; videos are mixed only with their own group (the same outputs as one call per group).
+        """
+        if len(x) % groups:
+            raise ValueError(f"VST-UNet got {len(x)} videos for {groups} groups; groups must be of equal size.")
         x = x.transpose(1, 2)                               # (N, C, T, h, w)
-        s1 = self.mix1(self.enc1(x))
-        s2 = self.mix2(self.down(s1))
+        s1 = self.mix1(self.enc1(x), groups)
+        s2 = self.mix2(self.down(s1), groups)
         u = F.interpolate(s2, size=s1.shape[2:], mode="nearest")
-        d = self.mix3(self.dec(torch.cat([u, s1], dim=1)))
+        d = self.mix3(self.dec(torch.cat([u, s1], dim=1)), groups)
         emb = self.embed(torch.cat([d.mean(dim=(2, 3, 4)), s2.mean(dim=(2, 3, 4))], dim=1))
         return self.score_head(F.silu(emb))[:, 0], self.class_head(F.silu(emb)), emb

@@ -1,0 +1,92 @@
+"""The evaluation queue (vddlib.jobs): rows in job order, the same on two processes, resumable."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vddlib import jobs as jobs_mod
+from vddlib.evaluate import evaluate_selections
+from vddlib.jobs import EvalJobs, balanced_order, read_done
+from vddlib.select import flat_indices
+
+from .launch import launch_two_processes
+from .test_selection_stage import grid_inputs
+
+
+def _queue(pool, test, cfg, manifests) -> EvalJobs:
+    q = EvalJobs(test, "toy")
+    for m in manifests:
+        q.add(pool.subset(flat_indices(m["indices"])), cfg, m["seed"], pool="synthetic", method=m["method"], vpc=m["vpc"])
+    return q
+
+
+def test_queue_gives_the_rows_of_direct_evaluation_in_job_order(tmp_path):
+    pool, test, cfg, manifests = grid_inputs()
+    q = _queue(pool, test, cfg, manifests)
+    rows = q.run(1, tmp_path, progress=False)
+    direct = evaluate_selections(pool, test, cfg, manifests, dataset="toy", pool_name="synthetic", progress=False)
+    key = lambda r: (r["method"], r["vpc"], r["seed"])
+    assert [key(r) for r in rows] == [(m["method"], m["vpc"], m["seed"]) for m in manifests]
+    by = {key(r): r for r in direct}
+    for r in rows:
+        assert {k: r[k] for k in ("top1", "auc", "f1")} == {k: by[key(r)][k] for k in ("top1", "auc", "f1")}
+    assert q.resolve([3, {"ready": 1}, 0]) == [rows[3], {"ready": 1}, rows[0]]
+
+
+def test_queue_rows_do_not_depend_on_the_process_count(tmp_path):
+    pool, test, cfg, manifests = grid_inputs()
+    one = _queue(pool, test, cfg, manifests).run(1, tmp_path / "one", progress=False)
+    folder = _queue(pool, test, cfg, manifests).write(tmp_path / "two")
+    p = launch_two_processes("jobs_worker.py", str(folder), port=29541)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "rank 0 of 2: 8 rows logged" in p.stdout
+    assert len(list(folder.glob("done_rank*.jsonl"))) == 2          # both processes did a share
+    two = read_done(folder)
+    for i, r in enumerate(one):
+        for m in ("top1", "top5", "auc", "f1"):
+            assert two[i][m] == pytest.approx(r[m], abs=1e-9), (i, m)
+
+
+def test_queue_resumes_skipping_logged_rows_and_redoing_a_cut_line(tmp_path, monkeypatch):
+    pool, test, cfg, manifests = grid_inputs()
+    q = _queue(pool, test, cfg, manifests)
+    folder = q.write(tmp_path)
+    assert q.write(tmp_path) == folder                           # the same queue → the same folder
+    logged = {"job": 2, "dataset": "toy", "pool": "synthetic", "method": "x", "vpc": 1, "classifier": "c3d",
+              "seed": 0, "top1": 77.0, "top5": 100.0, "auc": 0.9, "f1": 0.5, "train_s": 0.0}
+    (folder / "done_rank0.jsonl").write_text(json.dumps(logged) + "\n" + '{"job": 5, "top1": 1')   # killed mid-line
+    calls = []
+    real = jobs_mod.evaluate_runs
+    monkeypatch.setattr(jobs_mod, "evaluate_runs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rows = q.run(1, tmp_path, progress=False)
+    assert len(calls) == 7 and rows[2]["top1"] == 77.0 and len(rows) == 8   # job 2 kept, job 5 redone
+    calls.clear()
+    assert q.run(1, tmp_path, progress=False) == rows and not calls       # a finished queue trains nothing
+
+
+def test_queue_checks_its_inputs():
+    pool, test, cfg, _ = grid_inputs()
+    q = EvalJobs(test, "toy")
+    other = pool.subset([0, 1])
+    other.class_names = [n + "'" for n in other.class_names]
+    with pytest.raises(ValueError, match="other classes"):
+        q.add(other, cfg, 0, pool="p", method="m", vpc=1)
+    assert q.add(pool.subset([0]), cfg, 0, pool="p", method="m", vpc=1) == 0
+    assert q.add(pool.subset([0]), cfg, 0, pool="p", method="m", vpc=1) == 0 and len(q) == 1   # one job
+    assert q.add(pool.subset([0]), cfg, 1, pool="p", method="m", vpc=1) == 1
+    with pytest.raises(ValueError, match="different training sets"):
+        q.add(pool.subset([1]), cfg, 0, pool="p", method="m", vpc=1)
+    with pytest.raises(RuntimeError, match="run\\(\\) first"):
+        q.resolve([0])
+
+
+def test_balanced_order_splits_the_work_evenly():
+    specs = [{"steps": s, "n": 32, "cfg": {"batch_size": 32}} for s in (400, 150, 150, 150, 150, 10, 10, 400)]
+    order = balanced_order(specs)
+    assert sorted(order) == list(range(8))
+    half = len(order) // 2
+    work = lambda ids: sum(specs[i]["steps"] for i in ids)
+    assert abs(work(order[:half]) - work(order[half:])) <= 150
+    assert torch.tensor(order).unique().numel() == 8

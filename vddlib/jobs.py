@@ -1,0 +1,174 @@
+"""Queued evaluations: collect training sets first, then train and test all of them in one go.
+
+Notebook 05 asks for about a hundred evaluator trainings spread over many studies. Each
+study queues its sets (`EvalJobs.add`: the videos to train on, the evaluator config, the
+seed and the row's keys); `run` then evaluates the whole queue, in this process or on
+several processes with `accelerate launch` (`vddlib.cli.evaluate_jobs`), which split it
+with `split_between_processes`, exactly as notebook 04's grid. A row depends only on its
+job, so the rows are the same whatever the process count.
+
+`run` is resumable: the queue is written once (videos as safetensors, settings as JSON)
+into a folder named by its content hash, each finished row is appended to a per-process
+log there, and a rerun of the same queue skips the rows already logged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from .data.videoset import VideoSet
+from .evaluate import TrainConfig, evaluate_runs, result_row
+
+
+class EvalJobs:
+    """A queue of (training set, evaluator config, seed) → one row of results each."""
+
+    def __init__(self, test: VideoSet, dataset: str) -> None:
+        self.test, self.dataset = test, dataset
+        self.sets: list[VideoSet] = []
+        self.specs: list[dict] = []
+        self.rows: dict[int, dict] = {}
+        self._ids: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def add(self, train: VideoSet, cfg: TrainConfig, seed: int, *, pool: str, method: str, vpc: int) -> int:
+        """Queue one evaluation; returns its job id (`resolve` turns ids into rows after `run`).
+
+        The same row queued twice (same keys, config, seed and videos) is one job.
+        """
+        if train.class_names != self.test.class_names:
+            raise ValueError("A queued training set indexes other classes than the test split; build both from "
+                             "the same dataset.")
+        spec = {"cfg": dataclasses.asdict(cfg), "seed": int(seed), "pool": pool, "method": method,
+                "vpc": int(vpc), "n": len(train), "steps": cfg.steps_for(len(train))}
+        key = json.dumps(spec, sort_keys=True)
+        if key in self._ids:        # two studies asking for the same row (a Table 6 cell of the λ grid) share it
+            if not torch.equal(self.sets[self._ids[key]].videos, train.videos):
+                raise ValueError(f"Two different training sets are queued as the same row ({pool}, {method}, "
+                                 f"VPC {vpc}, seed {seed}); give the variants different names.")
+            return self._ids[key]
+        self.sets.append(train)
+        self.specs.append(spec)
+        self._ids[key] = len(self.specs) - 1
+        return self._ids[key]
+
+    def resolve(self, items: list) -> list[dict]:
+        """Rows for a list of job ids and ready rows (as `ablate.queue_variant` returns), in order."""
+        missing = [i for i in items if isinstance(i, int) and i not in self.rows]
+        if missing:
+            raise RuntimeError(f"Jobs {missing[:5]} have no rows yet: call EvalJobs.run() first.")
+        return [self.rows[i] if isinstance(i, int) else i for i in items]
+
+    def _key(self) -> str:
+        h = hashlib.sha256(json.dumps(self.specs, sort_keys=True).encode())
+        for s in self.sets:
+            h.update(hashlib.sha256(s.videos.numpy().tobytes()).digest())
+            h.update(s.labels.numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    def write(self, work_dir: str | Path) -> Path:
+        """The queue as files (jobs.json + videos.safetensors) in work_dir/<content hash>/; returns that folder."""
+        folder = Path(work_dir) / self._key()
+        if not (folder / "jobs.json").is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            tensors = {}
+            for i, s in enumerate(self.sets):
+                tensors[f"videos_{i}"], tensors[f"labels_{i}"] = s.videos.contiguous(), s.labels.contiguous()
+            tmp = folder / "videos.safetensors.tmp"
+            save_file(tensors, str(tmp))
+            os.replace(tmp, folder / "videos.safetensors")
+            doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "jobs": self.specs}
+            (folder / "jobs.json.tmp").write_text(json.dumps(doc, indent=1))
+            os.replace(folder / "jobs.json.tmp", folder / "jobs.json")   # written last: marks a complete queue
+        return folder
+
+    def run(self, processes: int = 1, work_dir: str | Path = "artifacts/jobs", profile: str = "default",
+            progress: bool = True, device: str | torch.device = "cpu") -> list[dict]:
+        """Evaluate every queued job not evaluated yet; returns all rows in job order.
+
+        processes > 1 launches `vddlib.cli.evaluate_jobs` with `accelerate launch` (the test
+        split and the device come from `profile`); 1 runs here, on `device`.
+        """
+        if not self.specs:
+            return []
+        folder = self.write(work_dir)
+        if processes > 1:
+            cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
+                   "--multi_gpu", "-m", "vddlib.cli.evaluate_jobs", "--jobs", str(folder), "--profile", profile]
+            subprocess.run(cmd, check=True)
+        else:
+            run_queue(folder, self.test, progress=progress, device=device)
+        done = read_done(folder)
+        if len(done) != len(self.specs):
+            raise RuntimeError(f"{len(self.specs) - len(done)} of {len(self.specs)} jobs in {folder} have no row; "
+                               "run again to finish them (finished rows are kept).")
+        self.rows = done
+        return [done[i] for i in range(len(self.specs))]
+
+
+def read_done(folder: str | Path) -> dict[int, dict]:
+    """Rows logged so far in a queue folder, by job id."""
+    done = {}
+    for log in sorted(Path(folder).glob("done_rank*.jsonl")):
+        for line in log.read_text().splitlines():
+            if line.strip():
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:              # a line cut short by a kill: that job runs again
+                    continue
+                done[int(r.pop("job"))] = r
+    return done
+
+
+def balanced_order(specs: list[dict]) -> list[int]:
+    """Job ids ordered so that contiguous equal splits (split_between_processes) get similar work."""
+    by_cost = sorted(range(len(specs)), key=lambda i: (-specs[i]["steps"] * min(specs[i]["n"], specs[i]["cfg"]["batch_size"]), i))
+    return by_cost[0::2] + by_cost[1::2]
+
+
+def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, progress: bool = True,
+             device: str | torch.device = "cpu") -> None:
+    """Train and test the given jobs of a queue folder, skipping logged ones; rows go to done_rank<rank>.jsonl."""
+    folder = Path(folder)
+    doc = json.loads((folder / "jobs.json").read_text())
+    if doc["class_names"] != list(test.class_names):
+        raise ValueError(f"The queue in {folder} indexes other classes than the test split given.")
+    done = read_done(folder)
+    todo = [i for i in ids if i not in done]
+    log = folder / f"done_rank{rank}.jsonl"
+    with safe_open(str(folder / "videos.safetensors"), framework="pt") as f, open(log, "a") as out:
+        if log.stat().st_size and not log.read_bytes().endswith(b"\n"):
+            out.write("\n")                                 # a line cut by a kill stays alone (and ignored)
+        for i in tqdm(todo, desc=f"evaluate {len(todo)} queued sets", disable=not progress):
+            spec = doc["jobs"][i]
+            train = VideoSet(f.get_tensor(f"videos_{i}"), f.get_tensor(f"labels_{i}"), doc["class_names"])
+            cfg = TrainConfig(**spec["cfg"])
+            (r,) = evaluate_runs(train, test, cfg, [spec["seed"]], progress=False, device=device)
+            row = result_row(doc["dataset"], spec["pool"], spec["method"], spec["vpc"], cfg.classifier, r)
+            out.write(json.dumps({"job": i, **row}) + "\n")
+            out.flush()
+
+
+
+def run_queue(folder: str | Path, test: VideoSet, accelerator=None, progress: bool = True,
+              device: str | torch.device = "cpu") -> None:
+    """Evaluate a queue folder; with a multi-process `accelerator`, each process takes its share."""
+    specs = json.loads((Path(folder) / "jobs.json").read_text())["jobs"]
+    if accelerator is not None and accelerator.num_processes > 1:
+        with accelerator.split_between_processes(balanced_order(specs)) as mine:
+            run_jobs(folder, test, list(mine), rank=accelerator.process_index, progress=progress, device=device)
+        accelerator.wait_for_everyone()
+    else:
+        run_jobs(folder, test, list(range(len(specs))), progress=progress, device=device)
