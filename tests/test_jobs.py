@@ -76,6 +76,7 @@ def test_queue_checks_its_inputs():
     assert q.add(pool.subset([0]), cfg, 0, pool="p", method="m", vpc=1) == 0
     assert q.add(pool.subset([0]), cfg, 0, pool="p", method="m", vpc=1) == 0 and len(q) == 1   # one job
     assert q.add(pool.subset([0]), cfg, 1, pool="p", method="m", vpc=1) == 1
+    assert len(q.sets) == 1                                    # a set trained with two seeds is stored once
     with pytest.raises(ValueError, match="different training sets"):
         q.add(pool.subset([1]), cfg, 0, pool="p", method="m", vpc=1)
     with pytest.raises(RuntimeError, match="run\\(\\) first"):

@@ -226,6 +226,20 @@ def test_vst_training_learns_the_classes(gradient):
         assert probs[labels.numpy() == c].sum() == pytest.approx(1.0, abs=1e-6)
 
 
+def test_vst_batching_of_classes_does_not_change_the_selection(monkeypatch):
+    """Classes go through the network together (capped per call); unequal class sizes too; same result."""
+    import vddlib.vst as vst
+
+    g = torch.Generator().manual_seed(1)
+    labels = torch.cat([torch.zeros(7), torch.ones(7), torch.full((5,), 2)]).long()   # class 2 is smaller
+    lat = torch.randn(19, 4, 4, 4, 4, generator=g)
+    cfg = VSTConfig(widths=(8, 8), embed_dim=8, epochs=4, subpool=6)
+    together = train_vst_unet(lat, labels, 2, cfg, seed=0)
+    monkeypatch.setattr(vst, "MAX_CALL_ELEMENTS", 1)                       # one class per call
+    alone = train_vst_unet(lat, labels, 2, cfg, seed=0)
+    assert np.allclose(together, alone, atol=1e-5)
+
+
 def test_paper_lambdas_by_vpc():
     cfg = VSTConfig()
     assert cfg.lambdas(1) == (0.0, 0.1) and cfg.lambdas(5) == (0.1, 1.0) and cfg.lambdas(10) == (0.1, 1.0)

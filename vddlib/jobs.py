@@ -7,7 +7,8 @@ several processes with `accelerate launch` (`vddlib.cli.evaluate_jobs`), which s
 with `split_between_processes`, exactly as notebook 04's grid. A row depends only on its
 job, so the rows are the same whatever the process count.
 
-`run` is resumable: the queue is written once (videos as safetensors, settings as JSON)
+`run` is resumable: the queue is written once (each distinct training set's videos once,
+as safetensors; the jobs as JSON)
 into a folder named by its content hash, each finished row is appended to a per-process
 log there, and a rerun of the same queue skips the rows already logged.
 """
@@ -35,7 +36,8 @@ class EvalJobs:
 
     def __init__(self, test: VideoSet, dataset: str) -> None:
         self.test, self.dataset = test, dataset
-        self.sets: list[VideoSet] = []
+        self.sets: list[VideoSet] = []            # distinct training sets (Full real's 5 seeds share one)
+        self._set_ids: dict[str, int] = {}
         self.specs: list[dict] = []
         self.rows: dict[int, dict] = {}
         self._ids: dict[str, int] = {}
@@ -51,16 +53,21 @@ class EvalJobs:
         if train.class_names != self.test.class_names:
             raise ValueError("A queued training set indexes other classes than the test split; build both from "
                              "the same dataset.")
+        digest = hashlib.sha256(train.videos.numpy().tobytes())
+        digest.update(train.labels.numpy().tobytes())
+        digest = digest.hexdigest()
+        if digest not in self._set_ids:
+            self._set_ids[digest] = len(self.sets)
+            self.sets.append(train)
         spec = {"cfg": dataclasses.asdict(cfg), "seed": int(seed), "pool": pool, "method": method,
                 "vpc": int(vpc), "n": len(train), "steps": cfg.steps_for(len(train))}
         key = json.dumps(spec, sort_keys=True)
         if key in self._ids:        # two studies asking for the same row (a Table 6 cell of the λ grid) share it
-            if not torch.equal(self.sets[self._ids[key]].videos, train.videos):
+            if self.specs[self._ids[key]]["set"] != self._set_ids[digest]:
                 raise ValueError(f"Two different training sets are queued as the same row ({pool}, {method}, "
                                  f"VPC {vpc}, seed {seed}); give the variants different names.")
             return self._ids[key]
-        self.sets.append(train)
-        self.specs.append(spec)
+        self.specs.append({**spec, "set": self._set_ids[digest]})
         self._ids[key] = len(self.specs) - 1
         return self._ids[key]
 
@@ -73,9 +80,8 @@ class EvalJobs:
 
     def _key(self) -> str:
         h = hashlib.sha256(json.dumps(self.specs, sort_keys=True).encode())
-        for s in self.sets:
-            h.update(hashlib.sha256(s.videos.numpy().tobytes()).digest())
-            h.update(s.labels.numpy().tobytes())
+        for digest in self._set_ids:                  # in set order (dicts keep insertion order)
+            h.update(digest.encode())
         return h.hexdigest()[:16]
 
     def write(self, work_dir: str | Path) -> Path:
@@ -153,7 +159,8 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
             out.write("\n")                                 # a line cut by a kill stays alone (and ignored)
         for i in tqdm(todo, desc=f"evaluate {len(todo)} queued sets", disable=not progress):
             spec = doc["jobs"][i]
-            train = VideoSet(f.get_tensor(f"videos_{i}"), f.get_tensor(f"labels_{i}"), doc["class_names"])
+            k = spec["set"]
+            train = VideoSet(f.get_tensor(f"videos_{k}"), f.get_tensor(f"labels_{k}"), doc["class_names"])
             cfg = TrainConfig(**spec["cfg"])
             (r,) = evaluate_runs(train, test, cfg, [spec["seed"]], progress=False, device=device)
             row = result_row(doc["dataset"], spec["pool"], spec["method"], spec["vpc"], cfg.classifier, r)

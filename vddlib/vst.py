@@ -103,17 +103,26 @@ def _selection_logits(score: torch.Tensor, logits: torch.Tensor, c: int, cfg: VS
     return logp_cls, score + (logp_cls if cfg.ce == "class" else 0.0)
 
 
+# Latent elements per batched call (2^25: 16k default-profile videos, 512 of the paper's 16×4×32×32).
+MAX_CALL_ELEMENTS = 1 << 25
+
+
 def _forward_groups(net: VSTUNet, latents: torch.Tensor, picks: list[torch.Tensor], device) -> list[tuple]:
-    """The network's outputs for each class's pick of videos; picks of equal size share one batched call."""
+    """The network's outputs for each class's pick of videos; picks of equal size share batched calls
+    (as many classes per call as fit MAX_CALL_ELEMENTS, at least one)."""
     out: list[tuple | None] = [None] * len(picks)
     by_size: dict[int, list[int]] = {}
     for i, idx in enumerate(picks):
         by_size.setdefault(len(idx), []).append(i)
+    per_video = latents[0].numel()
     for n, members in by_size.items():
-        x = latents[torch.cat([picks[i] for i in members])].to(device)
-        score, logits, emb = net(x, groups=len(members))
-        for j, i in enumerate(members):
-            out[i] = (score[j * n:(j + 1) * n], logits[j * n:(j + 1) * n], emb[j * n:(j + 1) * n])
+        per_call = max(1, MAX_CALL_ELEMENTS // max(1, n * per_video))
+        for start in range(0, len(members), per_call):
+            chunk = members[start:start + per_call]
+            x = latents[torch.cat([picks[i] for i in chunk])].to(device)
+            score, logits, emb = net(x, groups=len(chunk))
+            for j, i in enumerate(chunk):
+                out[i] = (score[j * n:(j + 1) * n], logits[j * n:(j + 1) * n], emb[j * n:(j + 1) * n])
     return out
 
 
