@@ -63,6 +63,22 @@ def test_bf16_autocast_samples_close_to_fp32_and_is_recorded(tmp_path, pair):
     assert load_pool(tmp_path).videos.dtype == torch.uint8
 
 
+def test_pool_videos_are_fitted_to_the_evaluators_clip(tmp_path, pair):
+    from vddlib.generate import fit_videos
+
+    v = torch.randint(0, 256, (2, 4, 3, 32, 32), dtype=torch.uint8)
+    assert torch.equal(fit_videos(v), v)
+    w = fit_videos(v, frames=2, size=16)
+    assert w.shape == (2, 2, 3, 16, 16) and w.dtype == torch.uint8
+    flat = torch.full((1, 4, 3, 32, 32), 77, dtype=torch.uint8)
+    assert torch.equal(fit_videos(flat, 2, 16), torch.full((1, 2, 3, 16, 16), 77, dtype=torch.uint8))
+    assert torch.equal(fit_videos(v, frames=2)[:, 1], v[:, 3])     # first and last frames kept
+    vae, latte = pair
+    generate_pool(latte, vae, CLASSES, dataclasses.replace(CFG, video_frames=2, video_size=16), tmp_path, progress=False)
+    pool, lat = load_pool(tmp_path, with_latents=True)
+    assert pool.videos.shape == (9, 2, 3, 16, 16) and lat.shape == (9, 4, 4, 8, 8)   # latents as sampled
+
+
 def test_ddpm_videos_regenerate_alone_despite_fresh_noise_each_step(pair):
     """Latte's own sampler (DDPM) draws noise every step; each video's noise comes from its own seed."""
     _, latte = pair
@@ -118,6 +134,8 @@ def test_bad_generation_input():
         GenerateConfig(sampler="euler")
     with pytest.raises(ValueError, match="autocast must be 'no' or 'bf16'"):
         GenerateConfig(autocast="fp16")
+    with pytest.raises(ValueError, match="video_frames and video_size"):
+        GenerateConfig(video_size=-1)
 
 
 def test_missing_vae_folder_names_the_fix(tmp_path):

@@ -113,3 +113,33 @@ def test_the_first_stage_checks_the_paths_before_any_work(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing input"):
         stages.finetune(prof, {}, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_pool_is_fitted_to_the_evaluators_clip_when_diffusion_works_larger():
+    for name in ("paper_ucf101", "paper_miniucf", "paper_hmdb51", "paper_kinetics400", "paper_ssv2"):
+        prof = load_profile(name)
+        assert prof.diffusion.clip.crop == 256 and prof.dataset.clip.crop == 112
+        assert prof.generate.video_size == 112, name           # decoded 256² videos are resized for C3D
+        assert prof.generate.video_frames in (0, prof.dataset.clip.frames)
+    default = load_profile("default")
+    assert default.generate.video_size == 0 and default.generate.video_frames == 0
+
+
+def test_diffusion_split_decodes_the_diffusion_clip_of_the_train_files(tmp_path):
+    from tests import fixtures
+    from vddlib import stages
+    from vddlib.config import load_dataset
+    from vddlib.data.video_io import ClipSpec
+
+    root = fixtures.ucf101(tmp_path / "ucf")
+    prof = load_profile("paper_ucf101")
+    prof.dataset.root, prof.dataset.cache_dir = str(root), str(tmp_path / "cache")
+    prof.dataset.clip = ClipSpec(frames=4, gap=2, resize=(64, 48), crop=32)
+    prof.diffusion.clip = ClipSpec(frames=6, gap=1, resize=(64, 48), crop=48, start="random")
+    splits = load_dataset(prof.dataset)
+    d = stages.diffusion_split(prof, splits)
+    assert tuple(d.videos.shape[1:]) == (6, 3, 48, 48) and tuple(splits["train"].videos.shape[1:]) == (4, 3, 32, 32)
+    assert d.ids == splits["train"].ids                      # the same train files, never the test ones
+    assert set(d.ids).isdisjoint(splits["test"].ids)
+    prof.diffusion.clip = None
+    assert stages.diffusion_split(prof, splits) is splits["train"]

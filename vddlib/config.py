@@ -244,10 +244,16 @@ def load_profile(name_or_path: str) -> Profile:
         abl["transformer"] = _build(TrainConfig, {**dataclasses.asdict(_transformer_eval()), **abl["transformer"]},
                                     f"{path}: ablation.transformer")
     abl["dm"] = _build(DMConfig, abl.get("dm"), f"{path}: ablation.dm")
+    gen = dict(raw.get("generate") or {})
+    dclip = df.get("clip")
+    if dclip is not None and ds.get("name", "digits-motion") != "digits-motion":
+        # the pool must look like the evaluators' clips: resample the decoded videos unless the profile says otherwise
+        gen.setdefault("video_frames", ds["clip"].frames if dclip.frames != ds["clip"].frames else 0)
+        gen.setdefault("video_size", ds["clip"].crop if dclip.crop != ds["clip"].crop else 0)
     return Profile(raw.get("name", path.stem), _build(DatasetConfig, ds, f"{path}: dataset"),
                    _build(EvalProtocol, ev, f"{path}: evaluation"),
                    _build(DiffusionProfile, df, f"{path}: diffusion"),
-                   _build(GenerateConfig, raw.get("generate"), f"{path}: generate"),
+                   _build(GenerateConfig, gen, f"{path}: generate"),
                    _build(SelectionProfile, sel, f"{path}: selection"),
                    _build(AblationProfile, abl, f"{path}: ablation"))
 

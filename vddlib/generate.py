@@ -38,6 +38,9 @@ class GenerateConfig:
     seed: int = 0
     autocast: str = "no"            # "bf16": sample and decode under torch.autocast(bfloat16); 2.3x faster on a
                                     # CPU with avx512_bf16 (benchmarks/generation_dtype.py), the usual choice on GPU
+    video_frames: int = 0           # >0: the pool's videos are resampled to this many frames and ...
+    video_size: int = 0             # ... this square size (the evaluators' clip, e.g. 16 × 112² when the diffusion
+                                    # model works at 256²); 0: as decoded. Latents stay as sampled.
 
     def __post_init__(self) -> None:
         if self.per_class < 1:
@@ -49,6 +52,21 @@ class GenerateConfig:
             raise ValueError("GenerateConfig.steps, batch_size and shard_size must be >= 1")
         if self.autocast not in ("no", "bf16"):
             raise ValueError(f"GenerateConfig.autocast must be 'no' or 'bf16'; got {self.autocast!r}")
+        if self.video_frames < 0 or self.video_size < 0:
+            raise ValueError("GenerateConfig.video_frames and video_size must be >= 0 (0: as decoded)")
+
+
+def fit_videos(videos: torch.Tensor, frames: int = 0, size: int = 0) -> torch.Tensor:
+    """uint8 (N, T, C, H, W) → `frames` evenly spaced frames at size × size (antialiased bilinear); 0 keeps an axis."""
+    if frames and frames != videos.shape[1]:
+        idx = torch.linspace(0, videos.shape[1] - 1, frames).round().long()
+        videos = videos[:, idx]
+    if size and (videos.shape[-2], videos.shape[-1]) != (size, size):
+        n, t = videos.shape[:2]
+        x = torch.nn.functional.interpolate(videos.flatten(0, 1).float(), size=(size, size), mode="bilinear",
+                                            antialias=True, align_corners=False)
+        videos = x.round().clamp(0, 255).to(torch.uint8).view(n, t, videos.shape[2], size, size)
+    return videos
 
 
 def precision(cfg: GenerateConfig, device: torch.device | str):
@@ -128,7 +146,7 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
                                       cfg, device))
         lat = torch.cat(lat)
         with precision(cfg, device):
-            videos = decode_latents(vae, lat)
+            videos = fit_videos(decode_latents(vae, lat), cfg.video_frames, cfg.video_size)
         tmp = path.with_name(path.name + ".tmp")
         save_file({"latents": lat.half().contiguous(), "videos": videos.contiguous(), "labels": labels.contiguous(),
                    "global_index": g.contiguous()}, str(tmp))

@@ -92,6 +92,17 @@ def _copy_pair(src: Path, dst: Path) -> None:
         shutil.copytree(src / sub, dst / sub)
 
 
+def diffusion_split(prof: Profile, splits: dict[str, VideoSet]) -> VideoSet:
+    """The train split as the diffusion model sees it: `diffusion.clip` decoded from a real dataset's files
+    (cached beside the evaluators' clips), else the evaluators' own train split (digits-motion, or no clip set)."""
+    clip = prof.diffusion.clip
+    if clip is None or prof.dataset.name == "digits-motion" or clip == prof.dataset.clip:
+        return splits["train"]
+    from .data.real import load_real
+
+    return load_real(prof.dataset.name, prof.dataset.root, "train", clip, prof.dataset.cache_dir)[0]
+
+
 def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, retrain: bool | None = None) -> dict:
     """Train (or take the shipped) autoencoder + Latte; always run a short real training to keep the path tested.
 
@@ -102,9 +113,10 @@ def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, re
     d: DiffusionProfile = prof.diffusion
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train, test = splits["train"], splits["test"]
+    test = splits["test"]
+    train = diffusion_split(prof, splits)   # the clips the diffusion model learns (paper: 16 × 256², interval 3)
     retrain = d.retrain if retrain is None else retrain
-    report = {"data_hash": data_hash(train)}
+    report = {"data_hash": data_hash(train), "diffusion_clips": tuple(train.videos.shape[1:])}
     t0 = time.perf_counter()
     use_shipped = bool(d.shipped) and not retrain
     if d.vae_path:
