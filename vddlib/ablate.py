@@ -18,7 +18,7 @@ from .config import Profile
 from .data.videoset import VideoSet
 from .evaluate import TrainConfig
 from .results import read_runs, upsert_runs
-from .select import NEEDS, flat_indices, selection_manifest
+from .select import flat_indices
 
 ABLATION_CSV = "results/ablation_runs.csv"
 
@@ -31,18 +31,10 @@ def vst_variant(prof: Profile, **changes) -> dict:
 def variant_manifests(prof: Profile, pool: VideoSet, inputs: dict, pool_name: str, name: str, method: str,
                       vpcs, seeds, settings: dict | None = None) -> list[dict]:
     """Selections of one variant (method + settings + inputs) for every VPC and seed; saved ones are re-used."""
-    settings = prof.selection.settings(method) if settings is None else settings
-    missing = [k for k in NEEDS[method] if inputs.get(k) is None]
-    if missing:
-        raise ValueError(f"Variant {name!r} ({method}) needs inputs {missing}")
-    needed = {k: inputs[k] for k in NEEDS[method]}
-    out = []
-    for v in vpcs:
-        for s in seeds:
-            m = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, method, pool.labels, v, s,
-                                   settings=settings, name=name, num_classes=pool.num_classes, **settings, **needed)
-            out.append({**m, "method": name})
-    return out
+    from .stages import make_selections
+
+    return make_selections(prof, pool, inputs, vpcs, seeds, pool_name, methods=[method], progress=False,
+                           name=name, settings=settings)
 
 
 def known_rows(csvs, dataset: str, pool: str, method: str, classifier: str, vpcs, seeds) -> list[dict] | None:
@@ -158,14 +150,10 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
 
 def real_pool_inputs(prof: Profile, train: VideoSet) -> dict:
     """What the selectors read, for the *real* train split as the pool: VideoMAE features and autoencoder latents."""
-    from .embeddings import embedder, pool_features
     from .models.autoencoder import encode_videos
-    from .stages import data_hash, diffusion_dir, load_diffusion
+    from .stages import diffusion_dir, load_diffusion, videomae_inputs
 
-    sel = prof.selection
-    work = Path(sel.work_dir) / prof.dataset.name
-    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None)
-    feats = pool_features(model, train, work / "real-train" / "videomae_features.safetensors", train)
+    _, feats, _ = videomae_inputs(prof, train, train, "real-train")
     vae, _ = load_diffusion(diffusion_dir(prof))
     latents = encode_videos(vae, train.videos)
     return {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}

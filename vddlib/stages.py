@@ -183,6 +183,20 @@ def diffusion_dir(prof: Profile) -> Path:
 
 
 # ----------------------------------------------------------------------------- selection (notebook 03)
+def videomae_inputs(prof: Profile, train: VideoSet, videos: VideoSet, cache_name: str) -> tuple:
+    """(embedder, {"embeddings", "scores"} of `videos`, embedder seconds): the profile's VideoMAE (loaded from
+    `selection.videomae_path`, else trained on the real train split and cached) and its features, cached under
+    <selection.work_dir>/<dataset>/<cache_name>/."""
+    from .embeddings import embedder, pool_features
+
+    sel = prof.selection
+    work = Path(sel.work_dir) / prof.dataset.name
+    t0 = time.perf_counter()
+    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None)
+    embed_s = time.perf_counter() - t0
+    return model, pool_features(model, videos, work / cache_name / "videomae_features.safetensors", train), embed_s
+
+
 def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path,
                      test: VideoSet | None = None) -> tuple[VideoSet, dict, dict]:
     """The pool, what the selectors read (embeddings, scores, latents) and a report on the embedder.
@@ -190,17 +204,13 @@ def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path,
     The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
     trained on the real train split and cached); pool features are cached beside it.
     """
-    from .embeddings import embedder, pool_features, videomae_features
+    from .embeddings import videomae_features
     from .generate import load_pool
 
     check_paths(prof)
     sel = prof.selection
     pool, latents = load_pool(pool_path, with_latents=True)
-    work = Path(sel.work_dir) / prof.dataset.name
-    t0 = time.perf_counter()
-    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None)
-    embed_s = time.perf_counter() - t0
-    feats = pool_features(model, pool, work / Path(pool_path).name / "videomae_features.safetensors", train)
+    model, feats, embed_s = videomae_inputs(prof, train, pool, Path(pool_path).name)
     report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split",
               "embedding_dim": int(feats["embeddings"].shape[1]), "embedder_seconds": round(embed_s, 1),
               "pool_recognised_by_videomae": float((feats["scores"].argmax(1) == pool.labels.numpy()).mean())}
@@ -211,20 +221,32 @@ def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path,
 
 
 def make_selections(prof: Profile, pool: VideoSet, inputs: dict, vpcs, seeds, pool_name: str,
-                    methods=None, progress: bool = True) -> list[dict]:
-    """Every (method, VPC, seed) selection of the pool as a manifest; saved ones with the same settings are re-used."""
+                    methods=None, progress: bool = True, name: str | None = None,
+                    settings: dict | None = None) -> list[dict]:
+    """Every (method, VPC, seed) selection of the pool as a manifest; saved ones with the same settings are re-used.
+
+    `name` and `settings` (with one method): a variant of it saved under its own name (notebook 05's ablations).
+    """
     from tqdm.auto import tqdm
 
     from .select import NEEDS, selection_manifest
 
     methods = list(methods or prof.selection.methods)
-    jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
+    if name is not None and len(methods) != 1:
+        raise ValueError(f"A named variant ({name!r}) is one method; got {methods}")
+    for m in methods:
+        missing = [k for k in NEEDS[m] if inputs.get(k) is None]
+        if missing:
+            raise ValueError(f"{name or m} ({m}) needs the selector inputs {missing}; "
+                             "stages.selection_inputs makes them for a pool.")
     out = []
-    for m, v, s in tqdm(jobs, desc="selections", disable=not progress):
-        needed = {k: inputs[k] for k in NEEDS[m]}
-        out.append(selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
-                                      settings=prof.selection.settings(m), num_classes=pool.num_classes,
-                                      **prof.selection.settings(m), **needed))
+    for m, v, s in tqdm([(m, v, s) for m in methods for v in vpcs for s in seeds], desc="selections",
+                        disable=not progress):
+        st = prof.selection.settings(m) if settings is None else settings
+        man = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
+                                 settings=st, name=name, num_classes=pool.num_classes, **st,
+                                 **{k: inputs[k] for k in NEEDS[m]})
+        out.append({**man, "method": name} if name else man)
     return out
 
 
