@@ -83,6 +83,16 @@ def test_queue_checks_its_inputs():
         q.resolve([0])
 
 
+def test_queue_refuses_another_test_split(tmp_path):
+    from vddlib.jobs import run_queue
+
+    pool, test, cfg, manifests = grid_inputs()
+    folder = _queue(pool, test, cfg, manifests[:1]).write(tmp_path)
+    other = test.subset(list(range(len(test) - 1)))
+    with pytest.raises(ValueError, match="another test split"):
+        run_queue(folder, other, progress=False)
+
+
 def test_balanced_order_splits_the_work_evenly():
     specs = [{"steps": s, "n": 32, "cfg": {"batch_size": 32}} for s in (400, 150, 150, 150, 150, 10, 10, 400)]
     order = balanced_order(specs)

@@ -53,9 +53,7 @@ class EvalJobs:
         if train.class_names != self.test.class_names:
             raise ValueError("A queued training set indexes other classes than the test split; build both from "
                              "the same dataset.")
-        digest = hashlib.sha256(train.videos.numpy().tobytes())
-        digest.update(train.labels.numpy().tobytes())
-        digest = digest.hexdigest()
+        digest = _set_hash(train)
         if digest not in self._set_ids:
             self._set_ids[digest] = len(self.sets)
             self.sets.append(train)
@@ -95,7 +93,8 @@ class EvalJobs:
             tmp = folder / "videos.safetensors.tmp"
             save_file(tensors, str(tmp))
             os.replace(tmp, folder / "videos.safetensors")
-            doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "jobs": self.specs}
+            doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "test": _set_hash(self.test),
+                   "jobs": self.specs}
             (folder / "jobs.json.tmp").write_text(json.dumps(doc, indent=1))
             os.replace(folder / "jobs.json.tmp", folder / "jobs.json")   # written last: marks a complete queue
         return folder
@@ -124,6 +123,12 @@ class EvalJobs:
         return [done[i] for i in range(len(self.specs))]
 
 
+def _set_hash(vs: VideoSet) -> str:
+    h = hashlib.sha256(vs.videos.numpy().tobytes())
+    h.update(vs.labels.numpy().tobytes())
+    return h.hexdigest()
+
+
 def read_done(folder: str | Path) -> dict[int, dict]:
     """Rows logged so far in a queue folder, by job id."""
     done = {}
@@ -149,8 +154,9 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
     """Train and test the given jobs of a queue folder, skipping logged ones; rows go to done_rank<rank>.jsonl."""
     folder = Path(folder)
     doc = json.loads((folder / "jobs.json").read_text())
-    if doc["class_names"] != list(test.class_names):
-        raise ValueError(f"The queue in {folder} indexes other classes than the test split given.")
+    if doc["class_names"] != list(test.class_names) or doc["test"] != _set_hash(test):
+        raise ValueError(f"The queue in {folder} was made against another test split than the one given; "
+                         "evaluate it with the profile (and dataset cache) that made it.")
     done = read_done(folder)
     todo = [i for i in ids if i not in done]
     log = folder / f"done_rank{rank}.jsonl"
