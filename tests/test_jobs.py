@@ -8,7 +8,7 @@ import torch
 
 from vddlib import jobs as jobs_mod
 from vddlib.evaluate import evaluate_selections
-from vddlib.jobs import EvalJobs, balanced_order, read_done
+from vddlib.jobs import EvalJobs, balanced_order, expand_rows, read_done
 from vddlib.select import flat_indices
 
 from .launch import launch_two_processes
@@ -38,12 +38,14 @@ def test_queue_gives_the_rows_of_direct_evaluation_in_job_order(tmp_path):
 def test_queue_rows_do_not_depend_on_the_process_count(tmp_path):
     pool, test, cfg, manifests = grid_inputs()
     one = _queue(pool, test, cfg, manifests).run(1, tmp_path / "one", progress=False)
-    folder = _queue(pool, test, cfg, manifests).write(tmp_path / "two")
+    q = _queue(pool, test, cfg, manifests)
+    folder = q.write(tmp_path / "two")
     p = launch_two_processes("jobs_worker.py", str(folder), port=29541)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "rank 0 of 2: 8 rows logged" in p.stdout
+    trained = len(balanced_order(q.specs))
+    assert f"rank 0 of 2: {trained} rows logged" in p.stdout
     assert len(list(folder.glob("done_rank*.jsonl"))) == 2          # both processes did a share
-    two = read_done(folder)
+    two = expand_rows(q.specs, read_done(folder))
     for i, r in enumerate(one):
         for m in ("top1", "top5", "auc", "f1"):
             assert two[i][m] == pytest.approx(r[m], abs=1e-9), (i, m)
@@ -61,7 +63,9 @@ def test_queue_resumes_skipping_logged_rows_and_redoing_a_cut_line(tmp_path, mon
     real = jobs_mod.evaluate_runs
     monkeypatch.setattr(jobs_mod, "evaluate_runs", lambda *a, **k: calls.append(1) or real(*a, **k))
     rows = q.run(1, tmp_path, progress=False)
-    assert len(calls) == 7 and rows[2]["top1"] == 77.0 and len(rows) == 8   # job 2 kept, job 5 redone
+    trained = len(balanced_order(q.specs))
+    assert q.specs[2]["same_as"] == 2 and q.specs[5]["same_as"] == 5
+    assert len(calls) == trained - 1 and rows[2]["top1"] == 77.0 and len(rows) == 8   # job 2 kept, job 5 redone
     calls.clear()
     assert q.run(1, tmp_path, progress=False) == rows and not calls       # a finished queue trains nothing
 
@@ -81,6 +85,23 @@ def test_queue_checks_its_inputs():
         q.add(pool.subset([1]), cfg, 0, pool="p", method="m", vpc=1)
     with pytest.raises(RuntimeError, match="run\\(\\) first"):
         q.resolve([0])
+
+
+def test_identical_trainings_run_once_and_keep_their_own_keys(tmp_path, monkeypatch):
+    pool, test, cfg, _ = grid_inputs()
+    q = EvalJobs(test, "toy")
+    same = pool.subset([0, 6, 12])
+    a = q.add(same, cfg, 0, pool="synthetic", method="tac_dt", vpc=1)
+    b = q.add(pool.subset([0, 6, 12]), cfg, 0, pool="synthetic", method="herding", vpc=1)   # same videos and seed
+    c = q.add(same, cfg, 1, pool="synthetic", method="herding", vpc=1)                        # another seed: trains
+    calls = []
+    real = jobs_mod.evaluate_runs
+    monkeypatch.setattr(jobs_mod, "evaluate_runs", lambda *a_, **k: calls.append(1) or real(*a_, **k))
+    rows = q.run(1, tmp_path, progress=False)
+    assert len(calls) == 2 and len(rows) == 3
+    assert rows[a]["method"] == "tac_dt" and rows[b]["method"] == "herding"
+    assert {k: rows[a][k] for k in ("top1", "auc", "f1", "seed")} == {k: rows[b][k] for k in ("top1", "auc", "f1", "seed")}
+    assert balanced_order(q.specs) in ([a, c], [c, a])
 
 
 def test_queue_refuses_another_test_split(tmp_path):

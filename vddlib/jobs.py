@@ -41,6 +41,7 @@ class EvalJobs:
         self.specs: list[dict] = []
         self.rows: dict[int, dict] = {}
         self._ids: dict[str, int] = {}
+        self._runs: dict[str, int] = {}           # (set, config, seed) → the job that trains it
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -48,7 +49,9 @@ class EvalJobs:
     def add(self, train: VideoSet, cfg: TrainConfig, seed: int, *, pool: str, method: str, vpc: int) -> int:
         """Queue one evaluation; returns its job id (`resolve` turns ids into rows after `run`).
 
-        The same row queued twice (same keys, config, seed and videos) is one job.
+        The same row queued twice (same keys, config, seed and videos) is one job. Two rows whose
+        training is identical (the same videos, config and seed: e.g. two selectors that pick the
+        same videos) are trained once; the second takes the first's metrics under its own keys.
         """
         if train.class_names != self.test.class_names:
             raise ValueError("A queued training set indexes other classes than the test split; build both from "
@@ -65,9 +68,11 @@ class EvalJobs:
                 raise ValueError(f"Two different training sets are queued as the same row ({pool}, {method}, "
                                  f"VPC {vpc}, seed {seed}); give the variants different names.")
             return self._ids[key]
-        self.specs.append({**spec, "set": self._set_ids[digest]})
-        self._ids[key] = len(self.specs) - 1
-        return self._ids[key]
+        run_key = json.dumps([spec["cfg"], spec["seed"], self._set_ids[digest]], sort_keys=True)
+        job = len(self.specs)
+        self.specs.append({**spec, "set": self._set_ids[digest], "same_as": self._runs.setdefault(run_key, job)})
+        self._ids[key] = job
+        return job
 
     def resolve(self, items: list) -> list[dict]:
         """Rows for a list of job ids and ready rows (as `ablate.queue_variant` returns), in order."""
@@ -115,7 +120,7 @@ class EvalJobs:
             subprocess.run(cmd, check=True)
         else:
             run_queue(folder, self.test, progress=progress, device=device)
-        done = read_done(folder)
+        done = expand_rows(self.specs, read_done(folder))
         if len(done) != len(self.specs):
             raise RuntimeError(f"{len(self.specs) - len(done)} of {len(self.specs)} jobs in {folder} have no row; "
                                "run again to finish them (finished rows are kept).")
@@ -143,9 +148,21 @@ def read_done(folder: str | Path) -> dict[int, dict]:
     return done
 
 
+def expand_rows(specs: list[dict], done: dict[int, dict]) -> dict[int, dict]:
+    """The trained rows plus, for each job that repeats another's training, that job's metrics under its own keys."""
+    out = dict(done)
+    for i, spec in enumerate(specs):
+        src = spec.get("same_as", i)
+        if src != i and src in done:
+            out[i] = {**done[src], "pool": spec["pool"], "method": spec["method"], "vpc": spec["vpc"]}
+    return out
+
+
 def balanced_order(specs: list[dict]) -> list[int]:
-    """Job ids ordered so that contiguous equal splits (split_between_processes) get similar work."""
-    by_cost = sorted(range(len(specs)), key=lambda i: (-specs[i]["steps"] * min(specs[i]["n"], specs[i]["cfg"]["batch_size"]), i))
+    """Ids of the jobs to train (not those repeating another's training), ordered so that contiguous equal
+    splits (split_between_processes) get similar work."""
+    runners = [i for i in range(len(specs)) if specs[i].get("same_as", i) == i]
+    by_cost = sorted(runners, key=lambda i: (-specs[i]["steps"] * min(specs[i]["n"], specs[i]["cfg"]["batch_size"]), i))
     return by_cost[0::2] + by_cost[1::2]
 
 
@@ -184,4 +201,4 @@ def run_queue(folder: str | Path, test: VideoSet, accelerator=None, progress: bo
             run_jobs(folder, test, list(mine), rank=accelerator.process_index, progress=progress, device=device)
         accelerator.wait_for_everyone()
     else:
-        run_jobs(folder, test, list(range(len(specs))), progress=progress, device=device)
+        run_jobs(folder, test, sorted(balanced_order(specs)), progress=progress, device=device)
