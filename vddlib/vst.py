@@ -81,10 +81,9 @@ class VSTConfig:
 def plackett_luce_logp(logits: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """log P(order) under Plackett-Luce: items drawn one by one without replacement, each ∝ exp(logit)."""
     k = len(order)
-    taken = torch.zeros(k, len(logits), dtype=torch.bool, device=logits.device)   # row j: items drawn before j
-    if k > 1:
-        taken[torch.arange(1, k).repeat_interleave(torch.arange(1, k)),
-              order[torch.cat([torch.arange(j) for j in range(1, k)])]] = True
+    drawn_at = torch.full((len(logits),), k, dtype=torch.long, device=logits.device)   # k: never drawn
+    drawn_at[order] = torch.arange(k, device=logits.device)
+    taken = drawn_at[None, :] < torch.arange(k, device=logits.device)[:, None]       # row j: drawn before j
     rest = torch.logsumexp(logits.expand(k, -1).masked_fill(taken, float("-inf")), dim=1)
     return (logits[order] - rest).sum()
 
