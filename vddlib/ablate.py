@@ -18,7 +18,7 @@ from .config import Profile
 from .data.videoset import VideoSet
 from .evaluate import TrainConfig
 from .results import read_runs, upsert_runs
-from .select import flat_indices
+from .select import manifest_indices
 
 ABLATION_CSV = "results/ablation_runs.csv"
 
@@ -59,7 +59,7 @@ def queue_variant(jobs, prof: Profile, pool: VideoSet, inputs: dict, *, pool_nam
     rows = known_rows(reuse_from, prof.dataset.name, pool_label, name, cfg.classifier, vpcs, seeds)
     if rows is not None:
         return rows
-    return [jobs.add(pool.subset(flat_indices({int(c): v for c, v in m["indices"].items()})), cfg, m["seed"],
+    return [jobs.add(pool.subset(manifest_indices(m)), cfg, m["seed"],
                      pool=pool_label, method=name, vpc=m["vpc"])
             for m in variant_manifests(prof, pool, inputs, pool_name, name, method, vpcs, seeds, settings)]
 

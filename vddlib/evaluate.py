@@ -215,10 +215,10 @@ def evaluate_selections(pool: VideoSet, test: VideoSet, cfg: TrainConfig, manife
     rows are the same whatever the process count (each run depends only on its manifest).
     """
     from .results import upsert_runs
-    from .select import flat_indices
+    from .select import manifest_indices
 
     jobs = sorted(({"method": m["method"], "vpc": int(m["vpc"]), "seed": int(m["seed"]),
-                    "indices": flat_indices({int(c): v for c, v in m["indices"].items()})} for m in manifests),
+                    "indices": manifest_indices(m)} for m in manifests),
                   key=lambda j: (j["method"], j["vpc"], j["seed"]))
     multi = accelerator is not None and accelerator.num_processes > 1
     if device is None:                      # each process trains on its own device (GPU k for process k)

@@ -306,6 +306,11 @@ def flat_indices(per_class: dict[int, list[int]]) -> list[int]:
     return [i for c in sorted(per_class) for i in per_class[c]]
 
 
+def manifest_indices(manifest: dict) -> list[int]:
+    """A saved selection's pool indices as one list (its JSON keys the classes as strings)."""
+    return flat_indices({int(c): v for c, v in manifest["indices"].items()})
+
+
 def _jsonable(o):
     from dataclasses import asdict, is_dataclass
 
