@@ -10,6 +10,8 @@ minutes with the CPU's s/step: `--time-steps-only` measures just that, quickly).
     python benchmarks/diffusion_curve.py --out results/diffusion_curve        # CPU or GPU
     python benchmarks/diffusion_curve.py --time-steps-only --out results/diffusion_step_time
     python benchmarks/diffusion_curve.py --sizes small --per-class 100 --full-syn ...   # + Full syn per milestone
+    python benchmarks/diffusion_curve.py --vae checkpoints/digits-motion/vae --sizes small --guidance \
+        --milestones 2000 4000 ... --export $OUT --tag small_bs512     # train only; EMA weights out at each milestone
 """
 from __future__ import annotations
 
@@ -52,12 +54,45 @@ def time_latte_steps(size: str, latents, labels, device, steps: int = 20, batch:
     return (time.perf_counter() - t) / steps
 
 
+def train_only(a, vae, train, device, info: dict, work: Path) -> None:
+    """Train each size through the milestones, exporting the EMA weights after each one (no sampling)."""
+    import shutil
+
+    from vddlib.stages import data_hash
+
+    lat = encode_videos(vae.to(device), train.videos.to(device) if device.type == "cuda" else train.videos).cpu()
+    vae.cpu()
+    info["data_hash"] = data_hash(train)
+    export = Path(a.export) if a.export else None
+    for size in a.sizes:
+        run = work / f"latte_{size}"
+        for ms in a.milestones:
+            cfg = LatteTrainConfig(size=size, steps=ms, batch_size=a.batch, lr=a.lr, ema_decay=a.ema,
+                                   learn_sigma=False, checkpoint_every=1000, keep_checkpoints=1)
+            r = train_latte(lat, train.labels, train.num_classes, cfg, run, progress=False)
+            log = (run / "train_log.csv").read_text()
+            print(json.dumps({"size": size, "steps": ms, "seconds": r["seconds"],
+                              "loss_last_100": sum(r["losses"][-100:]) / max(1, len(r["losses"][-100:]))}), flush=True)
+            if export:
+                export.mkdir(parents=True, exist_ok=True)
+                tag = a.tag if len(a.sizes) == 1 else f"{a.tag}_{size}"
+                tmp = export / f".{tag}.tmp"
+                shutil.copyfile(run / "latte_ema" / "diffusion_pytorch_model.safetensors", tmp)
+                os.replace(tmp, export / f"{tag}.safetensors")
+                meta = {"info": info, "size": size, "steps": ms, "batch": a.batch, "lr": a.lr, "ema": a.ema,
+                        "config": json.loads((run / "latte_ema" / "config.json").read_text()),
+                        "train_log_csv": log}
+                (export / f".{tag}.json").write_text(json.dumps(meta))
+                os.replace(export / f".{tag}.json", export / f"{tag}.json")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="results/diffusion_curve")
     ap.add_argument("--sizes", nargs="+", default=["tiny", "small"])
     ap.add_argument("--milestones", nargs="+", type=int, default=[500, 1000, 2000, 4000, 8000])
-    ap.add_argument("--guidance", nargs="+", type=float, default=[1.0, 3.0, 6.0])
+    ap.add_argument("--guidance", nargs="*", type=float, default=[1.0, 3.0, 6.0],
+                    help="guidance scales to sample at each milestone; none: train only (no recogniser either)")
     ap.add_argument("--per-class", type=int, default=20)
     ap.add_argument("--vae-steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=64)
@@ -71,6 +106,11 @@ def main() -> None:
     ap.add_argument("--full-syn", action="store_true",
                     help="also train the default C3D on each milestone's generated videos (per class × classes) "
                          "and test it on the real test split (seed 0): Full syn along the curve")
+    ap.add_argument("--export", default="",
+                    help="at each milestone copy the EMA weights to EXPORT/TAG.safetensors and the run's "
+                         "settings and loss log to EXPORT/TAG.json (the latest milestone wins)")
+    ap.add_argument("--tag", default="latte")
+    ap.add_argument("--timing-steps", type=int, default=20, help="steps timed by --time-steps-only (after 3 warm-up)")
     a = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out, work = Path(a.out), Path(a.work)
@@ -84,7 +124,9 @@ def main() -> None:
 
     if a.time_steps_only:
         lat = torch.randn(len(train), train.frames, 4, 8, 8)
-        info["s_per_step"] = {s: time_latte_steps(s, lat, train.labels, device, batch=a.batch) for s in a.sizes}
+        info["batch"] = a.batch
+        info["s_per_step"] = {s: time_latte_steps(s, lat, train.labels, device, steps=a.timing_steps, batch=a.batch)
+                              for s in a.sizes}
         import resource
         info["peak_rss_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if device.type == "cuda":
@@ -112,6 +154,9 @@ def main() -> None:
     vae.save_pretrained(work / "vae")
 
     # 2. the Full-real recogniser, and how it sees decoded test videos
+    if not a.guidance:
+        train_only(a, vae, train, device, info, work)
+        return
     cfg_eval = prof.evaluation.train
     rec_model = train_evaluator(train, cfg_eval, seed=0, device=device)
     acc = lambda vids, labels: float((predict_proba(rec_model, vids).argmax(1) == labels).float().mean() * 100)

@@ -20,12 +20,12 @@ def splits():
     return make_digits_motion(DigitsMotionConfig(train_per_class=2, test_per_class=2, seed=2))
 
 
-def tiny_profile(shipped=""):
+def tiny_profile(shipped="", smoke_batch=0):
     p = load_profile("default")
     d = dataclasses.replace(p.diffusion, shipped=shipped, retrain=False, vae_steps=2, vae_batch=4,
                             vae=SmallVAEConfig(block_out_channels=(8, 8, 8), norm_num_groups=4),
                             latte=LatteTrainConfig(size="tiny", steps=3, batch_size=4, checkpoint_every=3,
-                                                   learn_sigma=False), smoke_steps=2)
+                                                   learn_sigma=False), smoke_steps=2, smoke_batch=smoke_batch)
     return dataclasses.replace(p, diffusion=d)
 
 
@@ -40,8 +40,9 @@ def test_finetune_trains_both_when_nothing_is_shipped(tmp_path, splits):
 def test_finetune_uses_the_shipped_pair(tmp_path, splits):
     first = tmp_path / "first"
     stages.finetune(tiny_profile(), splits, first)
-    rep = stages.finetune(tiny_profile(shipped=str(first)), splits, tmp_path / "second")
+    rep = stages.finetune(tiny_profile(shipped=str(first), smoke_batch=2), splits, tmp_path / "second")
     assert rep["latte"] == f"shipped: {first}"
+    assert rep["smoke_batch"] == 2 and rep["smoke_steps"] == 2         # the smoke's own batch, not latte's 4
     a = stages.load_diffusion(first)[1].state_dict()
     b = stages.load_diffusion(tmp_path / "second")[1].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

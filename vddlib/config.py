@@ -103,11 +103,14 @@ class DiffusionProfile:
     init_from: str = ""                 # Latte weights to fine-tune (original .pt or our folder); empty: scratch
     latte: LatteTrainConfig = field(default_factory=LatteTrainConfig)
     smoke_steps: int = 20               # a short real training run that keeps the path tested when shipped weights are used
+    smoke_batch: int = 0                # its batch size; 0: latte.batch_size (a GPU-sized batch can cost seconds a step on CPU)
     work_dir: str = "artifacts/diffusion"
 
     def __post_init__(self) -> None:
         if self.vae_steps < 1 or self.smoke_steps < 1:
             raise ValueError("diffusion.vae_steps and diffusion.smoke_steps must be >= 1")
+        if self.smoke_batch < 0:
+            raise ValueError(f"diffusion.smoke_batch must be >= 0 (0: latte.batch_size); got {self.smoke_batch}")
 
 
 METHODS = ("random", "mae_score", "csta", "dm_mmd", "vst_unet", "tac_dt", "herding", "kcenter")

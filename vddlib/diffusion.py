@@ -246,17 +246,22 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         opt.step()
         opt.zero_grad(set_to_none=True)
         ema.step(acc.unwrap_model(model).parameters())
-        losses.append(acc.gather(loss.detach()[None]).mean().item())
-        pending.append(f"{step + 1},{losses[-1]:.6f},{time.perf_counter() - t0:.2f}\n")
-        if acc.is_main_process and step % 50 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        # The loss stays on the device until a checkpoint (or the bar) reads it: a `.item()` every step would
+        # make the host wait for the GPU each step, and small models on a GPU are bound by kernel launches.
+        pending.append((step + 1, acc.gather(loss.detach()[None]).mean(), time.perf_counter() - t0))
+        if acc.is_main_process and step % 50 == 0 and progress:
+            bar.set_postfix(loss=f"{pending[-1][1].item():.4f}")
         done = step + 1
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             _save_checkpoint(acc, ckpt_dir, done, cfg.keep_checkpoints)
+            values = torch.stack([v for _, v, _ in pending]).tolist()
+            losses += values
             if acc.is_main_process:                        # the log holds exactly the checkpointed steps
                 with open(log_path, "a") as f:
-                    f.write("".join(pending))
+                    f.write("".join(f"{k},{v:.6f},{s:.2f}\n" for (k, _, s), v in zip(pending, values)))
             pending = []
+    if pending:                                            # steps after the last checkpoint (stop_after)
+        losses += torch.stack([v for _, v, _ in pending]).tolist()
     seconds = time.perf_counter() - t0
     if end == cfg.steps and acc.is_main_process:
         raw = acc.unwrap_model(model)

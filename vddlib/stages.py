@@ -136,12 +136,14 @@ def finetune(prof: Profile, splits: dict[str, VideoSet], out_dir: str | Path, re
     report["vae_test_psnr"] = psnr(report["decoded_test"].videos, test.videos)
 
     # A short run through the very same training function, whichever weights are used.
-    smoke = LatteTrainConfig(**{**asdict(d.latte), "steps": d.smoke_steps, "checkpoint_every": d.smoke_steps})
+    smoke = LatteTrainConfig(**{**asdict(d.latte), "steps": d.smoke_steps, "checkpoint_every": d.smoke_steps,
+                                "batch_size": d.smoke_batch or d.latte.batch_size})
     smoke_dir = out / "smoke"
     if smoke_dir.exists():
         shutil.rmtree(smoke_dir)
     r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None)
     report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
+    report["smoke_batch"] = smoke.batch_size
     report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])
     if use_shipped:
         report["latte"] = f"shipped: {d.shipped}"
