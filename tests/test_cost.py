@@ -39,6 +39,21 @@ def test_stage_flops_scale_with_the_work_done():
     assert all(s.total > 0 for s in a.values())
 
 
+def test_latte_step_flops_are_linear_in_the_batch():
+    """stage_flops counts Latte at batch 8 and scales to the profile's batch: that must be exact."""
+    from vddlib.diffusion import diffusion_loss, make_scheduler
+    from vddlib.models.latte import LATTE_SIZES, LatteClassConditional
+
+    m = LatteClassConditional(sample_size=8, num_frames=4, in_channels=4, num_classes=3, learn_sigma=False,
+                              **LATTE_SIZES["tiny"])
+    sch = make_scheduler()
+
+    def step(b):
+        z, y = torch.randn(b, 4, 4, 8, 8), torch.randint(0, 3, (b,))
+        return count_flops(lambda: diffusion_loss(m, sch, z, y, torch.Generator().manual_seed(0)).backward())
+    assert step(8) == 4 * step(2) > 0
+
+
 def test_loglog_slope_recovers_the_power():
     x = np.array([10, 20, 40, 80])
     assert abs(loglog_slope(x, 3e-3 * x ** 2) - 2.0) < 1e-9
