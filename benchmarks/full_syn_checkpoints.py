@@ -3,8 +3,9 @@
 Each spec `LABEL=WEIGHTS:GUIDANCE[:STEPS]` names Latte weights: a save_pretrained folder
 (e.g. checkpoints/digits-motion/latte_ema) or a `.safetensors` exported by
 `benchmarks/diffusion_curve.py --export` (its config is read from the `.json` beside it).
-For each, 100 videos per class are sampled as notebook 02 samples the pool (DPM-Solver++,
-the profile's seed and bf16 autocast, the shipped autoencoder), then measured:
+For each, 100 videos per class are sampled with notebook 02's settings (the profile's `generate`
+section: DPM-Solver++, batch, bf16 autocast; the shipped autoencoder), then measured. Video i starts
+from the noise of seed i, not the pool's `video_seed`, so the videos are not the pool's own:
 - the recogniser's accuracy on them (fidelity) and the Fréchet distance to real test features;
 - Full syn: the default C3D trained on them with `--seeds` seeds, tested on the real test split;
 - CPU seconds to sample and decode the 1,000 videos.
