@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/ensure_venv.sh
+source scripts/cpu_env.sh
 PROFILE="${PROFILE:-default}"
 start=$(date +%s)
 for nb in notebooks/[0-9][0-9]_*.ipynb; do

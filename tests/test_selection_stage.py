@@ -52,6 +52,27 @@ def test_videomae_learns():
     assert acc(trained) > max(0.6, acc(untrained) + 0.2)
 
 
+def test_a_shipped_embedder_is_used_only_for_its_own_data_and_settings(tmp_path, monkeypatch):
+    import vddlib.embeddings as emb_mod
+    from vddlib.embeddings import embedder, shipped_matches
+
+    train = toy_videos()
+    cfg = VideoMAETrainConfig(**{**TINY.__dict__, "steps": 5})
+    first = embedder(train, cfg, tmp_path / "a", "data1")                  # trains and caches, with its train info
+    (shipped,) = (tmp_path / "a").iterdir()
+    assert shipped_matches(shipped, cfg, "data1")
+    assert not shipped_matches(shipped, cfg, "data2")                       # other data
+    assert not shipped_matches(shipped, VideoMAETrainConfig(**{**cfg.__dict__, "steps": 6}), "data1")  # other settings
+    trained = []
+    real_train = emb_mod.train_videomae
+    monkeypatch.setattr(emb_mod, "train_videomae", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    used = embedder(train, cfg, tmp_path / "b", "data1", shipped=shipped)
+    assert trained == [] and (tmp_path / "b" / shipped.name / "model.safetensors").is_file()
+    assert all(torch.equal(p, q) for p, q in zip(first.parameters(), used.parameters()))
+    embedder(train, cfg, tmp_path / "c", "data2", shipped=shipped)         # the data differ: trained here instead
+    assert trained == [1]
+
+
 def test_missing_videomae_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="No VideoMAE weights at .*config.json missing.*videomae_path"):
         load_videomae(tmp_path / "nowhere")

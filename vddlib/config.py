@@ -138,6 +138,7 @@ class SelectionProfile:
 
     methods: tuple[str, ...] = METHODS
     videomae_path: str = ""             # a local transformers VideoMAE(-v2) folder; empty: train the small one
+    videomae_shipped: str = ""          # the small one as trained earlier on this data (used if its settings match)
     videomae: VideoMAETrainConfig = field(default_factory=VideoMAETrainConfig)
     vst_unet: VSTConfig = field(default_factory=VSTConfig)
     csta: CSTAConfig = field(default_factory=CSTAConfig)

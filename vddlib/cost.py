@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -206,21 +207,31 @@ def _run_unit(profile: str, unit: str) -> None:
         raise ValueError(f"unknown unit {unit!r}; one of {_UNITS}")
 
 
-def peak_memory(profile: str, units=_UNITS) -> dict[str, dict[str, float]]:
+def peak_memory(profile: str, units=_UNITS, workers: int | None = None) -> dict[str, dict[str, float]]:
     """Memory (MiB) of a fresh Python process running one unit of each stage on the CPU: its RSS after the
     imports (`base`) and its peak RSS while the unit runs (`peak`; the kernel's high-water mark, reset after
-    the imports so that their transient use does not hide the unit's)."""
+    the imports so that their transient use does not hide the unit's).
+
+    Each unit is its own process, so `workers` of them (default: one per CPU core) run at once without
+    touching each other's figures; only the wall time changes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     code = ("import sys; from vddlib.cost import _run_unit, _rss\n"
             "base = _rss('VmRSS'); open('/proc/self/clear_refs', 'w').write('5')\n"
             "_run_unit(sys.argv[1], sys.argv[2]); print(base, _rss('VmHWM'))")
-    out = {}
-    for u in units:
+
+    def one(u: str) -> tuple[float, float]:
         r = subprocess.run([sys.executable, "-c", code, profile, u], capture_output=True, text=True, timeout=600)
         if r.returncode:
             raise RuntimeError(f"peak-memory run of {u!r} failed:\n{r.stderr[-2000:]}")
         base, peak = map(float, r.stdout.strip().splitlines()[-1].split())
-        out[u] = {"base": base, "peak": peak}
-    return out
+        return base, peak
+
+    units = list(units)
+    with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as ex:
+        results = list(ex.map(one, units))
+    return {u: {"base": b, "peak": p} for u, (b, p) in zip(units, results)}
 
 
 def _rss(field: str) -> float:
@@ -233,9 +244,19 @@ def _rss(field: str) -> float:
 
 # ----------------------------------------------------------------------------- scaling of selection
 def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int = 5,
-                      base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
+                      base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True,
+                      vst_epochs: tuple[int, int] | None = (4, 8)) -> list[dict]:
     """Seconds of each method on random inputs of the profile's shapes: against N_c (at `base_classes`)
-    and against the number of classes (at `base_nc`). One row per (method, axis, value)."""
+    and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
+    axes share is timed once.
+
+    `vst_epochs` (e1, e2): VST-UNet is timed at e1 and at e2 epochs and its seconds at the profile's epochs
+    read off the line through them (every epoch is the same work, so its time is affine in the epochs:
+    set-up and the final scoring pass, plus a fixed cost per epoch); the row says so. None times the
+    profile's epochs directly.
+    """
+    from dataclasses import replace
+
     from tqdm.auto import tqdm
 
     from .embeddings import VIDEOMAE_V2_GIANT
@@ -246,19 +267,38 @@ def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20
     D = VIDEOMAE_V2_GIANT["hidden_size"] if prof.selection.videomae_path else prof.selection.videomae.hidden_size
     methods = list(methods or prof.selection.methods)
     jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]
-    rows = []
+    rows, seen = [], {}
     for axis, value, other in tqdm(jobs, desc="selection scaling", disable=not progress):
         K, nc = (base_classes, value) if axis == "n_c" else (value, other)
+        if (K, nc) in seen:                              # the shared point: the same inputs, timed once
+            rows += [{**r, "axis": axis, "value": value} for r in seen[(K, nc)]]
+            continue
         rng = np.random.default_rng(0)
         labels = np.repeat(np.arange(K), nc)
         inputs = {"embeddings": rng.normal(size=(len(labels), D)).astype(np.float32),
                   "scores": rng.dirichlet(np.ones(K), size=len(labels)),
                   "latents": torch.randn(len(labels), T, C, h, h, generator=torch.Generator().manual_seed(0))}
+        here = []
         for m in methods:
-            t = time.perf_counter()
-            select(m, labels, vpc, seed=0, num_classes=K, **inputs, **prof.selection.settings(m))
-            rows.append({"method": m, "axis": axis, "value": value, "classes": K, "n_c": nc,
-                         "seconds": time.perf_counter() - t})
+            st = prof.selection.settings(m)
+            how = "timed"
+            if m == "vst_unet" and vst_epochs is not None:
+                (e1, e2), E = vst_epochs, st["config"].epochs
+                t = []
+                for e in (e1, e2):
+                    t0 = time.perf_counter()
+                    select(m, labels, vpc, seed=0, num_classes=K, **inputs, **{**st, "config": replace(st["config"], epochs=e)})
+                    t.append(time.perf_counter() - t0)
+                seconds = t[0] + max(t[1] - t[0], 0.0) * (E - e1) / (e2 - e1)   # timer noise can't make it shrink
+                how = f"affine in epochs from {e1} and {e2} epochs ({t[0]:.2f} s, {t[1]:.2f} s) to {E}"
+            else:
+                t0 = time.perf_counter()
+                select(m, labels, vpc, seed=0, num_classes=K, **inputs, **st)
+                seconds = time.perf_counter() - t0
+            here.append({"method": m, "axis": axis, "value": value, "classes": K, "n_c": nc,
+                         "seconds": seconds, "how": how})
+        seen[(K, nc)] = here
+        rows += here
     return rows
 
 

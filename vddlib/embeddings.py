@@ -162,22 +162,51 @@ def probe_scores(train_emb: np.ndarray, train_labels: np.ndarray, emb: np.ndarra
 
 
 def embedder(train: VideoSet, cfg: VideoMAETrainConfig, work_dir: str | Path, data_id: str,
-             path: str | Path | None = None) -> VideoMAEForVideoClassification:
-    """The profile's VideoMAE: loaded from `path`, else trained once on `train` and cached in `work_dir`."""
+             path: str | Path | None = None, shipped: str | Path | None = None) -> VideoMAEForVideoClassification:
+    """The profile's VideoMAE: loaded from `path`, else trained once on `train` and cached in `work_dir`.
+
+    `shipped`: a folder this function wrote earlier (e.g. `checkpoints/digits-motion/videomae`). It is taken as
+    the cache only if it was trained with exactly `cfg` on data hashing to `data_id` (its `vddlib_train_info.json`
+    says so); otherwise the embedder is trained here as if there were none.
+    """
     if path is not None:
         return load_videomae(path)
     folder = Path(work_dir) / f"videomae_{data_id}_{_cfg_id(cfg)}"
     if (folder / "config.json").is_file():
         return load_videomae(folder)
+    if shipped is not None and shipped_matches(shipped, cfg, data_id):
+        import shutil
+
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(folder.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        shutil.copytree(shipped, tmp)
+        tmp.rename(folder)
+        return load_videomae(folder)
+    t0 = time.perf_counter()
     model = train_videomae(train, cfg)
+    seconds = time.perf_counter() - t0
     tmp = folder.with_name(folder.name + ".tmp")
     model.save_pretrained(str(tmp), safe_serialization=True)
     (tmp / "vddlib_train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    (tmp / "vddlib_train_info.json").write_text(json.dumps(
+        {"data_id": data_id, "cfg_id": _cfg_id(cfg), "seconds": round(seconds, 1), "torch": torch.__version__,
+         "threads": torch.get_num_threads()}, indent=1))
     if folder.exists():
         import shutil
         shutil.rmtree(folder)
     tmp.rename(folder)
     return model.eval()
+
+
+def shipped_matches(shipped: str | Path, cfg: VideoMAETrainConfig, data_id: str) -> bool:
+    """Whether a shipped embedder folder was trained with `cfg` on the data that hashes to `data_id`."""
+    info = Path(shipped) / "vddlib_train_info.json"
+    if not (Path(shipped) / "config.json").is_file() or not info.is_file():
+        return False
+    doc = json.loads(info.read_text())
+    return doc.get("data_id") == data_id and doc.get("cfg_id") == _cfg_id(cfg)
 
 
 def _cfg_id(cfg: VideoMAETrainConfig) -> str:

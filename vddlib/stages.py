@@ -194,7 +194,8 @@ def videomae_inputs(prof: Profile, train: VideoSet, videos: VideoSet, cache_name
     sel = prof.selection
     work = Path(sel.work_dir) / prof.dataset.name
     t0 = time.perf_counter()
-    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None)
+    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None,
+                     shipped=sel.videomae_shipped or None)
     embed_s = time.perf_counter() - t0
     return model, pool_features(model, videos, work / cache_name / "videomae_features.safetensors", train), embed_s
 
@@ -206,14 +207,16 @@ def selection_inputs(prof: Profile, train: VideoSet, pool_path: str | Path,
     The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
     trained on the real train split and cached); pool features are cached beside it.
     """
-    from .embeddings import videomae_features
+    from .embeddings import shipped_matches, videomae_features
     from .generate import load_pool
 
     check_paths(prof)
     sel = prof.selection
     pool, latents = load_pool(pool_path, with_latents=True)
     model, feats, embed_s = videomae_inputs(prof, train, pool, Path(pool_path).name)
-    report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split",
+    report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split" + (
+                  f" (shipped: {sel.videomae_shipped})" if sel.videomae_shipped and shipped_matches(
+                      sel.videomae_shipped, sel.videomae, data_hash(train)) else ""),
               "embedding_dim": int(feats["embeddings"].shape[1]), "embedder_seconds": round(embed_s, 1),
               "pool_recognised_by_videomae": float((feats["scores"].argmax(1) == pool.labels.numpy()).mean())}
     if test is not None and feats["scores"].shape[1] == test.num_classes and sel.videomae_path == "":
