@@ -65,6 +65,21 @@ def test_recogniser_is_trained_once(tmp_path, splits, monkeypatch):
     assert stages.embed(b, splits["test"].videos).shape == (20, 16)
 
 
+def test_a_shipped_recogniser_is_used_only_if_its_metadata_match(tmp_path, splits, monkeypatch):
+    cfg = TrainConfig(model=dict(widths=(8, 8, 8, 8), convs_per_block=(1, 1, 1, 1), fc=16, norm="batch"),
+                      min_steps=3, max_steps=3)
+    shipped = tmp_path / "shipped.safetensors"
+    a = stages.recogniser(splits["train"], cfg, shipped)
+    real_train = stages.train_evaluator
+    trained = []
+    monkeypatch.setattr(stages, "train_evaluator", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    b = stages.recogniser(splits["train"], cfg, tmp_path / "work" / "r.safetensors", shipped=shipped)
+    assert trained == [] and (tmp_path / "work" / "r.safetensors").is_file()       # copied, not trained
+    assert stages.recognition(a, splits["test"]) == stages.recognition(b, splits["test"])
+    stages.recogniser(splits["train"], cfg, tmp_path / "other" / "r.safetensors", seed=1, shipped=shipped)
+    assert trained == [1]                                   # another seed: the shipped file does not match
+
+
 def test_frechet_distance():
     g = torch.Generator().manual_seed(0)
     a = torch.randn(4000, 3, generator=g)

@@ -162,8 +162,9 @@ def stage_flops(prof: Profile, latte_steps: int, n_train: int, n_test: int, grid
 _UNITS = ("latte_train", "generate", "videomae_train", "vst_unet", "evaluator")
 
 
-def _run_unit(profile: str, unit: str) -> None:
-    """One unit of a stage, in this process (called by `peak_memory` in a fresh one)."""
+def _run_unit(profile: str, unit: str) -> float:
+    """One unit of a stage, in this process (called by `peak_memory` in a fresh one). Returns MiB to add to the
+    unit's measured peak for what it leaves out (0 unless said below)."""
     from .config import load_profile
     from .diffusion import build_latte, diffusion_loss, make_scheduler
     from .embeddings import build_videomae
@@ -179,10 +180,12 @@ def _run_unit(profile: str, unit: str) -> None:
     if unit == "latte_train":
         m = build_latte(K, T, h, C, d.latte)
         opt = torch.optim.AdamW(m.parameters())
-        for _ in range(2):                  # the second step holds activations, gradients and AdamW's state
-            diffusion_loss(m, make_scheduler(), torch.randn(d.latte.batch_size, T, C, h, h),
-                           torch.randint(0, K, (d.latte.batch_size,)), torch.Generator().manual_seed(0)).backward()
-            opt.step()
+        diffusion_loss(m, make_scheduler(), torch.randn(d.latte.batch_size, T, C, h, h),
+                       torch.randint(0, K, (d.latte.batch_size,)), torch.Generator().manual_seed(0)).backward()
+        opt.step()
+        # One step, not two (a batch-512 step is 17 s here). A later step also holds, through its forward pass,
+        # the gradients and AdamW's two moments, all allocated by now: at most 3 × the parameters' bytes more.
+        return 3 * sum(p.numel() * p.element_size() for p in m.parameters()) / 2 ** 20
     elif unit == "generate":
         m = build_latte(K, T, h, C, d.latte).eval()
         cfg = GenerateConfig(per_class=1, guidance_scale=g.guidance_scale, sampler=g.sampler, steps=2)
@@ -205,6 +208,7 @@ def _run_unit(profile: str, unit: str) -> None:
         F.cross_entropy(m(torch.randn(bs, 3, T, S, S)), torch.zeros(bs, dtype=torch.long)).backward()
     else:
         raise ValueError(f"unknown unit {unit!r}; one of {_UNITS}")
+    return 0.0
 
 
 def peak_memory(profile: str, units=_UNITS, workers: int | None = None) -> dict[str, dict[str, float]]:
@@ -219,7 +223,7 @@ def peak_memory(profile: str, units=_UNITS, workers: int | None = None) -> dict[
 
     code = ("import sys; from vddlib.cost import _run_unit, _rss\n"
             "base = _rss('VmRSS'); open('/proc/self/clear_refs', 'w').write('5')\n"
-            "_run_unit(sys.argv[1], sys.argv[2]); print(base, _rss('VmHWM'))")
+            "extra = _run_unit(sys.argv[1], sys.argv[2]); print(base, _rss('VmHWM') + extra)")
 
     def one(u: str) -> tuple[float, float]:
         r = subprocess.run([sys.executable, "-c", code, profile, u], capture_output=True, text=True, timeout=600)
@@ -290,7 +294,7 @@ def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20
                     select(m, labels, vpc, seed=0, num_classes=K, **inputs, **{**st, "config": replace(st["config"], epochs=e)})
                     t.append(time.perf_counter() - t0)
                 seconds = t[0] + max(t[1] - t[0], 0.0) * (E - e1) / (e2 - e1)   # timer noise can't make it shrink
-                how = f"affine in epochs from {e1} and {e2} epochs ({t[0]:.2f} s, {t[1]:.2f} s) to {E}"
+                how = f"affine in epochs from {e1} and {e2} epochs ({t[0]:.2f} s and {t[1]:.2f} s) to {E}"  # no commas: CSV
             else:
                 t0 = time.perf_counter()
                 select(m, labels, vpc, seed=0, num_classes=K, **inputs, **st)

@@ -57,7 +57,9 @@ def distill_dm(train: VideoSet, vpc: int, seed: int, cfg: DMConfig, progress: bo
                          f"class has {min(counts)}. Lower the VPC.")
     gen = torch.Generator().manual_seed(seed)
     init = flat_indices(select_random(train.labels, vpc, seed=seed, num_classes=train.num_classes))
-    syn = prepare_videos(train.videos[init]).requires_grad_(True)
+    # channels-last 3-D tensors and weights: oneDNN's convolutions run ~1.35x faster so on CPU
+    cl = torch.channels_last_3d
+    syn = prepare_videos(train.videos[init]).contiguous(memory_format=cl).requires_grad_(True)
     syn_labels = train.labels[init]
     opt = torch.optim.SGD([syn], lr=cfg.lr, momentum=cfg.momentum)
     by_class = [train.indices_of(c) for c in range(train.num_classes)]
@@ -66,11 +68,11 @@ def distill_dm(train: VideoSet, vpc: int, seed: int, cfg: DMConfig, progress: bo
     losses = []
     for it in tqdm(range(cfg.iterations), desc=f"DM vpc={vpc} seed={seed}", disable=not progress, leave=False):
         torch.manual_seed(seed * 1_000_003 + it)             # a fresh random embedding net each iteration
-        net = ConvNet3D(net_cfg).requires_grad_(False)
+        net = ConvNet3D(net_cfg).requires_grad_(False).to(memory_format=cl)
         real_idx = torch.cat([idx[torch.randint(0, len(idx), (min(cfg.real_batch, len(idx)),), generator=gen)]
                               for idx in by_class])
         with torch.no_grad():
-            real_emb = net.embed(prepare_videos(train.videos[real_idx])).flatten(1)
+            real_emb = net.embed(prepare_videos(train.videos[real_idx]).contiguous(memory_format=cl)).flatten(1)
         syn_emb = net.embed(syn).flatten(1)
         real_lab = train.labels[real_idx]
         loss = sum(((real_emb[real_lab == c].mean(0) - syn_emb[syn_labels == c].mean(0)) ** 2).sum()

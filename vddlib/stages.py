@@ -34,20 +34,35 @@ def data_hash(vs: VideoSet) -> str:
 
 
 # ----------------------------------------------------------------------------- the recogniser
-def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 0) -> torch.nn.Module:
-    """The Full-real evaluator (seed 0) that judges generated videos; trained once, saved with safetensors."""
+def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 0,
+               shipped: str | Path | None = None) -> torch.nn.Module:
+    """The Full-real evaluator (seed 0) that judges generated videos; trained once, saved with safetensors.
+
+    `shipped`: a file this function saved earlier (e.g. `checkpoints/digits-motion/recogniser.safetensors`),
+    copied to `path` and used only if its metadata (settings, data hash, seed, shapes) match; else trained here.
+    """
     path = Path(path)
     meta = {"cfg": json.dumps(asdict(cfg)), "data": data_hash(train), "seed": str(seed),
             "num_classes": str(train.num_classes), "frames": str(train.frames), "size": str(train.videos.shape[-1])}
-    if path.is_file():
+
+    def matches(f: Path) -> bool:
+        if not f.is_file():
+            return False
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as f:
-            saved = f.metadata() or {}
-        if all(saved.get(k) == v for k, v in meta.items()):
-            model = new_evaluator(cfg, train.num_classes, train.frames, train.videos.shape[-1])
-            model.load_state_dict(load_file(str(path)))
-            return model.eval()
+        with safe_open(str(f), framework="pt") as h:
+            saved = h.metadata() or {}
+        return all(saved.get(k) == v for k, v in meta.items())
+
+    if not matches(path) and shipped is not None and matches(Path(shipped)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.copyfile(shipped, tmp)
+        tmp.replace(path)
+    if matches(path):
+        model = new_evaluator(cfg, train.num_classes, train.frames, train.videos.shape[-1])
+        model.load_state_dict(load_file(str(path)))
+        return model.eval()
     model = train_evaluator(train, cfg, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
