@@ -68,16 +68,13 @@ def test_selection_scaling_rows_cover_both_axes():
     assert all(r["seconds"] >= 0 for r in rows)
 
 
-def test_selection_scaling_times_the_shared_point_once_and_extrapolates_vst_unet():
+def test_selection_scaling_times_the_shared_point_once():
     rows = selection_scaling(load_profile("default"), n_cs=(10, 20), classes=(2, 3), base_classes=2, base_nc=10,
-                             methods=["random", "vst_unet"], progress=False, vst_epochs=(1, 2))
+                             methods=["random", "tac_dt"], progress=False)
     at = {(r["method"], r["axis"], r["value"]): r for r in rows}
-    for m in ("random", "vst_unet"):       # n_c = 10 at 2 classes is classes = 2 at N_c = 10: one timing
+    for m in ("random", "tac_dt"):         # n_c = 10 at 2 classes is classes = 2 at N_c = 10: one timing
         assert at[(m, "n_c", 10)]["seconds"] == at[(m, "classes", 2)]["seconds"]
-    vst = [r for r in rows if r["method"] == "vst_unet"]
-    assert all(r["how"].startswith("affine in epochs from 1 and 2 epochs") and r["how"].endswith("to 50") for r in vst)
-    assert all(r["seconds"] > 0 for r in vst)
-    assert all(r["how"] == "timed" for r in rows if r["method"] == "random")
+        assert at[(m, "n_c", 20)]["n_c"] == 20 and at[(m, "classes", 3)]["classes"] == 3
 
 
 def test_peak_memory_of_a_unit_is_measured_in_a_fresh_process():

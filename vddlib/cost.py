@@ -248,19 +248,10 @@ def _rss(field: str) -> float:
 
 # ----------------------------------------------------------------------------- scaling of selection
 def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int = 5,
-                      base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True,
-                      vst_epochs: tuple[int, int] | None = (4, 8)) -> list[dict]:
+                      base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
     """Seconds of each method on random inputs of the profile's shapes: against N_c (at `base_classes`)
     and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
-    axes share is timed once.
-
-    `vst_epochs` (e1, e2): VST-UNet is timed at e1 and at e2 epochs and its seconds at the profile's epochs
-    read off the line through them (every epoch is the same work, so its time is affine in the epochs:
-    set-up and the final scoring pass, plus a fixed cost per epoch); the row says so. None times the
-    profile's epochs directly.
-    """
-    from dataclasses import replace
-
+    axes share is timed once."""
     from tqdm.auto import tqdm
 
     from .embeddings import VIDEOMAE_V2_GIANT
@@ -284,23 +275,10 @@ def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20
                   "latents": torch.randn(len(labels), T, C, h, h, generator=torch.Generator().manual_seed(0))}
         here = []
         for m in methods:
-            st = prof.selection.settings(m)
-            how = "timed"
-            if m == "vst_unet" and vst_epochs is not None:
-                (e1, e2), E = vst_epochs, st["config"].epochs
-                t = []
-                for e in (e1, e2):
-                    t0 = time.perf_counter()
-                    select(m, labels, vpc, seed=0, num_classes=K, **inputs, **{**st, "config": replace(st["config"], epochs=e)})
-                    t.append(time.perf_counter() - t0)
-                seconds = t[0] + max(t[1] - t[0], 0.0) * (E - e1) / (e2 - e1)   # timer noise can't make it shrink
-                how = f"affine in epochs from {e1} and {e2} epochs ({t[0]:.2f} s and {t[1]:.2f} s) to {E}"  # no commas: CSV
-            else:
-                t0 = time.perf_counter()
-                select(m, labels, vpc, seed=0, num_classes=K, **inputs, **st)
-                seconds = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            select(m, labels, vpc, seed=0, num_classes=K, **inputs, **prof.selection.settings(m))
             here.append({"method": m, "axis": axis, "value": value, "classes": K, "n_c": nc,
-                         "seconds": seconds, "how": how})
+                         "seconds": time.perf_counter() - t0})
         seen[(K, nc)] = here
         rows += here
     return rows
