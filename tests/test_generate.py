@@ -27,7 +27,7 @@ def pair():
     return vae, latte
 
 
-CFG = GenerateConfig(per_class=3, guidance_scale=2.0, steps=3, batch_size=2, shard_size=4, seed=5)
+CFG = GenerateConfig(per_class=3, guidance_scale=2.0, steps=3, batch_size=2, shard_size=4, seed=5, autocast="no")
 
 
 def test_pool_layout_and_manifest(tmp_path, pair):
@@ -43,24 +43,72 @@ def test_pool_layout_and_manifest(tmp_path, pair):
     assert pool.class_counts() == [3, 3, 3] and pool.meta["split"] == "synthetic"
 
 
+def same_stored_video(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal up to what fp16 storage and the order of float sums allow: a tolerance relative to each video's
+    magnitude (fp16 keeps 11 significant bits, so one rounding step is 2^-11 of the value; a video sampled alone
+    and in a batch may differ by a few of those before rounding, more on CPUs whose kernels differ)."""
+    scale = b.abs().amax().clamp_min(1.0)
+    return bool(((a - b).abs() <= 4e-3 * scale).all())
+
+
 def test_a_video_regenerates_alone(tmp_path, pair):
     vae, latte = pair
     generate_pool(latte, vae, CLASSES, CFG, tmp_path, progress=False)
     _, lat = load_pool(tmp_path, with_latents=True)
     alone = sample_latents(latte, torch.tensor([1]), [video_seed(CFG, 4)], CFG)
-    assert torch.allclose(alone[0].half().float(), lat[4], atol=2e-3)
+    assert same_stored_video(alone[0].half().float(), lat[4])
+    # the tolerance still tells videos apart: another seed of the same class, or the same seed of another class
+    other_seed = sample_latents(latte, torch.tensor([1]), [video_seed(CFG, 5)], CFG)
+    other_class = sample_latents(latte, torch.tensor([2]), [video_seed(CFG, 4)], CFG)
+    assert not same_stored_video(other_seed[0].half().float(), lat[4])
+    assert not same_stored_video(other_class[0].half().float(), lat[4])
 
 
-def test_bf16_autocast_samples_close_to_fp32_and_is_recorded(tmp_path, pair):
+def test_autocast_auto_resolves_by_what_the_cpu_can_do(monkeypatch):
+    """'auto' is bf16 only where the CPU has native bf16 as torch reports it (or on a GPU); AVX2-only → fp32."""
+    from vddlib import generate as gen
+
+    def cpu(avx512_bf16, amx, capability, onednn_bf16):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: onednn_bf16)
+
+    cpu(False, False, "AVX2", False)                       # AMD EPYC with AVX2 only: bf16 would be emulated
+    assert not gen.native_bf16() and gen.resolve_autocast("auto", "cpu") == "no"
+    assert gen.resolve_autocast("auto", "cuda") == "bf16"
+    assert gen.resolve_autocast("bf16", "cpu") == "bf16"   # forced choices stay forced
+    cpu(False, False, "AVX512", True)                      # AVX-512 without its BF16 extension: still emulated
+    assert gen.resolve_autocast("auto", "cpu") == "no"
+    cpu(True, False, "AVX512", True)                       # avx512_bf16
+    assert gen.native_bf16() and gen.resolve_autocast("auto", "cpu") == "bf16"
+    assert gen.resolve_autocast("no", "cpu") == "no"
+    cpu(False, True, "AVX512", True)                       # AMX
+    assert gen.resolve_autocast("auto", "cpu") == "bf16"
+    cpu(True, False, "AVX2", True)                         # the instructions, but torch told not to use them
+    assert gen.resolve_autocast("auto", "cpu") == "no"
+    assert not torch.is_autocast_enabled("cpu")
+    with gen.precision(GenerateConfig(autocast="auto"), "cpu"):
+        assert not torch.is_autocast_enabled("cpu")        # fp32 here: the context is a no-op
+    cpu(True, False, "AVX512", True)
+    with gen.precision(GenerateConfig(autocast="auto"), "cpu"):
+        assert torch.is_autocast_enabled("cpu")
+
+
+def test_pool_folder_and_manifest_name_the_resolved_precision(tmp_path, pair, monkeypatch):
+    from vddlib import generate as gen
+    from vddlib import stages
+    from vddlib.config import load_profile
+
+    prof = load_profile("default")
+    monkeypatch.setattr(gen, "native_bf16", lambda: False)
+    assert stages.pool_dir(prof, "cpu").name.endswith("_fp32")
     vae, latte = pair
-    bf = dataclasses.replace(CFG, autocast="bf16")
-    lat32 = sample_latents(latte, torch.tensor([0, 2]), [3, 4], CFG)
-    lat16 = sample_latents(latte, torch.tensor([0, 2]), [3, 4], bf)
-    assert lat16.dtype == torch.float32 and not torch.equal(lat16, lat32)      # the network ran in bfloat16 ...
-    assert (lat16 - lat32).abs().mean() < 0.05 * lat32.abs().mean()            # ... and the samples barely move
-    generate_pool(latte, vae, CLASSES, bf, tmp_path, progress=False)
-    assert json.loads((tmp_path / "manifest.json").read_text())["config"]["autocast"] == "bf16"
-    assert load_pool(tmp_path).videos.dtype == torch.uint8
+    generate_pool(latte, vae, CLASSES, dataclasses.replace(CFG, autocast="auto"), tmp_path, progress=False)
+    doc = json.loads((tmp_path / "manifest.json").read_text())
+    assert doc["config"]["autocast"] == "auto" and doc["precision"] == "no"
+    monkeypatch.setattr(gen, "native_bf16", lambda: True)
+    assert stages.pool_dir(prof, "cpu").name.endswith("_bf16")
 
 
 def test_pool_videos_are_fitted_to_the_evaluators_clip(tmp_path, pair):
@@ -132,7 +180,7 @@ def test_bad_generation_input():
         GenerateConfig(per_class=0)
     with pytest.raises(ValueError, match="sampler"):
         GenerateConfig(sampler="euler")
-    with pytest.raises(ValueError, match="autocast must be 'no' or 'bf16'"):
+    with pytest.raises(ValueError, match="autocast must be one of"):
         GenerateConfig(autocast="fp16")
     with pytest.raises(ValueError, match="video_frames and video_size"):
         GenerateConfig(video_size=-1)

@@ -216,15 +216,40 @@ class Profile:
         return dataclasses.asdict(self)
 
 
+def _merge(base: dict, over: dict) -> dict:
+    """`over` on top of `base`: mappings merge key by key, anything else (lists included) is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A profile's YAML with its `base:` profile (a name in params/ or a path) merged underneath, recursively."""
+    if path in seen:
+        raise ValueError(f"{path}: profiles form a cycle through `base:` ({' → '.join(map(str, (*seen, path)))})")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a profile is a mapping of sections; got {type(raw).__name__}")
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    bpath = Path(base) if Path(base).suffix else PARAMS_DIR / f"{base}.yaml"
+    if not bpath.is_file():
+        raise FileNotFoundError(f"{path}: base profile {base!r} not found at {bpath}")
+    return _merge(_read_raw(bpath, (*seen, path)), raw)
+
+
 def load_profile(name_or_path: str) -> Profile:
-    """Read params/<name>.yaml (or a path) into a validated Profile."""
+    """Read params/<name>.yaml (or a path) into a validated Profile; a profile may name a `base:` profile and hold
+    only what differs from it (nanoGPT's override files)."""
     path = Path(name_or_path)
     if not path.suffix:
         path = PARAMS_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         have = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"No profile at {path}; profiles in {PARAMS_DIR}: {have}")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = _read_raw(path)
     sections = {"name", "dataset", "evaluation", "diffusion", "generate", "selection", "ablation"}
     unknown = sorted(set(raw) - sections)
     if unknown:

@@ -25,6 +25,7 @@ SEED_STRIDE = 1_000_003
 
 
 SAMPLERS = ("dpmsolver++", "ddim", "ddpm")
+AUTOCAST = ("auto", "bf16", "no")
 
 
 @dataclass
@@ -36,8 +37,9 @@ class GenerateConfig:
     batch_size: int = 100
     shard_size: int = 100
     seed: int = 0
-    autocast: str = "no"            # "bf16": sample and decode under torch.autocast(bfloat16); 2.3x faster on a
-                                    # CPU with avx512_bf16 (benchmarks/generation_dtype.py), the usual choice on GPU
+    autocast: str = "auto"          # "auto": bf16 on a GPU or a CPU with native bf16 (AVX-512 BF16 / AMX), else fp32;
+                                    # "bf16" / "no" force it. bf16 is 2.3x faster where native and 30-170x slower
+                                    # where emulated (AVX2 only): results/generation_dtype.md
     video_frames: int = 0           # >0: the pool's videos are resampled to this many frames and ...
     video_size: int = 0             # ... this square size (the evaluators' clip, e.g. 16 × 112² when the diffusion
                                     # model works at 256²); 0: as decoded. Latents stay as sampled.
@@ -50,8 +52,8 @@ class GenerateConfig:
             raise ValueError(f"GenerateConfig.sampler must be one of {SAMPLERS}; got {self.sampler!r}")
         if self.steps < 1 or self.batch_size < 1 or self.shard_size < 1:
             raise ValueError("GenerateConfig.steps, batch_size and shard_size must be >= 1")
-        if self.autocast not in ("no", "bf16"):
-            raise ValueError(f"GenerateConfig.autocast must be 'no' or 'bf16'; got {self.autocast!r}")
+        if self.autocast not in AUTOCAST:
+            raise ValueError(f"GenerateConfig.autocast must be one of {AUTOCAST}; got {self.autocast!r}")
         if self.video_frames < 0 or self.video_size < 0:
             raise ValueError("GenerateConfig.video_frames and video_size must be >= 0 (0: as decoded)")
 
@@ -69,10 +71,32 @@ def fit_videos(videos: torch.Tensor, frames: int = 0, size: int = 0) -> torch.Te
     return videos
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware, as torch reports it.
+
+    It needs the instructions (AVX-512 BF16 or AMX) and torch's kernels allowed to use them: the
+    ATen dispatch level (ATEN_CPU_CAPABILITY) at AVX-512 and oneDNN's bf16 path (ONEDNN_MAX_CPU_ISA).
+    Without them torch emulates bf16, 30-170x slower than fp32 (results/generation_dtype.md).
+    """
+    cpu = torch.cpu
+    has_isa = cpu._is_avx512_bf16_supported() or (hasattr(cpu, "_is_amx_tile_supported") and cpu._is_amx_tile_supported())
+    return bool(has_isa and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+                and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_autocast(setting: str, device: torch.device | str = "cpu") -> str:
+    """'auto' → 'bf16' on a GPU or a CPU with native bf16, else 'no' (fp32); 'bf16' and 'no' are kept as forced."""
+    if setting not in AUTOCAST:
+        raise ValueError(f"generate.autocast must be one of {AUTOCAST}; got {setting!r}")
+    if setting != "auto":
+        return setting
+    return "bf16" if torch.device(device).type == "cuda" or native_bf16() else "no"
+
+
 def precision(cfg: GenerateConfig, device: torch.device | str):
-    """The autocast context that sampling and decoding run under (a no-op for autocast='no')."""
+    """The autocast context that sampling and decoding run under (fp32, a no-op, where autocast resolves to 'no')."""
     dev = torch.device(device).type
-    return torch.autocast(dev, dtype=torch.bfloat16, enabled=cfg.autocast == "bf16")
+    return torch.autocast(dev, dtype=torch.bfloat16, enabled=resolve_autocast(cfg.autocast, device) == "bf16")
 
 
 def make_sampler(name: str, steps: int):
@@ -159,7 +183,8 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
                     "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
                     "shard": _shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
-        doc = {"config": asdict(cfg), "settings": settings or {}, "class_names": class_names,
+        doc = {"config": asdict(cfg), "precision": resolve_autocast(cfg.autocast, device),
+               "settings": settings or {}, "class_names": class_names,
                "n_videos": total, "n_shards": n_shards, "videos": entries}
         tmp = manifest.with_name("manifest.json.tmp")
         tmp.write_text(json.dumps(doc, indent=1))
