@@ -3,22 +3,27 @@
 Samples the same videos (same seeds, labels cycling over the classes) with the shipped
 default pair both ways, decodes them, and reports seconds, videos/s, how often the
 Full-real recogniser names the conditioning class, and the mean absolute pixel change.
+Rows are kept per CPU, so the table holds a CPU with native bf16 beside an AVX2-only one:
 
-    python benchmarks/generation_dtype.py          # → results/generation_dtype.{csv,md}
+    python benchmarks/generation_dtype.py                         # → results/generation_dtype.{csv,md}
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/generation_dtype.py --videos 50
+                    # the same machine restricted to AVX2 kernels: bf16 emulated, as on an AVX2-only CPU
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import os
 import time
+from pathlib import Path
 
 import torch
 
 from vddlib import stages
 from vddlib.config import load_dataset, load_profile
 from vddlib.evaluate import predict_proba
-from vddlib.generate import precision, sample_latents
+from vddlib.generate import native_bf16, precision, resolve_autocast, sample_latents
 from vddlib.models.autoencoder import decode_latents
 from vddlib.results import write_table
 
@@ -39,6 +44,7 @@ def main() -> None:
     K = splits["train"].num_classes
     labels = torch.arange(args.videos) % K
     rows, ref = [], None
+    cpu = f"{torch.backends.cpu.get_cpu_capability()}; native bf16 {'yes' if native_bf16() else 'no'}"
     for mode in ("no", "bf16"):
         cfg = dataclasses.replace(prof.generate, autocast=mode)
         t0 = time.perf_counter()
@@ -50,15 +56,24 @@ def main() -> None:
         t2 = time.perf_counter()
         ref = videos if ref is None else ref
         hit = float((predict_proba(rec, videos).argmax(1) == labels).float().mean())
-        rows.append({"autocast": mode, "videos": args.videos, "sample_s": round(t1 - t0, 1),
+        rows.append({"cpu": cpu, "autocast": mode, "auto picks": "yes" if resolve_autocast("auto") == mode else "",
+                     "videos": args.videos, "sample_s": round(t1 - t0, 1),
                      "decode_s": round(t2 - t1, 1), "videos_per_s": round(args.videos / (t2 - t0), 2),
                      "recognised_%": round(100 * hit, 1),
                      "mean_abs_pixel_change": round(float((videos.float() - ref.float()).abs().mean()), 2)})
         print(rows[-1])
-    note = (f"{args.videos} videos, {prof.generate.sampler} {prof.generate.steps} steps, guidance "
-            f"{prof.generate.guidance_scale}, torch {torch.__version__}, {os.cpu_count()} CPU cores "
-            f"({torch.backends.cpu.get_cpu_capability()}). Pixel change: mean |bf16 − fp32| on uint8 frames.")
-    write_table(args.out, list(rows[0]), [list(r.values()) for r in rows], preamble=note + "\n\n")
+    body = [[str(v) for v in r.values()] for r in rows]
+    old = Path(args.out).with_suffix(".csv")
+    if old.is_file():                                      # keep the rows of other CPUs
+        with old.open(newline="") as f:
+            prev = list(csv.reader(f))
+        if prev and prev[0] == list(rows[0]):
+            body = [r for r in prev[1:] if r and r[0] != cpu] + body
+    note = (f"{prof.generate.sampler} {prof.generate.steps} steps, guidance {prof.generate.guidance_scale}, torch "
+            f"{torch.__version__}, {os.cpu_count()} CPU cores. Pixel change: mean |bf16 − fp32| on uint8 frames. "
+            "`auto picks`: what `generate.autocast: auto` resolves to on that CPU. AVX2 rows: the same machine with "
+            "`ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2` (bf16 emulated, as on an AVX2-only CPU).")
+    write_table(args.out, list(rows[0]), body, preamble=note + "\n\n")
 
 
 if __name__ == "__main__":
