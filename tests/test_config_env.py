@@ -74,3 +74,44 @@ def test_videoset_save_load_roundtrip(tmp_path):
     assert torch.equal(back.videos, vs.videos) and back.ids == vs.ids and back.meta == vs.meta
     with pytest.raises(FileNotFoundError, match="has not run yet"):
         VideoSet.load(tmp_path / "missing.safetensors")
+
+
+def test_a_profile_holds_only_what_differs_from_its_base(tmp_path):
+    (tmp_path / "small.yaml").write_text("base: default\nname: small\nevaluation: {runs: 2}\n"
+                                         "ablation: {dm: {iterations: 7}}\n")
+    p, d = load_profile(str(tmp_path / "small.yaml")), load_profile("default")
+    assert p.name == "small" and p.evaluation.runs == 2 and p.ablation.dm.iterations == 7
+    assert p.evaluation.vpcs == d.evaluation.vpcs and p.evaluation.train == d.evaluation.train   # merged, not replaced
+    assert p.ablation.dm.width == d.ablation.dm.width and p.generate == d.generate
+    (tmp_path / "a.yaml").write_text(f"base: {tmp_path / 'b.yaml'}\n")
+    (tmp_path / "b.yaml").write_text(f"base: {tmp_path / 'a.yaml'}\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_profile(str(tmp_path / "a.yaml"))
+    (tmp_path / "orphan.yaml").write_text("base: nosuchprofile\n")
+    with pytest.raises(FileNotFoundError, match="base profile 'nosuchprofile'"):
+        load_profile(str(tmp_path / "orphan.yaml"))
+
+
+def test_ci_profile_is_the_default_made_smaller_on_the_same_paths():
+    """CI re-runs every notebook on params/ci.yaml: fewer runs, VPCs and ablation points, the same code paths
+    (N_c beyond the pool joins a second pool, as in the default) and outputs kept out of results/."""
+    ci, d = load_profile("ci"), load_profile("default")
+    assert ci.evaluation.runs < d.evaluation.runs and set(ci.evaluation.vpcs) < set(d.evaluation.vpcs)
+    assert ci.generate.per_class < d.generate.per_class and ci.ablation.runs <= d.ablation.runs
+    assert max(ci.ablation.n_cs) > ci.generate.per_class and max(d.ablation.n_cs) > d.generate.per_class
+    assert ci.selection.methods == d.selection.methods and ci.ablation.real_methods == d.ablation.real_methods
+    assert ci.dataset == d.dataset and ci.diffusion == d.diffusion and ci.evaluation.train == d.evaluation.train
+    for path in (ci.selection.manifests, ci.selection.work_dir, ci.ablation.work_dir):
+        assert path.startswith("artifacts/"), path
+
+
+def test_every_notebook_takes_the_profile_and_output_folders_as_parameters():
+    """run_tests.sh points each notebook at a profile and at folders outside results/ through these three."""
+    import json
+
+    for nb in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(nb.read_text())["cells"]
+        params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(params) == 1, nb.name
+        names = {line.split("=")[0].strip() for line in "".join(params[0]["source"]).splitlines() if "=" in line}
+        assert {"profile", "results_dir", "figures_dir"} <= names, nb.name
