@@ -6,6 +6,8 @@ on 1,000 videos, and one VST-UNet training (two threads, as notebook 03). A hash
 shows that the arithmetic is the same.
 
     .venv/bin/python benchmarks/cpu_malloc.py        # → results/cpu_malloc.{csv,md}
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python benchmarks/cpu_malloc.py \
+        --out results/cpu_malloc_avx2                  # the same, restricted to AVX2 kernels (an AVX2-only CPU)
 """
 from __future__ import annotations
 
@@ -55,8 +57,16 @@ def run(tuned: bool, repo: str) -> dict:
 
 
 def main() -> None:
+    import argparse
+
+    import torch
+
     from vddlib.config import REPO_ROOT
     from vddlib.results import write_table
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="results/cpu_malloc", help="table stem, relative to the repository")
+    args = ap.parse_args()
 
     repo = str(REPO_ROOT)
     rows = {"glibc defaults": run(False, repo), "scripts/cpu_env.sh": run(True, repo)}
@@ -65,8 +75,9 @@ def main() -> None:
     base, tuned = rows["glibc defaults"], rows["scripts/cpu_env.sh"]
     body.append(["speed-up"] + [f"{base[k] / tuned[k]:.2f}x" for k in keys] +
                 ["same" if base["hash"] == tuned["hash"] else "DIFFERENT"])
-    md = write_table(os.path.join(repo, "results", "cpu_malloc"), ["malloc"] + keys + ["results hash"], body,
-                     preamble=f"One fresh process per row, {os.cpu_count()} CPU cores.\n\n")
+    md = write_table(os.path.join(repo, args.out), ["malloc"] + keys + ["results hash"], body,
+                     preamble=f"One fresh process per row, {os.cpu_count()} CPU cores, torch kernels at "
+                              f"{torch.backends.cpu.get_cpu_capability()}.\n\n")
     print(md)
 
 
