@@ -188,17 +188,14 @@ def load_diffusion(out_dir: str | Path) -> tuple:
 
 
 
-def pool_dir(prof: Profile, device: str | None = None) -> Path:
+def pool_dir(prof: Profile, device: str = "cpu") -> Path:
     """Where the profile's pool lives, named after every setting that made it (DiT's habit), the precision that
-    `generate.autocast` resolves to on `device` (default: cuda if there is one, else cpu) included, so pools
-    sampled in bf16 and fp32 never share a folder."""
-    import torch
-
+    `generate.autocast` resolves to on `device` included (the device the pool is sampled on: notebook 02 samples on
+    the CPU), so pools sampled in bf16 and fp32 never share a folder."""
     from .generate import resolve_autocast
 
     g = prof.generate
-    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    prec = "bf16" if resolve_autocast(g.autocast, dev) == "bf16" else "fp32"
+    prec = "bf16" if resolve_autocast(g.autocast, device) == "bf16" else "fp32"
     return (Path("artifacts/pools") / prof.dataset.name / f"latte-{prof.diffusion.latte.size}_cfg{g.guidance_scale:g}_"
             f"{g.sampler}{g.steps}_nc{g.per_class}_seed{g.seed}_{prec}")
 
