@@ -19,7 +19,7 @@ AVX2-only CPU does; it does not make the rest of the machine slower, so absolute
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import time
 from pathlib import Path
 
@@ -28,9 +28,9 @@ import torch.nn.functional as F
 
 from vddlib.config import load_profile
 from vddlib.evaluate import new_evaluator
-from vddlib.generate import native_bf16
+from vddlib.generate import cpu_label
 from vddlib.models.convnet3d import ConvNet3D, ConvNet3DConfig
-from vddlib.results import write_table
+from vddlib.results import keep_other_rows, write_table
 
 CL = torch.channels_last_3d
 
@@ -82,7 +82,6 @@ def sampling(prof, autocast: str, videos: int) -> float:
     from vddlib.models.latte import LatteClassConditional
     from vddlib.generate import GenerateConfig, sample_latents
 
-    import json
     ship = Path(prof.diffusion.shipped) / "latte_ema"
     conf = json.loads((ship / "config.json").read_text())
     torch.manual_seed(0)
@@ -91,10 +90,6 @@ def sampling(prof, autocast: str, videos: int) -> float:
     cfg = GenerateConfig(**{**prof.generate.__dict__, "autocast": autocast, "steps": 2})
     labels = torch.arange(videos) % 10
     return best_of(lambda: sample_latents(model, labels, list(range(videos)), cfg), 1) / (2 * videos)
-
-
-def cpu_label() -> str:
-    return f"{torch.backends.cpu.get_cpu_capability()}; native bf16 {'yes' if native_bf16() else 'no'}"
 
 
 def main() -> None:
@@ -118,10 +113,7 @@ def main() -> None:
                  f"{bf * 1e3:.1f}", f"{fp * 1e3:.1f}", f"{fp / bf:.2f}"])
     print(rows[-1])
     header = ["cpu", "work", "default", "ms with it", "ms plain", "speed-up"]
-    old = Path(args.out).with_suffix(".csv")
-    if old.is_file():                                       # keep other CPUs' rows
-        with old.open(newline="") as f:
-            rows = [r for r in list(csv.reader(f))[1:] if r and r[0] != label] + rows
+    rows = keep_other_rows(args.out, header, rows)          # the other CPUs' rows stay
     note = (f"Each speed default against the plain setting, per CPU (torch {torch.__version__}; "
             "`benchmarks/cpu_defaults.py`). 'ms plain' is contiguous tensors or fp32; a speed-up below 1 "
             "means the default is slower on that CPU. AVX2 rows: the same machine with "

@@ -12,20 +12,18 @@ Rows are kept per CPU, so the table holds a CPU with native bf16 beside an AVX2-
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import os
 import time
-from pathlib import Path
 
 import torch
 
 from vddlib import stages
 from vddlib.config import load_dataset, load_profile
 from vddlib.evaluate import predict_proba
-from vddlib.generate import native_bf16, precision, resolve_autocast, sample_latents
+from vddlib.generate import cpu_label, precision, resolve_autocast, sample_latents
 from vddlib.models.autoencoder import decode_latents
-from vddlib.results import write_table
+from vddlib.results import keep_other_rows, write_table
 
 
 def main() -> None:
@@ -44,7 +42,7 @@ def main() -> None:
     K = splits["train"].num_classes
     labels = torch.arange(args.videos) % K
     rows, ref = [], None
-    cpu = f"{torch.backends.cpu.get_cpu_capability()}; native bf16 {'yes' if native_bf16() else 'no'}"
+    cpu = cpu_label()
     for mode in ("no", "bf16"):
         cfg = dataclasses.replace(prof.generate, autocast=mode)
         t0 = time.perf_counter()
@@ -62,13 +60,7 @@ def main() -> None:
                      "recognised_%": round(100 * hit, 1),
                      "mean_abs_pixel_change": round(float((videos.float() - ref.float()).abs().mean()), 2)})
         print(rows[-1])
-    body = [[str(v) for v in r.values()] for r in rows]
-    old = Path(args.out).with_suffix(".csv")
-    if old.is_file():                                      # keep the rows of other CPUs
-        with old.open(newline="") as f:
-            prev = list(csv.reader(f))
-        if prev and prev[0] == list(rows[0]):
-            body = [r for r in prev[1:] if r and r[0] != cpu] + body
+    body = keep_other_rows(args.out, list(rows[0]), [[str(v) for v in r.values()] for r in rows])  # other CPUs stay
     note = (f"{prof.generate.sampler} {prof.generate.steps} steps, guidance {prof.generate.guidance_scale}, torch "
             f"{torch.__version__}, {os.cpu_count()} CPU cores. Pixel change: mean |bf16 − fp32| on uint8 frames. "
             "`auto picks`: what `generate.autocast: auto` resolves to on that CPU. AVX2 rows: the same machine with "

@@ -70,3 +70,14 @@ def test_dataset_table_lays_out_methods_by_vpc(tmp_path):
     assert lines[3] == "| random | 1.50±0.50 | 5.50±0.50 |"
     assert lines[4] == "| tac_dt | 7.00±0.00 | - |"
     assert (tmp_path / "t.md").read_text().startswith("ucf101, c3d, top1")
+
+
+def test_a_benchmark_table_keeps_the_other_machines_rows(tmp_path):
+    from vddlib.results import keep_other_rows, write_table
+
+    head = ["cpu", "ms"]
+    write_table(tmp_path / "t", head, [["AVX512", "1.0"], ["AVX2", "4.0"]])
+    rows = keep_other_rows(tmp_path / "t", head, [["AVX512", "2.0"]])
+    assert rows == [["AVX2", "4.0"], ["AVX512", "2.0"]]                      # this machine's row replaced, the other kept
+    assert keep_other_rows(tmp_path / "t", ["cpu", "seconds"], [["x", "1"]]) == [["x", "1"]]   # another table: ignored
+    assert keep_other_rows(tmp_path / "none", head, [["x", "1"]]) == [["x", "1"]]

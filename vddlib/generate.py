@@ -84,6 +84,11 @@ def native_bf16() -> bool:
                 and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def cpu_label() -> str:
+    """The CPU as the precision choice sees it, e.g. 'AVX512; native bf16 yes' (a benchmark table's row key)."""
+    return f"{torch.backends.cpu.get_cpu_capability()}; native bf16 {'yes' if native_bf16() else 'no'}"
+
+
 def resolve_autocast(setting: str, device: torch.device | str = "cpu") -> str:
     """'auto' → 'bf16' on a GPU or a CPU with native bf16, else 'no' (fp32); 'bf16' and 'no' are kept as forced."""
     if setting not in AUTOCAST:

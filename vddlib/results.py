@@ -133,6 +133,21 @@ def write_table(stem: str | Path, header: list[str], body: list[list], preamble:
     return md
 
 
+def keep_other_rows(stem: str | Path, header: list[str], body: list[list]) -> list[list]:
+    """`body` plus the rows already in `<stem>.csv` whose first column (e.g. the CPU a benchmark ran on) none of
+    `body`'s rows has, so one table can hold the measurements of several machines; a file with another header
+    is ignored."""
+    path = Path(stem).with_suffix(".csv")
+    if not path.is_file():
+        return body
+    with path.open(newline="") as f:
+        old = list(csv.reader(f))
+    if not old or old[0] != [str(h) for h in header]:
+        return body
+    mine = {str(r[0]) for r in body}
+    return [r for r in old[1:] if r and r[0] not in mine] + body
+
+
 def write_dataset_table(rows: list[dict], dataset: str, stem: str | Path, metric: str = "top1",
                         classifier: str = "c3d", vpcs=(1, 5, 10), how_to: str = "") -> str:
     """The paper's per-dataset layout (Table 3 for UCF101): Full real, Full syn, then each method on the
