@@ -97,3 +97,28 @@ def ssv2(root: Path, per_split=2) -> Path:
                 write_video(root / "20bn-something-something-v2" / f"{vid}.webm", make_frames(i), "libvpx-vp9")
         (lab / fname).write_text(json.dumps(entries))
     return root
+
+
+def blob_pool(classes: int = 4, blobs: int = 5, per_blob: int = 8, dim: int = 8, seed: int = 0) -> dict:
+    """A pool with known structure: per class, `blobs` tight Gaussian blobs of `per_blob` points (blobs <= dim).
+
+    Returns labels (N,), blob ids (N,), the points as embeddings (N, dim) and as latent videos
+    (N, 2, 4, 4, 4): the points through one fixed orthonormal map, scaled so that two blobs
+    are ~1-2 apart in mean squared error and a blob's points ~0.15 (a selector's fixed space)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(size=(classes, dim))
+    centre *= 6.0 / np.linalg.norm(centre, axis=1, keepdims=True)
+    # the blob centres: a regular simplex around the class centre (all blobs alike, none at the class mean),
+    # turned by a random rotation per class
+    simplex = np.eye(blobs) - 1.0 / blobs
+    simplex *= 2.5 / np.linalg.norm(simplex, axis=1, keepdims=True)
+    offset = np.stack([simplex @ np.linalg.qr(rng.normal(size=(dim, blobs)))[0].T for _ in range(classes)])
+    labels = np.repeat(np.arange(classes), blobs * per_blob)
+    blob = np.tile(np.repeat(np.arange(blobs), per_blob), classes)
+    points = centre[labels] + offset[labels, blob] + 0.25 * rng.normal(size=(len(labels), dim))
+    q, _ = np.linalg.qr(rng.normal(size=(128, dim)))
+    latents = (points @ q.T) * (np.sqrt(128) / 2.5)
+    import torch
+
+    return {"labels": labels, "blob": blob, "embeddings": points,
+            "latents": torch.from_numpy(latents.reshape(-1, 2, 4, 4, 4).astype(np.float32))}

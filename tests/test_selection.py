@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from vddlib.losses import (diversity_loss, representativeness, representativeness_loss, soft_diversity_loss,
-                           soft_representativeness_loss)
+from vddlib.losses import class_space, greedy_selection, set_objective, soft_objective
 from vddlib.models.csta import CSTAConfig
 from vddlib.models.vst_unet import VSTUNet
 from vddlib.select import (SELECTORS, flat_indices, knapsack, manifest_path, representatives, select,
                            selection_manifest, tac_dt_clusters)
-from vddlib.vst import VSTConfig, plackett_luce_logp, plackett_luce_sample, train_vst_unet
+from vddlib.vst import VSTConfig, relaxed_draw, sequential_draw, train_vst_unet
 
 K, N = 3, 12
 
@@ -31,7 +30,7 @@ def toy_pool(seed: int = 0):
     return labels, {"embeddings": emb, "scores": scores, "latents": latents}
 
 
-FAST = {"vst_unet": {"config": VSTConfig(widths=(8, 8), embed_dim=8, epochs=2, samples=2)},
+FAST = {"vst_unet": {"config": VSTConfig(widths=(8, 8), embed_dim=8, epochs=2, samples=2, draws=4)},
         "csta": {"config": CSTAConfig(dim=8, channels=2, epochs=2)}}
 
 
@@ -62,9 +61,16 @@ def test_missing_and_mismatched_inputs_are_clear_errors():
 
 def test_seeded_methods_vary_with_the_seed():
     labels, inputs = toy_pool()
-    for m in ("random", "kcenter"):
-        draws = {tuple(flat_indices(select(m, labels, 2, seed=s, **inputs))) for s in range(6)}
+    for m in ("random", "kcenter", "tac_dt", "vst_unet"):
+        kw = {**inputs, **FAST.get(m, {})}
+        draws = {tuple(flat_indices(select(m, labels, 4, seed=s, **kw))) for s in range(5)}
         assert len(draws) > 1, m
+
+
+def test_kcenter_draws_its_first_centre_independently_of_random():
+    labels, inputs = toy_pool()
+    same = [select("kcenter", labels, 1, seed=s, **inputs) == select("random", labels, 1, seed=s) for s in range(5)]
+    assert not all(same)
 
 
 def test_mae_score_takes_the_top_scores():
@@ -84,48 +90,56 @@ def test_herding_first_pick_is_closest_to_the_mean():
         assert i == m[np.argmin(np.linalg.norm(e[m] - e[m].mean(0), axis=1))]
 
 
-# ----------------------------------------------------------------------------- losses by hand
-def test_diversity_by_hand():
-    e = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    # cosines: (1,2)=0, (1,3)=(2,3)=1/sqrt(2) → mean over 3 pairs
-    assert diversity_loss(e).item() == pytest.approx((0 + 2 / math.sqrt(2)) / 3, abs=1e-6)
-    assert diversity_loss(e[:1]).item() == 0.0
-    # the soft form with a 0/1 weight equals the hard form on the chosen rows
-    assert soft_diversity_loss(e, torch.tensor([1.0, 0.0, 1.0])).item() == pytest.approx(diversity_loss(e[[0, 2]]).item())
+# ----------------------------------------------------------------------------- the objective by hand
+def test_objective_by_hand():
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    sp = class_space(x)
+    # diversity: cosines (0,1)=0, (0,2)=(1,2)=1/sqrt(2); mean over the 3 pairs
+    assert set_objective(sp, torch.tensor([[0, 1, 2]]), 1.0, 0.0).item() == pytest.approx(2 / math.sqrt(2) / 3)
+    assert set_objective(sp, torch.tensor([[2]]), 1.0, 0.0).item() == 0.0            # one video: no pairs
+    # representativeness, mean squared error: from {0}, video 1 is (1+1)/2 = 1 away, video 2 (0+1)/2 = 0.5
+    assert set_objective(sp, torch.tensor([[0]]), 0.0, 1.0).item() == pytest.approx(1 - math.exp(-(0 + 1 + 0.5) / 3))
+    assert set_objective(sp, torch.tensor([[0, 1, 2]]), 0.0, 1.0).item() == pytest.approx(0.0)
+    # one-hot soft picks give the hard objective; a batch of sets is scored set by set
+    sets = torch.tensor([[0, 2], [1, 2]])
+    onehot = torch.nn.functional.one_hot(sets, 3).double()
+    assert torch.allclose(soft_objective(sp, onehot, 0.3, 1.0), set_objective(sp, sets, 0.3, 1.0))
 
 
-def test_representativeness_by_hand():
-    all_e = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    # the selected [1, 0] is at distance 0 from itself and sqrt(2) from [0, 1]
-    assert representativeness(all_e, all_e[:1]).item() == pytest.approx(math.exp(-math.sqrt(2) / 2), abs=1e-6)
-    assert representativeness_loss(all_e, all_e).item() == pytest.approx(0.0, abs=1e-6)
-    # soft form: with all weight on video 0 it matches the hard form on {0}
-    soft = soft_representativeness_loss(all_e, torch.tensor([1.0, 0.0]), tau=0.1)
-    assert soft.item() == pytest.approx(representativeness_loss(all_e, all_e[:1]).item(), abs=1e-4)
+def test_greedy_selection_at_vpc1_is_the_medoid():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(30, 6)))
+    sp = class_space(x)
+    assert greedy_selection(sp, 1, 0.0, 0.1) == [int(sp.mse.mean(1).argmin())]
 
 
-def test_plackett_luce_probabilities_sum_to_one():
-    logits = torch.tensor([0.3, -1.0, 2.0, 0.5])
-    total = sum(math.exp(plackett_luce_logp(logits, torch.tensor(p)).item())
-                for p in itertools.permutations(range(4), 2))
-    assert total == pytest.approx(1.0, abs=1e-6)
-    order, logp = plackett_luce_sample(logits.requires_grad_(), 3, torch.Generator().manual_seed(0))
-    assert len(set(order.tolist())) == 3
-    logp.backward()
-    assert logits.grad is not None and torch.isfinite(logits.grad).all()
-
-
-def test_plackett_luce_logp_is_the_sequential_definition():
-    """The vectorised log-probability equals drawing one by one: logit - logsumexp over the items left."""
-    torch.manual_seed(1)
-    logits = torch.randn(12)
-    order = torch.tensor([7, 2, 11, 0, 5])
-    expect, left = 0.0, list(range(12))
-    for j in order.tolist():
-        expect += logits[j].item() - torch.logsumexp(logits[left], 0).item()
-        left.remove(j)
-    assert plackett_luce_logp(logits, order).item() == pytest.approx(expect, abs=1e-5)
-    assert plackett_luce_logp(logits, order[:1]).item() == pytest.approx(torch.log_softmax(logits, 0)[7].item(), abs=1e-6)
+def test_sequential_draw_probabilities_sum_to_one_and_repulsion_spreads_the_picks():
+    logits = torch.tensor([0.3, -1.0, 2.0, 0.5], dtype=torch.float64)
+    kern = torch.eye(4, dtype=torch.float64)
+    kern[0, 3] = kern[3, 0] = 1.0                      # videos 0 and 3 are twins
+    total = 0.0
+    for p in itertools.permutations(range(4), 2):
+        # the log-probability of an order: replay it as a forced draw
+        lp = 0.0
+        near, left = torch.zeros(4, dtype=torch.float64), list(range(4))
+        for j in p:
+            cur = logits - 2.0 * near
+            lp += (cur[j] - torch.logsumexp(cur[left], 0)).item()
+            left.remove(j)
+            near = torch.maximum(near, kern[j])
+        total += math.exp(lp)
+    assert total == pytest.approx(1.0, abs=1e-9)
+    gen = torch.Generator().manual_seed(0)
+    lg = logits.clone().requires_grad_()
+    beta = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    sets, logp = sequential_draw(lg, kern, beta, 2, 500, gen)
+    assert all(len(set(s)) == 2 for s in sets.tolist())
+    logp.sum().backward()
+    assert torch.isfinite(lg.grad).all() and beta.grad is not None
+    twins = lambda b: np.mean([set(s) == {0, 3} for s in sequential_draw(logits, kern, b, 2, 2000, gen)[0].tolist()])
+    assert twins(20.0) < 0.01 < twins(0.0)            # a strong repulsion never takes both twins
+    soft = relaxed_draw(logits, kern, 2.0, 3, 7, 0.5, gen)
+    assert soft.shape == (7, 3, 4) and torch.allclose(soft.sum(2), torch.ones(7, 3, dtype=torch.float64))
 
 
 # ----------------------------------------------------------------------------- TAC-DT
@@ -212,18 +226,28 @@ def test_vst_unet_mixes_across_videos():
     assert not torch.allclose(net(x)[0][0], net(y)[0][0])   # ... and video 0's score moves
 
 
-@pytest.mark.parametrize("gradient", ["reinforce", "soft"])
-def test_vst_training_learns_the_classes(gradient):
+@pytest.mark.parametrize("gradient", ["reinforce", "relaxed"])
+def test_vst_training_learns_the_classes_and_logs_its_objective(gradient):
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(3).repeat_interleave(10)
     lat = torch.randn(30, 4, 4, 4, 4, generator=g)
     lat[torch.arange(30), :, labels] += 2.0                     # class c lights up latent channel c
-    log = []
-    probs = train_vst_unet(lat, labels, 2, VSTConfig(widths=(8, 8), embed_dim=8, epochs=80, gradient=gradient,
-                                                     lr=3e-3, subpool=6), seed=0, log=log)
-    assert log[-1]["ce"] < 0.6 * log[0]["ce"]
-    for c in range(3):                                 # per-class probabilities
-        assert probs[labels.numpy() == c].sum() == pytest.approx(1.0, abs=1e-6)
+    res = train_vst_unet(lat, labels, 2, VSTConfig(widths=(8, 8), embed_dim=8, epochs=60, patience=60,
+                                                   gradient=gradient, lr=3e-3, samples=4, draws=4), seed=0)
+    assert len(res.log) == 60 and res.log[-1]["ce"] < 0.6 * res.log[0]["ce"]
+    best = min(e["objective"] for e in res.log)                # the kept selection is the best epoch's
+    assert res.log[res.best_epoch]["objective"] == best
+    for c in range(3):                                 # per-class probabilities, VPC picks of the class
+        assert res.probs[labels.numpy() == c].sum() == pytest.approx(1.0, abs=1e-6)
+        assert len(res.selection[c]) == 2 and all(labels[i] == c for i in res.selection[c])
+
+
+def test_vst_stops_early_when_the_objective_stalls():
+    labels = torch.arange(2).repeat_interleave(6)
+    lat = torch.randn(12, 2, 4, 4, 4, generator=torch.Generator().manual_seed(0))
+    res = train_vst_unet(lat, labels, 2, VSTConfig(widths=(8, 8), embed_dim=8, epochs=50, patience=3, samples=2,
+                                                   draws=2), seed=0)
+    assert len(res.log) == res.best_epoch + 4 < 50
 
 
 def test_vst_batching_of_classes_does_not_change_the_selection(monkeypatch):
@@ -233,11 +257,11 @@ def test_vst_batching_of_classes_does_not_change_the_selection(monkeypatch):
     g = torch.Generator().manual_seed(1)
     labels = torch.cat([torch.zeros(7), torch.ones(7), torch.full((5,), 2)]).long()   # class 2 is smaller
     lat = torch.randn(19, 4, 4, 4, 4, generator=g)
-    cfg = VSTConfig(widths=(8, 8), embed_dim=8, epochs=4, subpool=6)
+    cfg = VSTConfig(widths=(8, 8), embed_dim=8, epochs=4, samples=4, draws=4)
     together = train_vst_unet(lat, labels, 2, cfg, seed=0)
     monkeypatch.setattr(vst, "MAX_CALL_ELEMENTS", 1)                       # one class per call
     alone = train_vst_unet(lat, labels, 2, cfg, seed=0)
-    assert np.allclose(together, alone, atol=1e-5)
+    assert np.allclose(together.probs, alone.probs, atol=1e-5) and together.selection == alone.selection
 
 
 def test_paper_lambdas_by_vpc():
@@ -246,6 +270,10 @@ def test_paper_lambdas_by_vpc():
     assert VSTConfig(lambda_d=0.0, lambda_r=0.0).lambdas(5) == (0.0, 0.0)
     with pytest.raises(ValueError, match="VSTConfig.gradient"):
         VSTConfig(gradient="magic")
+    with pytest.raises(ValueError, match="VSTConfig.decode"):
+        VSTConfig(decode="beam")
+    with pytest.raises(ValueError, match="samples >= 2"):
+        VSTConfig(samples=1)
 
 
 # ----------------------------------------------------------------------------- manifests
@@ -272,18 +300,3 @@ def test_manifest_is_written_and_reused(tmp_path, monkeypatch):
     changed = selection_manifest(tmp_path, "toy", "pool", "herding", labels, 2, 0,
                                  embeddings=inputs["embeddings"] + 1e-3)
     assert not h1["reused"] and again["reused"] and not changed["reused"]
-
-
-@pytest.mark.parametrize("space,advantage", [("latents", "ema"), ("network", "normalized")])
-def test_vst_reward_space_and_advantage_switches_run_and_are_validated(space, advantage):
-    g = torch.Generator().manual_seed(0)
-    labels = torch.arange(2).repeat_interleave(6)
-    lat = torch.randn(12, 2, 4, 4, 4, generator=g)
-    cfg = VSTConfig(widths=(8, 8), embed_dim=8, epochs=3, samples=3, reward_space=space, advantage=advantage)
-    a = train_vst_unet(lat, labels, 2, cfg, seed=0)
-    assert np.allclose([a[labels.numpy() == c].sum() for c in range(2)], 1.0)
-    assert np.array_equal(a, train_vst_unet(lat, labels, 2, cfg, seed=0))          # seeded
-    with pytest.raises(ValueError, match="reward_space"):
-        VSTConfig(reward_space="pixels")
-    with pytest.raises(ValueError, match="advantage"):
-        VSTConfig(advantage="none")

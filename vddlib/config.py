@@ -124,12 +124,13 @@ class TacDTConfig:
     threshold: float = 0.5
     linkage: str = "ward"
     knn: int = 5
+    candidates: int = 3    # each run's representative: drawn among the cluster's members this near its mean
 
     def __post_init__(self) -> None:
         if self.linkage not in ("ward", "single", "average", "complete"):
             raise ValueError(f"selection.tac_dt.linkage must be ward, single, average or complete; got {self.linkage!r}")
-        if self.pca_dims < 1 or self.threshold <= 0 or self.knn < 1:
-            raise ValueError("selection.tac_dt: pca_dims, threshold and knn must be positive")
+        if self.pca_dims < 1 or self.threshold <= 0 or self.knn < 1 or self.candidates < 1:
+            raise ValueError("selection.tac_dt: pca_dims, threshold, knn and candidates must be positive")
 
 
 @dataclass
@@ -144,6 +145,7 @@ class SelectionProfile:
     csta: CSTAConfig = field(default_factory=CSTAConfig)
     tac_dt: TacDTConfig = field(default_factory=TacDTConfig)
     dm_mmd_restarts: int = 10
+    parallel: int = 2                   # selections of a threaded method (VST-UNet) trained at once, each on its threads
     manifests: str = "results/selections"
     work_dir: str = "artifacts/selection"
 
@@ -154,6 +156,8 @@ class SelectionProfile:
             raise ValueError(f"selection.methods: unknown {bad}; allowed: {list(METHODS)}")
         if self.dm_mmd_restarts < 1:
             raise ValueError("selection.dm_mmd_restarts must be >= 1")
+        if self.parallel < 1:
+            raise ValueError("selection.parallel must be >= 1")
 
     def settings(self, method: str) -> dict:
         """The keyword settings `vddlib.select.select` takes for `method` (also written to its manifest)."""

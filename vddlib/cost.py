@@ -126,14 +126,14 @@ def stage_flops(prof: Profile, latte_steps: int, n_train: int, n_test: int, grid
     out.append(StageFlops("embed (pool embeddings)", "video", emb1, K * g.per_class))
     vc = sel.vst_unet
     net = VSTUNet(C, K, vc.widths, vc.embed_dim, vc.mixing)
-    sub = vc.subpool or g.per_class
+    sub = g.per_class                                   # each class's whole pool is one input
     zz = torch.randn(sub, T, C, h, h)
 
     def vst_step():
         s, logits, e = net(zz)
         (s.sum() + logits.sum() + e.sum()).backward()
     n_vst = len(ev.vpcs) * ev.runs
-    out.append(StageFlops("select (VST-UNet training)", f"epoch ({K} classes × {sub} videos)",
+    out.append(StageFlops("select (VST-UNet training)", f"epoch ({K} classes × {sub} videos; at most)",
                           count_flops(vst_step) * K, vc.epochs * n_vst))
     tc = ev.train
     c3d = new_evaluator(tc, K, T, S)

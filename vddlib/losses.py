@@ -1,56 +1,104 @@
-"""Set losses of VST-UNet (§3.1, Eqs. 2-3): diversity and representativeness of a selection.
+"""The paper's selection objective (§3.1, Eqs. 1-2), measured in a fixed space of the videos.
 
-Both take embeddings of one class's videos. Hard forms take the selected rows (the
-top-VPC of an epoch); soft forms take a weight per video (a relaxed selection) so that
-gradients reach the selection scores.
+Each video of a class is one fixed vector: its autoencoder latents, flattened. Nothing that
+is trained reshapes this space, so a better score can only come from choosing better videos.
 
-- Diversity (Eq. 2): mean pairwise cosine similarity of the selected embeddings; lower is
-  more diverse, so it is minimised as it stands. A set of one has no pairs: 0.
-- Representativeness (Eq. 3): R = exp(-mean_t min_{i in S} |x_t - x_i|_2), as in the DR-DSN
-  summariser, is a reward in (0, 1] (1 when every video has a selected twin). The loss
-  minimised is 1 - R; the paper writes R in the loss sum, and minimising R itself would
-  push the selection *away* from the class, so we read it as this reward. Embeddings are
-  L2-normalised first so that distances lie in [0, 2] and exp(-.) does not vanish.
+- L_div (Eq. 1): the mean pairwise cosine similarity of the selected videos (lower: more
+  diverse); a set of one has no pairs and scores 0.
+- L_rep (Eq. 2): R = exp(-mean_t min_{i in S} d(x_t, x_i)) with d the mean squared error
+  between two videos' latents, as the paper writes. R is a reward in (0, 1] (1 when every
+  video has a selected twin); the loss is 1 - R (minimising R itself would push the
+  selection away from the class).
+
+objective(S) = λ_d L_div(S) + λ_r (1 - R(S)): lower is better. `ClassSpace` holds one class's
+pairwise matrices so that many candidate sets (policy draws, random baselines) cost one
+gather each.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 
-def diversity_loss(selected: torch.Tensor) -> torch.Tensor:
-    """Mean cosine similarity over the k(k-1) ordered pairs of selected embeddings (k, D)."""
-    k = selected.shape[0]
-    if k < 2:
-        return selected.sum() * 0.0
-    z = F.normalize(selected, dim=1)
-    sim = z @ z.T
-    return (sim.sum() - sim.diagonal().sum()) / (k * (k - 1))
+@dataclass
+class ClassSpace:
+    """One class's videos in the fixed space: cosine similarities, mean squared errors and a kernel (n, n)."""
+    sim: torch.Tensor
+    mse: torch.Tensor
+    kernel: torch.Tensor       # exp(-mse / median mse): 1 for a twin, ~0 far away (the sequential pick's repulsion)
+
+    def __len__(self) -> int:
+        return len(self.sim)
 
 
-def representativeness(all_emb: torch.Tensor, selected: torch.Tensor) -> torch.Tensor:
-    """exp(-mean_t min_{i in S} |x_t - x_i|) over L2-normalised embeddings: 1 = every video covered."""
-    a, s = F.normalize(all_emb, dim=1), F.normalize(selected, dim=1)
-    return torch.exp(-torch.cdist(a, s).min(dim=1).values.mean())
+def class_space(x: torch.Tensor) -> ClassSpace:
+    """x (n, ...) one class's videos (e.g. latents (n, T, C, h, w)) → their pairwise matrices, in float64."""
+    x = x.reshape(len(x), -1).double()
+    z = F.normalize(x, dim=1)
+    sq = (x * x).sum(1)
+    mse = ((sq[:, None] + sq[None, :] - 2 * x @ x.T) / x.shape[1]).clamp_min(0.0)
+    mse.fill_diagonal_(0.0)
+    off = mse[~torch.eye(len(x), dtype=torch.bool)]
+    scale = float(off.median()) if len(off) else 1.0
+    return ClassSpace(z @ z.T, mse, torch.exp(-mse / max(scale, 1e-12)))
 
 
-def representativeness_loss(all_emb: torch.Tensor, selected: torch.Tensor) -> torch.Tensor:
-    """1 - representativeness (minimised)."""
-    return 1.0 - representativeness(all_emb, selected)
+def set_objective(space: ClassSpace, sets: torch.Tensor, lambda_d: float, lambda_r: float) -> torch.Tensor:
+    """The objective of each set: sets (B, k) local indices → (B,) (lower is better)."""
+    sets = torch.as_tensor(sets, dtype=torch.long)
+    b, k = sets.shape
+    out = torch.zeros(b, dtype=torch.float64)
+    if lambda_d and k > 1:
+        s = space.sim[sets[:, :, None], sets[:, None, :]]                       # (B, k, k)
+        out = out + lambda_d * (s.sum((1, 2)) - s.diagonal(dim1=1, dim2=2).sum(1)) / (k * (k - 1))
+    if lambda_r:
+        nearest = space.mse[:, sets].min(dim=2).values                          # (n, B)
+        out = out + lambda_r * (1.0 - torch.exp(-nearest.mean(0)))
+    return out
 
 
-def soft_diversity_loss(emb: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Diversity with a weight per video: sum_{i!=j} w_i w_j cos_ij / sum_{i!=j} w_i w_j."""
-    z = F.normalize(emb, dim=1)
-    sim = z @ z.T
-    ww = w[:, None] * w[None, :]
-    off = 1.0 - torch.eye(len(w), dtype=emb.dtype)
-    return (ww * sim * off).sum() / (ww * off).sum().clamp_min(1e-12)
+def soft_objective(space: ClassSpace, picks: torch.Tensor, lambda_d: float, lambda_r: float) -> torch.Tensor:
+    """The objective of relaxed sets: picks (B, k, n), each row a distribution over the videos
+    (one-hot rows give `set_objective` exactly) → (B,)."""
+    b, k, n = picks.shape
+    sim, mse = space.sim.to(picks.dtype), space.mse.to(picks.dtype)
+    out = picks.new_zeros(b)
+    if lambda_d and k > 1:
+        s = picks @ sim @ picks.transpose(1, 2)                                 # (B, k, k) expected similarities
+        out = out + lambda_d * (s.sum((1, 2)) - s.diagonal(dim1=1, dim2=2).sum(1)) / (k * (k - 1))
+    if lambda_r:
+        d = picks @ mse                                                         # (B, k, n): expected d(x_t, pick j)
+        out = out + lambda_r * (1.0 - torch.exp(-d.min(dim=1).values.mean(1)))
+    return out
 
 
-def soft_representativeness_loss(emb: torch.Tensor, w: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
-    """1 - exp(-mean_t softmin_i d_ti), where video i's share of the soft minimum grows with its weight w_i."""
-    z = F.normalize(emb, dim=1)
-    d = torch.cdist(z, z)
-    a = torch.softmax(-d / tau + torch.log(w.clamp_min(1e-12))[None, :], dim=1)
-    return 1.0 - torch.exp(-(a * d).sum(1).mean())
+def greedy_selection(space: ClassSpace, k: int, lambda_d: float, lambda_r: float) -> list[int]:
+    """A greedy optimiser of the objective: add, k times, the video that lowers it most (ties: lower index)."""
+    chosen: list[int] = []
+    for _ in range(k):
+        rest = [i for i in range(len(space)) if i not in chosen]
+        cand = torch.tensor([chosen + [i] for i in rest])
+        chosen.append(rest[int(torch.argmin(set_objective(space, cand, lambda_d, lambda_r)))])
+    return chosen
+
+
+def random_objectives(space: ClassSpace, k: int, lambda_d: float, lambda_r: float, n_sets: int,
+                      seed: int = 0) -> np.ndarray:
+    """The objective of `n_sets` uniformly random k-sets (the baseline a selector must beat)."""
+    rng = np.random.default_rng(seed)
+    sets = torch.from_numpy(np.stack([rng.choice(len(space), k, replace=False) for _ in range(n_sets)]))
+    return set_objective(space, sets, lambda_d, lambda_r).numpy()
+
+
+def selection_objective(x: torch.Tensor, labels, per_class: dict, lambda_d: float, lambda_r: float) -> float:
+    """Mean over classes of the objective of a selection {class: pool indices}; x (N, ...) the fixed space."""
+    labels = np.asarray(labels)
+    vals = []
+    for c, chosen in per_class.items():
+        idx = np.flatnonzero(labels == int(c))
+        local = torch.tensor([[int(np.flatnonzero(idx == i)[0]) for i in chosen]])
+        vals.append(float(set_objective(class_space(x[torch.from_numpy(idx)]), local, lambda_d, lambda_r)[0]))
+    return float(np.mean(vals))

@@ -27,12 +27,16 @@ import torch
 SELECTORS: dict[str, Callable[..., dict[int, list[int]]]] = {}
 # what each method reads from `inputs` (checked before running, so a missing input is a clear error)
 NEEDS: dict[str, tuple[str, ...]] = {}
+# methods that run on a fixed torch thread count of their own, so several selections may run at once in threads
+THREADED: set[str] = set()
 
 
-def register(name: str, needs: tuple[str, ...] = ()):
+def register(name: str, needs: tuple[str, ...] = (), threaded: bool = False):
     def deco(fn):
         SELECTORS[name] = fn
         NEEDS[name] = needs
+        if threaded:
+            THREADED.add(name)
         return fn
     return deco
 
@@ -72,6 +76,13 @@ def per_class(labels, vpc: int, num_classes: int | None, pick: Callable[[int, np
                                f"for class {c}; expected {vpc}")
         out[int(c)] = sorted(idx[local].tolist())
     return out
+
+
+def method_rng(method: str, seed: int) -> np.random.Generator:
+    """A seeded generator of one method's own: two methods with the same seed draw independently."""
+    import zlib
+
+    return np.random.default_rng([seed, zlib.crc32(method.encode())])
 
 
 def _l2(x: np.ndarray) -> np.ndarray:
@@ -115,9 +126,10 @@ def select_herding(labels, vpc: int, seed: int = 0, num_classes: int | None = No
 
 @register("kcenter", needs=("embeddings",))
 def select_kcenter(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, **_):
-    """K-Center greedy (Sener & Savarese 2018): a seeded first centre, then always the farthest video."""
+    """K-Center greedy (Sener & Savarese 2018): a seeded first centre (drawn independently of Random's draws),
+    then always the farthest video."""
     emb = _l2(_np(embeddings))
-    rng = np.random.default_rng(seed)
+    rng = method_rng("kcenter", seed)
 
     def pick(c, idx):
         x = emb[idx]
@@ -180,9 +192,13 @@ def select_dm_mmd(labels, vpc: int, seed: int = 0, num_classes: int | None = Non
 
 # ----------------------------------------------------------------------------- TAC-DT
 def tac_dt_clusters(emb: np.ndarray, k: int, pca_dims: int = 50, threshold: float = 0.5,
-                    linkage: str = "ward", knn: int = 5) -> np.ndarray:
+                    linkage: str = "ward", knn: int = 5, order: np.ndarray | None = None) -> np.ndarray:
     """TAC-SUM's clustering on one class: L2 → PCA → standardise → BIRCH sub-clusters → agglomerative merge
     to k clusters under a connectivity graph. Returns one label per row of `emb`.
+
+    `order`: the order BIRCH reads the rows in (a permutation; None: as given). BIRCH builds its
+    tree one point at a time, so the order changes its sub-clusters, and through the
+    connectivity graph the final clusters: a seeded order makes each run its own selection.
 
     Standardising is one scale for all components (mean variance 1), not one per component:
     scaling each principal component to unit variance would blow the noise components up to
@@ -204,9 +220,11 @@ def tac_dt_clusters(emb: np.ndarray, k: int, pca_dims: int = 50, threshold: floa
     x = PCA(n_components=min(pca_dims, n - 1, x.shape[1]), svd_solver="full").fit_transform(x)
     x = x - x.mean(0)
     x = x / max(float(np.sqrt((x ** 2).mean())), 1e-12)
+    order = np.arange(n) if order is None else np.asarray(order)
     t = threshold
     while True:                                        # a threshold that leaves >= k sub-clusters
-        sub = Birch(threshold=t, n_clusters=None).fit(x).labels_
+        sub = np.empty(n, dtype=int)
+        sub[order] = Birch(threshold=t, n_clusters=None).fit(x[order]).labels_
         if len(np.unique(sub)) >= k or t < 1e-3:
             break
         t /= 2
@@ -219,24 +237,34 @@ def tac_dt_clusters(emb: np.ndarray, k: int, pca_dims: int = 50, threshold: floa
         return AgglomerativeClustering(n_clusters=k, linkage=linkage, connectivity=conn).fit(x).labels_
 
 
-def representatives(emb: np.ndarray, clusters: np.ndarray) -> list[int]:
-    """Per cluster, the member most cosine-similar to the cluster's mean embedding (TAC-SUM step 6)."""
+def representatives(emb: np.ndarray, clusters: np.ndarray, rng: np.random.Generator | None = None,
+                    candidates: int = 1) -> list[int]:
+    """Per cluster, the member most cosine-similar to the cluster's mean embedding (TAC-SUM step 6); with `rng`,
+    one drawn uniformly among its `candidates` most similar members (each run its own selection)."""
     x = _l2(emb)
     out = []
     for c in np.unique(clusters):
         m = np.flatnonzero(clusters == c)
         mean = x[m].mean(0)
-        out.append(int(m[np.argmax(x[m] @ mean)]))
+        near = m[np.argsort(-(x[m] @ mean), kind="stable")[:max(1, candidates)]]
+        out.append(int(near[0] if rng is None else near[rng.integers(len(near))]))
     return out
 
 
 @register("tac_dt", needs=("embeddings",))
 def select_tac_dt(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
-                  pca_dims: int = 50, threshold: float = 0.5, linkage: str = "ward", knn: int = 5, **_):
-    """TAC-DT (§3.2): training-free; VPC clusters of the class's embeddings, one representative each."""
+                  pca_dims: int = 50, threshold: float = 0.5, linkage: str = "ward", knn: int = 5,
+                  candidates: int = 3, **_):
+    """TAC-DT (§3.2): training-free; VPC clusters of the class's embeddings, one representative each.
+
+    Each seed is its own selection, as the paper redoes it in every run: BIRCH reads the class's
+    videos in a seeded order, and each cluster's representative is drawn among its `candidates`
+    members nearest the cluster mean (candidates=1: TAC-SUM's single most central member)."""
     emb = _np(embeddings)
+    rng = method_rng("tac_dt", seed)
     return per_class(labels, vpc, num_classes, lambda c, idx: representatives(
-        emb[idx], tac_dt_clusters(emb[idx], vpc, pca_dims, threshold, linkage, knn)))
+        emb[idx], tac_dt_clusters(emb[idx], vpc, pca_dims, threshold, linkage, knn, order=rng.permutation(len(idx))),
+        rng, candidates))
 
 
 # ----------------------------------------------------------------------------- CSTA
@@ -277,18 +305,20 @@ def select_csta(labels, vpc: int, seed: int = 0, num_classes: int | None = None,
 
 
 # ----------------------------------------------------------------------------- VST-UNet
-@register("vst_unet", needs=("latents",))
+@register("vst_unet", needs=("latents",), threaded=True)
 def select_vst_unet(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, latents,
                     config=None, **_):
-    """VST-UNet (§3.1): trained on all classes' latent pools, then the top-VPC probabilities per class."""
+    """VST-UNet (§3.1): one network trained on all classes' latent pools, then its decoded selection per class
+    (`config.decode`: set-aware sequential pick, or the paper's top-VPC probabilities)."""
     from .vst import VSTConfig, train_vst_unet
 
     labels_np = _np(labels).astype(int)
     check_vpc(labels_np, vpc, num_classes)
     lat = latents if isinstance(latents, torch.Tensor) else torch.from_numpy(np.asarray(latents))
-    probs = train_vst_unet(lat.float(), torch.from_numpy(labels_np), vpc, config or VSTConfig(), seed,
-                           num_classes=num_classes)
-    return per_class(labels_np, vpc, num_classes, lambda c, idx: np.argsort(-probs[idx], kind="stable")[:vpc])
+    res = train_vst_unet(lat.float(), torch.from_numpy(labels_np), vpc, config or VSTConfig(), seed,
+                         num_classes=num_classes)
+    return per_class(labels_np, vpc, num_classes,
+                     lambda c, idx: np.searchsorted(idx, np.asarray(res.selection[int(c)])))
 
 
 # ----------------------------------------------------------------------------- the interface

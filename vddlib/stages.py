@@ -252,9 +252,11 @@ def make_selections(prof: Profile, pool: VideoSet, inputs: dict, vpcs, seeds, po
 
     `name` and `settings` (with one method): a variant of it saved under its own name (notebook 05's ablations).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
-    from .select import NEEDS, selection_manifest
+    from .select import NEEDS, THREADED, selection_manifest
 
     methods = list(methods or prof.selection.methods)
     if name is not None and len(methods) != 1:
@@ -264,34 +266,54 @@ def make_selections(prof: Profile, pool: VideoSet, inputs: dict, vpcs, seeds, po
         if missing:
             raise ValueError(f"{name or m} ({m}) needs the selector inputs {missing}; "
                              "stages.selection_inputs makes them for a pool.")
-    out = []
-    for m, v, s in tqdm([(m, v, s) for m in methods for v in vpcs for s in seeds], desc="selections",
-                        disable=not progress):
+
+    def one(job):
+        m, v, s = job
         st = prof.selection.settings(m) if settings is None else settings
         man = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
                                  settings=st, name=name, num_classes=pool.num_classes, **st,
                                  **{k: inputs[k] for k in NEEDS[m]})
-        out.append({**man, "method": name} if name else man)
-    return out
+        return {**man, "method": name} if name else man
+
+    jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
+    done = {}
+    with tqdm(total=len(jobs), desc="selections", disable=not progress) as bar:
+        # a threaded method's trainings run `selection.parallel` at a time (each on its own fixed thread count,
+        # so the selections are those of one at a time); the rest one by one
+        threaded = [j for j in jobs if j[0] in THREADED]
+        if prof.selection.parallel > 1 and len(threaded) > 1:
+            with ThreadPoolExecutor(prof.selection.parallel) as ex:
+                for job, man in zip(threaded, ex.map(one, threaded)):
+                    done[job] = man
+                    bar.update()
+        for job in jobs:
+            if job not in done:
+                done[job] = one(job)
+                bar.update()
+    return [done[j] for j in jobs]
 
 
-def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndarray,
-                      recognised: np.ndarray) -> list[dict]:
+def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndarray, recognised: np.ndarray,
+                      latents: torch.Tensor | None = None, lambdas=None) -> list[dict]:
     """What each method's selections hold, averaged over seeds per (method, VPC):
 
+    - `objective`: the paper's selection objective λ_d L_div + λ_r L_rep in the fixed latent space
+      (`vddlib.losses`; lower is better), with `lambdas(vpc)` -> (λ_d, λ_r) (VST-UNet's, the paper's by VPC);
     - `recognised`: share of selected videos the Full-real recogniser names as their class (pool quality);
     - `diversity`: mean pairwise cosine distance of the selected embeddings within a class;
     - `coverage_dist`: mean distance from each pool video of a class to its nearest selected one
       (L2-normalised embeddings; lower = more representative).
     """
+    from .losses import class_space, set_objective
     from .select import flat_indices
 
     z = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
     labels = pool.labels.numpy()
+    spaces = {}
     acc: dict[tuple, list[dict]] = {}
     for m in manifests:
         per = {int(c): v for c, v in m["indices"].items()}
-        div, cov = [], []
+        div, cov, obj = [], [], []
         for c, idx in per.items():
             s = z[idx]
             if len(idx) > 1:
@@ -299,12 +321,20 @@ def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndar
                 div.append(1.0 - (sim.sum() - np.trace(sim)) / (len(idx) * (len(idx) - 1)))
             members = z[labels == c]
             cov.append(float(np.sqrt(((members[:, None] - s[None]) ** 2).sum(-1)).min(1).mean()))
+            if latents is not None:
+                own = np.flatnonzero(labels == c)
+                if c not in spaces:
+                    spaces[c] = class_space(latents[torch.from_numpy(own)])
+                local = torch.from_numpy(np.searchsorted(own, idx))[None]
+                obj.append(float(set_objective(spaces[c], local, *lambdas(int(m["vpc"])))[0]))
         flat = flat_indices(per)
         acc.setdefault((m["method"], int(m["vpc"])), []).append(
-            {"recognised": float(recognised[flat].mean()), "diversity": float(np.mean(div)) if div else float("nan"),
+            {"objective": float(np.mean(obj)) if obj else float("nan"),
+             "recognised": float(recognised[flat].mean()), "diversity": float(np.mean(div)) if div else float("nan"),
              "coverage_dist": float(np.mean(cov)), "seconds": float(m.get("seconds", float("nan")))})
     out = []
     for (method, vpc), rs in acc.items():
         out.append({"method": method, "vpc": vpc, "seeds": len(rs),
-                    **{k: float(np.mean([r[k] for r in rs])) for k in rs[0]}})
+                    **{k: float(np.mean([r[k] for r in rs])) for k in rs[0]},
+                    "objective_std": float(np.std([r["objective"] for r in rs]))})
     return out

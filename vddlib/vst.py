@@ -1,76 +1,92 @@
 """Training VST-UNet (§3.1, Algorithm 1) and reading its selection.
 
 L = L_ce + λ_d L_div + λ_r L_rep, with the paper's λ per VPC unless set (VPC=1: λ_r=0.1,
-λ_d=0; VPC 5/10: λ_r=1, λ_d=0.1). Choices the paper leaves open, each switchable:
+λ_d=0; VPC 5/10: λ_r=1, λ_d=0.1). L_div and L_rep are measured in a *fixed* space, each
+video's autoencoder latents (`vddlib.losses`), never on features the network reshapes:
+otherwise the network can please them by moving its embedding instead of its choice.
+Each class's input is its whole pool of N_c videos, as in the paper; one optimiser step
+visits every class (one class per step lets the shared class head chase that class).
 
-- **What L_ce classifies** (`ce`): "class" - every video's conditioning class, from its
-  embedding, with one network shared by all classes; the selection logit of video i is
-  its score-head logit plus log p(class | video i), so a video the network cannot tell
-  apart from other classes is less likely chosen. "none" drops L_ce (ablation).
-- **How gradients pass the top-k choice** (`gradient`):
-  "reinforce" (default, as the DR-DSN summariser the paper cites): a set of VPC videos is
-  drawn from the Plackett-Luce distribution of the selection logits (Gumbel top-k), its
-  reward is -(λ_d L_div + λ_r L_rep) on the (detached) embeddings, and the policy gradient
-  with a running baseline moves the logits; the embeddings take the same two losses on
-  the epoch's top-VPC set directly (the paper: the top-VPC of each epoch feed the losses).
-  "soft": a relaxed selection w = VPC·softmax(logits) weights soft forms of both losses,
-  so their gradients reach the logits.
-- **How the videos axis is mixed** (`mixing` of the network): "attention" (order-free),
-  "conv" (order-dependent) or "none".
+Choices the paper leaves open, each switchable in `VSTConfig`:
 
-The final selection is the argsort of the per-class probabilities (softmax of the
-selection logits over the class's videos).
+- **What L_ce classifies** (`ce`): "class" - every video's conditioning class, from the
+  network's embedding, one network shared by all classes: it shapes the trunk that
+  scores the videos. "none" drops it. `ce_logit` (off by default; an ablation) adds
+  log p(class | video) to the selection logit.
+- **The selection policy.** The network's per-video logits s_i define a sequential
+  Plackett-Luce draw of VPC videos: at each pick, video i's logit is
+  s_i - β · max_{j picked} k(i, j), k the fixed space's kernel (1 for a twin), so a pick
+  lowers the chance of its near-duplicates; β is learned (from `repulsion`; 0 gives the
+  plain Plackett-Luce of softmax(s)).
+- **How gradients pass the discrete choice** (`gradient`):
+  "reinforce": `samples` draws per class per step, each scored by the objective, with a
+  normalised advantage (the step's draws: mean-centred, divided by their std);
+  "relaxed": the same draw relaxed (Gumbel-softmax at each pick, temperature `tau`), with
+  the objective of the soft picks differentiated directly.
+- **Decoding the selection** (`decode`): "topk" - the paper's top-VPC probabilities
+  softmax(s); "sequential" - the policy's most likely sequential pick and `draws` of its
+  samples, keeping the one with the best objective (set-aware: top-k of a per-video score
+  takes near-duplicates together).
+- **When to stop**: every epoch decodes the selection from that epoch's forward pass and
+  logs its objective (mean over classes); training stops after `patience` epochs without a
+  better one, or at `epochs`, and the best epoch's selection is returned.
+
+Training runs on `threads` torch threads (1 by default): weight-gradient sums are ordered
+by the thread count, and training amplifies a last-bit difference into other picks, so a
+fixed count makes a seeded selection the same on every machine.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .losses import (diversity_loss, representativeness_loss, soft_diversity_loss,
-                     soft_representativeness_loss)
+from .losses import ClassSpace, class_space, set_objective, soft_objective
 from .models.vst_unet import MIXING, VSTUNet
 
 # The paper's loss weights by VPC (Table 1 settings): VPC=1: λ_r=0.1, λ_d=0; VPC 5, 10: λ_r=1, λ_d=0.1.
 PAPER_LAMBDAS = {1: (0.0, 0.1)}
 PAPER_LAMBDAS_DEFAULT = (0.1, 1.0)
+GRADIENTS = ("reinforce", "relaxed")
+DECODES = ("sequential", "topk")
 
 
 @dataclass
 class VSTConfig:
-    widths: tuple[int, int] = (32, 64)
+    widths: tuple[int, int] = (8, 16)
     embed_dim: int = 64
     mixing: str = "attention"      # "attention" | "conv" | "none"
-    gradient: str = "reinforce"    # "reinforce" | "soft"
+    gradient: str = "reinforce"    # "reinforce" | "relaxed"
+    decode: str = "sequential"     # "sequential" (set-aware) | "topk" (the paper's)
     ce: str = "class"              # "class" | "none"
+    ce_logit: bool = False         # add log p(class | video) to the selection logit (ablation)
     lambda_d: float | None = None  # None: the paper's value for the VPC
     lambda_r: float | None = None
-    epochs: int = 60               # optimiser steps; each passes over every class (one class's pool = one input)
-    subpool: int = 0               # >0: each step sees a random sub-pool of this many videos per class (0: all)
-    lr: float = 1e-3
-    samples: int = 4               # Plackett-Luce sets drawn per step (reinforce)
-    tau: float = 0.1               # soft-min temperature of the soft representativeness
-    reward_space: str = "network"  # reinforce's set reward on: "network" embeddings, or the fixed "latents"
-    advantage: str = "ema"         # reinforce's baseline: "ema" (running mean per class) or "normalized"
-                                   # (the step's draws: mean-centred, divided by their std)
+    epochs: int = 24               # at most this many optimiser steps, each over every class's whole pool
+    patience: int = 8              # stop after this many epochs without a better decoded objective
+    lr: float = 1e-2
+    samples: int = 32              # policy draws per class per step
+    tau: float = 0.5               # Gumbel-softmax temperature (relaxed)
+    repulsion: float = 4.0         # initial β of the sequential pick (learned); 0: plain Plackett-Luce, fixed
+    draws: int = 64                # sequential decode: policy samples scored besides its most likely pick
+    threads: int = 1               # torch threads while training (selections equal on every machine)
 
     def __post_init__(self) -> None:
         self.widths = tuple(self.widths)
-        if self.mixing not in MIXING:
-            raise ValueError(f"VSTConfig.mixing must be one of {MIXING}; got {self.mixing!r}")
-        if self.gradient not in ("reinforce", "soft"):
-            raise ValueError(f"VSTConfig.gradient must be 'reinforce' or 'soft'; got {self.gradient!r}")
-        if self.advantage not in ("ema", "normalized"):
-            raise ValueError(f"VSTConfig.advantage must be 'ema' or 'normalized'; got {self.advantage!r}")
-        if self.reward_space not in ("network", "latents"):
-            raise ValueError(f"VSTConfig.reward_space must be 'network' or 'latents'; got {self.reward_space!r}")
-        if self.ce not in ("class", "none"):
-            raise ValueError(f"VSTConfig.ce must be 'class' or 'none'; got {self.ce!r}")
-        if self.epochs < 1 or self.lr <= 0 or self.samples < 1 or self.subpool < 0:
-            raise ValueError("VSTConfig: epochs, lr and samples must be positive")
+        for name, allowed in (("mixing", MIXING), ("gradient", GRADIENTS), ("decode", DECODES), ("ce", ("class", "none"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"VSTConfig.{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        if self.epochs < 1 or self.patience < 1 or self.lr <= 0 or self.samples < 2 or self.threads < 1:
+            raise ValueError("VSTConfig: epochs, patience, lr and threads must be positive and samples >= 2 "
+                             "(the advantage is normalised over a step's draws)")
+        if self.tau <= 0 or self.repulsion < 0 or self.draws < 0:
+            raise ValueError("VSTConfig: tau must be positive, repulsion and draws non-negative")
 
     def lambdas(self, vpc: int) -> tuple[float, float]:
         """(λ_d, λ_r) for this VPC: the configured values, else the paper's."""
@@ -78,28 +94,72 @@ class VSTConfig:
         return (d if self.lambda_d is None else self.lambda_d, r if self.lambda_r is None else self.lambda_r)
 
 
-def plackett_luce_logp(logits: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """log P(order) under Plackett-Luce: items drawn one by one without replacement, each ∝ exp(logit)."""
-    k = len(order)
-    drawn_at = torch.full((len(logits),), k, dtype=torch.long, device=logits.device)   # k: never drawn
-    drawn_at[order] = torch.arange(k, device=logits.device)
-    taken = drawn_at[None, :] < torch.arange(k, device=logits.device)[:, None]       # row j: drawn before j
-    rest = torch.logsumexp(logits.expand(k, -1).masked_fill(taken, float("-inf")), dim=1)
-    return (logits[order] - rest).sum()
+@dataclass
+class VSTResult:
+    """What a training gives: the selection {class: pool indices}, each video's probability softmax(s) within
+    its class (N,), the per-epoch log and the epoch whose selection was kept."""
+    selection: dict[int, list[int]]
+    probs: np.ndarray
+    log: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
 
 
-def plackett_luce_sample(logits: torch.Tensor, k: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """k distinct items drawn in order from PL(softmax(logits)) by Gumbel top-k; and the log-probability of the draw."""
-    u = torch.rand(logits.shape, generator=gen).clamp(1e-20, 1 - 1e-7).to(logits.device)
-    order = torch.topk(logits.detach() - torch.log(-torch.log(u)), k).indices
-    return order, plackett_luce_logp(logits, order)
+def _gumbel(shape, gen: torch.Generator) -> torch.Tensor:
+    u = torch.rand(shape, generator=gen, dtype=torch.float64).clamp(1e-20, 1 - 1e-12)
+    return -torch.log(-torch.log(u))
 
 
-def _selection_logits(score: torch.Tensor, logits: torch.Tensor, c: int, cfg: VSTConfig
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log p(c | video), selection logits): the score head, plus log p(c | video) when L_ce classifies the class."""
-    logp_cls = F.log_softmax(logits, dim=1)[:, c]
-    return logp_cls, score + (logp_cls if cfg.ce == "class" else 0.0)
+def sequential_draw(logits: torch.Tensor, kernel: torch.Tensor, beta: torch.Tensor | float, k: int, m: int,
+                    gen: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """m sets of k videos from the sequential Plackett-Luce policy (gen None: its single most likely pick,
+    greedily); returns the sets (m, k) and their log-probabilities (m,), differentiable in logits and beta."""
+    n = len(logits)
+    taken = torch.zeros(m, n, dtype=torch.bool)
+    near = torch.zeros(m, n, dtype=logits.dtype)
+    logp = logits.new_zeros(m)
+    sets = []
+    for _ in range(k):
+        cur = (logits[None, :] - beta * near).masked_fill(taken, float("-inf"))
+        noise = 0.0 if gen is None else _gumbel((m, n), gen).to(logits.dtype)
+        o = torch.argmax(cur.detach() + noise, dim=1)
+        logp = logp + torch.log_softmax(cur, dim=1).gather(1, o[:, None])[:, 0]
+        taken = taken.scatter(1, o[:, None], True)      # a new tensor: the last one is in the graph
+        near = torch.maximum(near, kernel[o].to(logits.dtype))
+        sets.append(o)
+    return torch.stack(sets, 1), logp
+
+
+def relaxed_draw(logits: torch.Tensor, kernel: torch.Tensor, beta: torch.Tensor | float, k: int, m: int,
+                 tau: float, gen: torch.Generator) -> torch.Tensor:
+    """The sequential draw relaxed: at each pick a Gumbel-softmax over the videos; returns picks (m, k, n)."""
+    n = len(logits)
+    kern = kernel.to(logits.dtype)
+    left = logits.new_ones(m, n)                     # soft "not yet taken"
+    near = logits.new_zeros(m, n)
+    picks = []
+    for _ in range(k):
+        cur = logits[None, :] - beta * near + torch.log(left.clamp_min(1e-6))
+        a = torch.softmax((cur + _gumbel((m, n), gen).to(logits.dtype)) / tau, dim=1)
+        picks.append(a)
+        left = (left - a).clamp_min(0.0)
+        near = torch.maximum(near, a @ kern)
+    return torch.stack(picks, 1)
+
+
+def decode(logits: torch.Tensor, space: ClassSpace, beta: float, k: int, how: str, draws: int,
+           ld: float, lr_: float, gen: torch.Generator) -> tuple[list[int], float]:
+    """One class's selection (local indices) and its objective: top-k of the logits, or the best of the
+    policy's most likely sequential pick and `draws` of its samples."""
+    logits = logits.detach().double()
+    if how == "topk":
+        cands = torch.topk(logits, k).indices[None]
+    else:
+        cands = sequential_draw(logits, space.kernel, beta, k, 1, None)[0]
+        if draws:
+            cands = torch.cat([cands, sequential_draw(logits, space.kernel, beta, k, draws, gen)[0]])
+    obj = set_objective(space, cands, ld, lr_)
+    best = int(torch.argmin(obj))
+    return cands[best].tolist(), float(obj[best])
 
 
 # Latent elements per batched call (2^25: 16k default-profile videos, 512 of the paper's 16×4×32×32).
@@ -125,95 +185,106 @@ def _forward_groups(net: VSTUNet, latents: torch.Tensor, picks: list[torch.Tenso
     return out
 
 
-def _set_loss(emb: torch.Tensor, sel: torch.Tensor, ld: float, lr_: float) -> torch.Tensor:
-    out = emb.new_zeros(())
-    if ld:
-        out = out + ld * diversity_loss(emb[sel])
-    if lr_:
-        out = out + lr_ * representativeness_loss(emb, emb[sel])
-    return out
+_LOCK = threading.Lock()
+_THREADS = {"users": 0, "before": 0}
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run the block on n torch threads, then restore the count. Trainings may run in several Python threads
+    at once (`make_selections`): the first to enter sets the count, the last to leave restores it."""
+    with _LOCK:
+        if _THREADS["users"] == 0:
+            _THREADS["before"] = torch.get_num_threads()
+            torch.set_num_threads(n)
+        elif torch.get_num_threads() != n:
+            raise RuntimeError(f"VST-UNet trainings running at once must use the same thread count; "
+                               f"one uses {torch.get_num_threads()}, another asks for {n}")
+        _THREADS["users"] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _THREADS["users"] -= 1
+            if _THREADS["users"] == 0:
+                torch.set_num_threads(_THREADS["before"])
 
 
 def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: VSTConfig, seed: int,
-                   num_classes: int | None = None, progress: bool = False, log: list | None = None,
-                   device: str | torch.device = "cpu") -> np.ndarray:
-    """Train one VST-UNet on every class's latent pool; return each video's selection probability (N,).
+                   num_classes: int | None = None, progress: bool = False,
+                   device: str | torch.device = "cpu") -> VSTResult:
+    """Train one VST-UNet on every class's whole latent pool and decode its selection of `vpc` per class.
 
-    latents (N, T, C, h, w), labels (N,). Seeded: init, class order and sampled sets.
-    `log`, if given, receives one dict per epoch (losses, mean reward).
+    latents (N, T, C, h, w), labels (N,). Seeded: the network's init and every draw.
     """
-    torch.manual_seed(seed)
+    with torch_threads(cfg.threads):
+        return _train(latents, labels, vpc, cfg, seed, num_classes, progress, device)
+
+
+def _train(latents, labels, vpc, cfg, seed, num_classes, progress, device) -> VSTResult:
     gen = torch.Generator().manual_seed(seed)
     labels = labels.long()
     K = num_classes or int(labels.max()) + 1
     groups = [torch.nonzero(labels == c)[:, 0] for c in range(K)]
     groups = [g for g in groups if len(g)]
+    classes = [int(labels[g[0]]) for g in groups]
+    spaces = [class_space(latents[g]) for g in groups]
     ld, lr_ = cfg.lambdas(vpc)
-    net = VSTUNet(latents.shape[2], K, cfg.widths, cfg.embed_dim, cfg.mixing).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr)
-    baseline = {}
-    # the fixed space for rewards: each video's latents, flattened and L2-normalised
-    fixed = F.normalize(latents.flatten(1).float(), dim=1) if cfg.reward_space == "latents" else None
-    for epoch in tqdm(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", disable=not progress):
-        # One optimiser step per epoch over every class: a step on one class alone lets the class head
-        # chase the last class seen (its bias), so L_ce would teach nothing.
-        stats = {"ce": 0.0, "set": 0.0, "reward": 0.0}
+    with _LOCK:                                        # the global generator seeds the init; another thread may use it
+        torch.manual_seed(seed)
+        net = VSTUNet(latents.shape[2], K, cfg.widths, cfg.embed_dim, cfg.mixing).to(device)
+    net = net.to(memory_format=torch.channels_last_3d)
+    # β = softplus(ρ) >= 0, learned with the network; repulsion 0 keeps the plain Plackett-Luce policy
+    rho = nn.Parameter(torch.tensor(float(np.log(np.expm1(cfg.repulsion))) if cfg.repulsion else 0.0))
+    params = list(net.parameters()) + ([rho] if cfg.repulsion else [])
+    opt = torch.optim.AdamW(params, lr=cfg.lr)
+    use_set = bool(ld or lr_) and vpc < min(len(g) for g in groups)
+    best = (np.inf, None, 0)
+    log: list[dict] = []
+    bar = tqdm(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", disable=not progress)
+    for epoch in bar:
+        beta = F.softplus(rho) if cfg.repulsion else rho.new_zeros(())
         total = torch.zeros((), device=device)
-        picks = []
-        for gi in torch.randperm(len(groups), generator=gen).tolist():
-            idx = groups[gi]
-            if 0 < cfg.subpool < len(idx):                 # a sub-pool (mini-batch of the set), still one class
-                idx = idx[torch.randperm(len(idx), generator=gen)[:max(cfg.subpool, vpc + 1)]]
-            picks.append(idx)
-        # every class through the network at once (each mixed only with itself), then the per-class losses
-        for idx, (score, logits, emb) in zip(picks, _forward_groups(net, latents, picks, device)):
-            c = int(labels[idx[0]])
-            logp_cls, sel_logits = _selection_logits(score, logits, c, cfg)
-            loss = -logp_cls.mean() if cfg.ce == "class" else emb.new_zeros(())
-            stats["ce"] += float(-logp_cls.detach().mean())
-            if cfg.gradient == "soft":
-                w = vpc * torch.softmax(sel_logits, 0)
-                set_loss = emb.new_zeros(())
-                if ld:
-                    set_loss = set_loss + ld * soft_diversity_loss(emb, w)
-                if lr_:
-                    set_loss = set_loss + lr_ * soft_representativeness_loss(emb, w, cfg.tau)
-                loss = loss + set_loss
-            else:
-                top = torch.topk(sel_logits.detach(), vpc).indices
-                set_loss = _set_loss(emb, top, ld, lr_)          # the epoch's top-VPC set shapes the embeddings
-                loss = loss + set_loss
-                if ld or lr_:
-                    pg = emb.new_zeros(())
-                    e = emb.detach() if cfg.reward_space == "network" else fixed[idx].to(device)
-                    draws = [plackett_luce_sample(sel_logits, vpc, gen) for _ in range(cfg.samples)]
-                    rewards = [-float(_set_loss(e, sel, ld, lr_)) for sel, _ in draws]
-                    if cfg.advantage == "normalized" and cfg.samples > 1:
-                        # the step's own draws are the baseline, and their spread the scale
-                        r = np.asarray(rewards)
-                        adv = (r - r.mean()) / (r.std() + 1e-6)
-                    else:                                       # a running mean per class
-                        adv = []
-                        for reward in rewards:
-                            b = baseline.get(c, reward)
-                            adv.append(reward - b)
-                            baseline[c] = 0.9 * b + 0.1 * reward
-                    for (sel, logp), a in zip(draws, adv):
-                        pg = pg - float(a) * logp
-                    stats["reward"] += float(np.mean(rewards))
-                    loss = loss + pg / cfg.samples
-            stats["set"] += float(set_loss.detach())
+        ce_sum, draw_obj, picked, objs = 0.0, [], {}, []
+        for c, idx, space, (score, logits, _) in zip(classes, groups, spaces,
+                                                     _forward_groups(net, latents, groups, device)):
+            logp_cls = F.log_softmax(logits, dim=1)[:, c]
+            s = (score + logp_cls if cfg.ce_logit else score).cpu().double()
+            loss = -logp_cls.mean() if cfg.ce == "class" else score.new_zeros(())
+            ce_sum += float(-logp_cls.detach().mean())
+            # this epoch's selection, decoded before the step (what early stopping compares)
+            local, obj = decode(s, space, float(beta.detach()), vpc, cfg.decode, cfg.draws, ld, lr_, gen)
+            picked[c], objs = idx[local].tolist(), objs + [obj]
+            if use_set:
+                if cfg.gradient == "reinforce":
+                    sets, logp = sequential_draw(s, space.kernel, beta, vpc, cfg.samples, gen)
+                    r = -set_objective(space, sets, ld, lr_)
+                    adv = (r - r.mean()) / (r.std() + 1e-8)
+                    loss = loss - (adv * logp).mean().to(loss.dtype)
+                    draw_obj.append(float(-r.mean()))
+                else:
+                    soft = soft_objective(space, relaxed_draw(s, space.kernel, beta, vpc, cfg.samples, cfg.tau, gen),
+                                          ld, lr_)
+                    loss = loss + soft.mean().to(loss.dtype)
+                    draw_obj.append(float(soft.detach().mean()))
             total = total + loss / len(groups)
+        mean_obj = float(np.mean(objs))
+        log.append({"epoch": epoch, "objective": mean_obj, "draw_objective": float(np.mean(draw_obj)) if draw_obj else
+                    float("nan"), "ce": ce_sum / len(groups), "beta": float(beta.detach())})
+        if mean_obj < best[0] - 1e-9:
+            best = (mean_obj, picked, epoch)
+        elif epoch - best[2] >= cfg.patience:
+            break
+        if epoch == cfg.epochs - 1:
+            break                                          # the last epoch's decode is logged; no step after it
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-        if log is not None:
-            log.append({"epoch": epoch, **{k: v / len(groups) for k, v in stats.items()}})
+    bar.close()
     probs = np.zeros(len(labels), dtype=np.float64)
     net.eval()
     with torch.no_grad():
-        for idx, (score, logits, _) in zip(groups, _forward_groups(net, latents, groups, device)):
-            c = int(labels[idx[0]])
-            _, sel_logits = _selection_logits(score, logits, c, cfg)
-            probs[idx.numpy()] = torch.softmax(sel_logits, 0).double().cpu().numpy()
-    return probs
+        for c, idx, (score, logits, _) in zip(classes, groups, _forward_groups(net, latents, groups, device)):
+            s = score + F.log_softmax(logits, dim=1)[:, c] if cfg.ce_logit else score
+            probs[idx.numpy()] = torch.softmax(s.double(), 0).cpu().numpy()
+    return VSTResult({c: sorted(v) for c, v in best[1].items()}, probs, log, best[2])
