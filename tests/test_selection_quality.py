@@ -115,3 +115,22 @@ def test_a_seeded_selection_is_the_same_on_1_and_2_threads(pool):
     finally:
         torch.set_num_threads(before)
     assert got[0] == got[2] and got[1] == got[3]
+
+
+def test_selection_quality_reports_the_objective_and_per_video_means(pool):
+    from vddlib.data.videoset import VideoSet
+    from vddlib.stages import selection_quality
+
+    labels = pool["labels"]
+    n = len(labels)
+    vs = VideoSet(torch.zeros(n, 2, 3, 4, 4, dtype=torch.uint8), torch.from_numpy(labels), [str(c) for c in range(4)])
+    ld, lr_ = CFG.lambdas(5)
+    greedy = {c: np.flatnonzero(labels == c)[greedy_selection(_class(pool, c)[1], 5, ld, lr_)].tolist() for c in range(4)}
+    mans = [{"method": "greedy", "vpc": 5, "indices": greedy, "seconds": 0.0}]
+    mans += [{"method": "random", "vpc": 5, "indices": select("random", labels, 5, seed=s), "seconds": 0.0} for s in range(3)]
+    flag = (np.arange(n) % 2 == 0).astype(float)
+    q = {r["method"]: r for r in selection_quality(mans, vs, pool["embeddings"], {"even": flag}, pool["latents"],
+                                                   CFG.lambdas)}
+    assert q["greedy"]["objective"] < q["random"]["objective"] and q["random"]["seeds"] == 3
+    assert q["greedy"]["objective_std"] == 0.0 < q["random"]["objective_std"]
+    assert q["greedy"]["even"] == pytest.approx(flag[sum(greedy.values(), [])].mean())

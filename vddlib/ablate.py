@@ -24,7 +24,7 @@ ABLATION_CSV = "results/ablation_runs.csv"
 
 
 def vst_variant(prof: Profile, **changes) -> dict:
-    """The selector settings of VST-UNet with some fields changed (e.g. gradient="soft", lambda_d=0)."""
+    """The selector settings of VST-UNet with some fields changed (e.g. gradient="relaxed", lambda_d=0)."""
     return {"config": dataclasses.replace(prof.selection.vst_unet, **changes)}
 
 
@@ -117,35 +117,86 @@ def flat_latents(latents: torch.Tensor) -> np.ndarray:
     return latents.float().flatten(1).numpy()
 
 
-def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, first: str = "setting") -> tuple[str, list[dict]]:
+def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, first: str = "setting",
+                     extra: dict | None = None) -> tuple[str, list[dict]]:
     """Mean ± std per (pool, method, VPC, classifier) as `<stem>.csv/.md`, one line per group in row order.
 
-    `label(summary)` names the line; `reference(summary)` gives the paper's {metric: (mean, std)} or None.
+    `label(summary)` names the line; `reference(summary)` gives the paper's {metric: (mean, std)} or None;
+    `extra` {column: fn(summary) -> str} adds columns (e.g. the selection objective).
     Returns the Markdown and the summaries (each with its `label`), for the plot beside the table.
     """
     from .results import METRICS, markdown_table, pm, summarize_runs, write_text
 
     summary = summarize_runs(rows)
-    header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs"]
+    extra = extra or {}
+    header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs", *extra]
     if reference is not None:
         header += ["paper top-1", "paper AUC", "paper F1"]
     body, csv_lines = [], [",".join(["label", "pool", "vpc", "classifier", "runs"] +
-                                    [c for m in METRICS for c in (m, m + "_std")])]
+                                    [c for m in METRICS for c in (m, m + "_std")] + list(extra))]
     for s in summary:
         s["label"] = label(s)
         line = [s["label"], s["pool"], s["vpc"], s["classifier"]] + [pm(s[m], s[m + "_std"]) for m in ("top1", "auc", "f1")]
         line.append(s["runs"])
+        line += [fn(s) for fn in extra.values()]
         if reference is not None:
             ref = reference(s) or {}
             line += [pm(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
         body.append(line)
         csv_lines.append(",".join([s["label"], s["pool"], str(s["vpc"]), s["classifier"], str(s["runs"])] +
-                                  [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")]))
+                                  [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")] +
+                                  [fn(s) for fn in extra.values()]))
     stem = Path(stem)
     write_text(stem.with_suffix(".csv"), "\n".join(csv_lines) + "\n")
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), md)
     return md, summary
+
+
+def variant_objectives(prof: Profile, pool: VideoSet, inputs: dict, pool_name: str, names, vpc: int, seeds
+                       ) -> dict[str, tuple[float, float]]:
+    """{variant name: (mean, std) over seeds} of the paper's selection objective of its saved selections, in the
+    fixed latent space with the profile's λ for the VPC (one yardstick for every variant, whatever it trained on)."""
+    import json
+
+    from .losses import selection_objective
+    from .select import manifest_path
+
+    lam = prof.selection.vst_unet.lambdas(vpc)
+    out = {}
+    for name in names:
+        vals = []
+        for seed in seeds:
+            man = json.loads(manifest_path(prof.selection.manifests, prof.dataset.name, pool_name, name, vpc,
+                                           seed).read_text())
+            vals.append(selection_objective(inputs["latents"], pool.labels.numpy(), man["indices"], *lam))
+        out[name] = (float(np.mean(vals)), float(np.std(vals)))
+    return out
+
+
+def pool_contrast(prof: Profile, pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int, seeds) -> list[dict]:
+    """Why a selector helps on one pool and not on another, before any evaluator: per pool label
+    ({label: (pool, inputs, pool_name)}), the within-class spread of the VideoMAE embeddings (mean pairwise
+    cosine distance) and of the latents (mean pairwise squared error per element), and per method the mean
+    objective and coverage distance of its saved selections (`stages.selection_quality`)."""
+    from .losses import class_space
+    from .stages import selection_quality
+
+    out = []
+    for label, (pool, inputs, pool_name) in pools.items():
+        labels = pool.labels.numpy()
+        z = inputs["embeddings"] / np.maximum(np.linalg.norm(inputs["embeddings"], axis=1, keepdims=True), 1e-12)
+        cos, mse = [], []
+        for c in range(pool.num_classes):
+            zc = z[labels == c]
+            n = len(zc)
+            cos.append(float(1.0 - ((zc @ zc.T).sum() - n) / max(n * (n - 1), 1)))
+            mse.append(float(class_space(inputs["latents"][pool.labels == c]).mse.sum()) / max(n * (n - 1), 1))
+        mans = [m for meth in methods for m in variant_manifests(prof, pool, inputs, pool_name, meth, meth, [vpc], seeds)]
+        for q in selection_quality(mans, pool, inputs["embeddings"], {}, inputs["latents"], prof.selection.vst_unet.lambdas):
+            out.append({"pool": label, "spread_videomae": float(np.mean(cos)), "spread_latents": float(np.mean(mse)),
+                        "method": q["method"], "vpc": vpc, "objective": q["objective"], "coverage_dist": q["coverage_dist"]})
+    return out
 
 
 def real_pool_inputs(prof: Profile, train: VideoSet) -> dict:

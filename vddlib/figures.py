@@ -179,3 +179,49 @@ def heatmap(values: np.ndarray, rows: list[str], cols: list[str], path: str | Pa
     fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
     _save(fig, path)
+
+
+def panel_bars(panels: dict[str, list[tuple[str, float, float]]], path: str | Path, ylabel: str, title: str = "",
+               refs: dict[str, list[tuple[str, float]]] | None = None) -> None:
+    """One panel of bars (label, mean, std) per key (e.g. per VPC), each with optional labelled reference lines."""
+    colors = ("#C44E52", "#55A868", "#8172B2")
+    n = max(len(b) for b in panels.values())
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.0, (0.42 * n + 0.9) * len(panels)), 3.6), squeeze=False)
+    for ax, (name, bars) in zip(axes[0], panels.items()):
+        x = np.arange(len(bars))
+        ax.bar(x, [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=3, color="#4C72B0", alpha=0.85)
+        ax.set_xticks(x, [b[0] for b in bars], rotation=45, ha="right", fontsize=7)
+        lo = min(b[1] - b[2] for b in bars)
+        for (label, v), col in zip((refs or {}).get(name, []), colors):
+            ax.axhline(v, color=col, ls="--", lw=1, label=label)
+            lo = min(lo, v)
+        hi = max(b[1] + b[2] for b in bars)
+        ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))
+        ax.set_title(name, fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel(ylabel)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, fontsize=7, loc="upper right", ncol=len(handles))
+    if title:
+        fig.suptitle(title, fontsize=9, x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    _save(fig, path)
+
+
+def labelled_scatter(groups: dict[str, list[tuple[str, float, float]]], path: str | Path, xlabel: str, ylabel: str,
+                     title: str = "") -> None:
+    """Points (label, x, y) in one colour per group (e.g. per VPC), each point named."""
+    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    for (name, pts), col in zip(groups.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        ax.scatter([p[1] for p in pts], [p[2] for p in pts], color=col, label=name, s=22)
+        for label, x, y in pts:
+            ax.annotate(label, (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points", color=col)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)

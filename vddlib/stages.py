@@ -293,13 +293,14 @@ def make_selections(prof: Profile, pool: VideoSet, inputs: dict, vpcs, seeds, po
     return [done[j] for j in jobs]
 
 
-def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndarray, recognised: np.ndarray,
+def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndarray, per_video: dict[str, np.ndarray],
                       latents: torch.Tensor | None = None, lambdas=None) -> list[dict]:
     """What each method's selections hold, averaged over seeds per (method, VPC):
 
     - `objective`: the paper's selection objective λ_d L_div + λ_r L_rep in the fixed latent space
       (`vddlib.losses`; lower is better), with `lambdas(vpc)` -> (λ_d, λ_r) (VST-UNet's, the paper's by VPC);
-    - `recognised`: share of selected videos the Full-real recogniser names as their class (pool quality);
+    - each of `per_video` ({name: (N,) array}), averaged over the picks: e.g. `recognised` (the Full-real
+      recogniser names the video's class) and `confidence` (its probability for that class);
     - `diversity`: mean pairwise cosine distance of the selected embeddings within a class;
     - `coverage_dist`: mean distance from each pool video of a class to its nearest selected one
       (L2-normalised embeddings; lower = more representative).
@@ -330,7 +331,8 @@ def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndar
         flat = flat_indices(per)
         acc.setdefault((m["method"], int(m["vpc"])), []).append(
             {"objective": float(np.mean(obj)) if obj else float("nan"),
-             "recognised": float(recognised[flat].mean()), "diversity": float(np.mean(div)) if div else float("nan"),
+             **{k: float(np.asarray(v)[flat].mean()) for k, v in per_video.items()},
+             "diversity": float(np.mean(div)) if div else float("nan"),
              "coverage_dist": float(np.mean(cov)), "seconds": float(m.get("seconds", float("nan")))})
     out = []
     for (method, vpc), rs in acc.items():
