@@ -139,6 +139,10 @@ def test_comparison_table_writes_labels_and_reference(tmp_path):
     assert [s["label"] for s in summary] == ["A", "B"]
     assert "41.00±0.82" in md and "41.00±1.00" in md and "| B |" in md
     assert (tmp_path / "t.csv").read_text().splitlines()[1].startswith("A,synthetic,5,c3d,3,41.0000")
+    md, _ = ablate.comparison_table(rows, tmp_path / "u", label=lambda s: s["method"],
+                                    extra={"objective": lambda s: "0.5" if s["method"] == "a" else "0.7"})
+    assert "| objective |" in md.splitlines()[0] and "| 0.7 |" in md
+    assert (tmp_path / "u.csv").read_text().splitlines()[0].endswith(",objective")
 
 
 def test_ablation_profile_validation(tmp_path):
