@@ -300,3 +300,11 @@ def test_manifest_is_written_and_reused(tmp_path, monkeypatch):
     changed = selection_manifest(tmp_path, "toy", "pool", "herding", labels, 2, 0,
                                  embeddings=inputs["embeddings"] + 1e-3)
     assert not h1["reused"] and again["reused"] and not changed["reused"]
+    # a method whose same settings now select differently (a raised version) redoes older manifests
+    k1 = selection_manifest(tmp_path, "toy", "pool", "kcenter", labels, 2, 0, embeddings=inputs["embeddings"])
+    assert k1["settings"] == {"version": 2}
+    path = manifest_path(tmp_path, "toy", "pool", "kcenter", 2, 0)
+    old = json.loads(path.read_text())
+    old["settings"] = {}
+    path.write_text(json.dumps(old))
+    assert not selection_manifest(tmp_path, "toy", "pool", "kcenter", labels, 2, 0, embeddings=inputs["embeddings"])["reused"]

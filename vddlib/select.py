@@ -29,12 +29,15 @@ SELECTORS: dict[str, Callable[..., dict[int, list[int]]]] = {}
 NEEDS: dict[str, tuple[str, ...]] = {}
 # methods that run on a fixed torch thread count of their own, so several selections may run at once in threads
 THREADED: set[str] = set()
+# each method's version: raised when the same settings select differently, so older saved manifests are redone
+VERSIONS: dict[str, int] = {}
 
 
-def register(name: str, needs: tuple[str, ...] = (), threaded: bool = False):
+def register(name: str, needs: tuple[str, ...] = (), threaded: bool = False, version: int = 1):
     def deco(fn):
         SELECTORS[name] = fn
         NEEDS[name] = needs
+        VERSIONS[name] = version
         if threaded:
             THREADED.add(name)
         return fn
@@ -124,7 +127,7 @@ def select_herding(labels, vpc: int, seed: int = 0, num_classes: int | None = No
     return per_class(labels, vpc, num_classes, pick)
 
 
-@register("kcenter", needs=("embeddings",))
+@register("kcenter", needs=("embeddings",), version=2)     # 2: its own seeded draw
 def select_kcenter(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, **_):
     """K-Center greedy (Sener & Savarese 2018): a seeded first centre (drawn independently of Random's draws),
     then always the farthest video."""
@@ -251,7 +254,7 @@ def representatives(emb: np.ndarray, clusters: np.ndarray, rng: np.random.Genera
     return out
 
 
-@register("tac_dt", needs=("embeddings",))
+@register("tac_dt", needs=("embeddings",), version=2)       # 2: redrawn per seed
 def select_tac_dt(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
                   pca_dims: int = 50, threshold: float = 0.5, linkage: str = "ward", knn: int = 5,
                   candidates: int = 3, **_):
@@ -305,7 +308,7 @@ def select_csta(labels, vpc: int, seed: int = 0, num_classes: int | None = None,
 
 
 # ----------------------------------------------------------------------------- VST-UNet
-@register("vst_unet", needs=("latents",), threaded=True)
+@register("vst_unet", needs=("latents",), threaded=True, version=2)   # 2: the fixed-space objective
 def select_vst_unet(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, latents,
                     config=None, **_):
     """VST-UNet (§3.1): one network trained on all classes' latent pools, then its decoded selection per class
@@ -379,6 +382,8 @@ def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, l
     """
     path = manifest_path(root, dataset, pool, name or method, vpc, seed)     # name: a variant's own folder
     settings = json.loads(json.dumps(settings or {}, default=_jsonable))
+    if VERSIONS.get(method, 1) > 1:
+        settings["version"] = VERSIONS[method]
     digest = inputs_hash(labels, {k: inputs[k] for k in NEEDS.get(method, ()) if inputs.get(k) is not None})
     if path.is_file():
         saved = json.loads(path.read_text())
