@@ -320,13 +320,19 @@ def select_vst_unet(labels, vpc: int, seed: int = 0, num_classes: int | None = N
     lat = latents if isinstance(latents, torch.Tensor) else torch.from_numpy(np.asarray(latents))
     res = train_vst_unet(lat.float(), torch.from_numpy(labels_np), vpc, config or VSTConfig(), seed,
                          num_classes=num_classes)
-    return per_class(labels_np, vpc, num_classes,
-                     lambda c, idx: np.searchsorted(idx, np.asarray(res.selection[int(c)])))
+    chosen = per_class(labels_np, vpc, num_classes, lambda c, idx: np.searchsorted(idx, np.asarray(res.selection[int(c)])))
+    return chosen, {"log": res.log, "best_epoch": res.best_epoch}      # the training log goes into the manifest
 
 
 # ----------------------------------------------------------------------------- the interface
 def select(method: str, labels, vpc: int, seed: int = 0, **inputs) -> dict[int, list[int]]:
-    """Run a registered selector by name."""
+    """Run a registered selector by name: {class: pool indices}."""
+    return select_with_info(method, labels, vpc, seed, **inputs)[0]
+
+
+def select_with_info(method: str, labels, vpc: int, seed: int = 0, **inputs) -> tuple[dict[int, list[int]], dict]:
+    """Run a registered selector by name: its selection and what it reports about it (e.g. VST-UNet's training
+    log; {} for most). A selector returns the selection, or (selection, info)."""
     if method not in SELECTORS:
         raise KeyError(f"Unknown selection method {method!r}; choose one of {sorted(SELECTORS)}")
     missing = [k for k in NEEDS[method] if inputs.get(k) is None]
@@ -337,7 +343,8 @@ def select(method: str, labels, vpc: int, seed: int = 0, **inputs) -> dict[int, 
     for k in ("embeddings", "scores", "latents"):
         if inputs.get(k) is not None and len(inputs[k]) != n:
             raise ValueError(f"{k} has {len(inputs[k])} rows but there are {n} labels: they must index the same pool")
-    return SELECTORS[method](labels, vpc, seed=seed, **inputs)
+    out = SELECTORS[method](labels, vpc, seed=seed, **inputs)
+    return out if isinstance(out, tuple) else (out, {})
 
 
 def flat_indices(per_class: dict[int, list[int]]) -> list[int]:
@@ -376,7 +383,8 @@ def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, l
                        settings: dict | None = None, name: str | None = None, **inputs) -> dict:
     """Select (or re-use the saved selection with the same settings); the manifest is written atomically.
 
-    Returns the manifest: {"indices": {class: [...]}, "settings", "seconds", ...}. A saved
+    Returns the manifest: {"indices": {class: [...]}, "settings", "seconds", "info" (if the selector reports
+    any, e.g. VST-UNet's per-epoch objective), ...}. A saved
     manifest is re-used only if its settings and a hash of the labels and of the inputs the
     method reads are the same, so a changed pool or embedder never re-uses a stale selection.
     """
@@ -392,10 +400,10 @@ def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, l
             saved["reused"] = True
             return saved
     t0 = time.perf_counter()
-    chosen = select(method, labels, vpc, seed=seed, **inputs)
+    chosen, info = select_with_info(method, labels, vpc, seed=seed, **inputs)
     man = {"dataset": dataset, "pool": pool, "method": method, "name": name or method, "vpc": vpc, "seed": seed, "n_pool": len(labels),
            "inputs_hash": digest, "settings": settings, "seconds": round(time.perf_counter() - t0, 4),
-           "indices": {str(c): v for c, v in chosen.items()}}
+           "indices": {str(c): v for c, v in chosen.items()}, **({"info": info} if info else {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(man, indent=1))
