@@ -68,8 +68,8 @@ class VSTConfig:
     ce_logit: bool = False         # add log p(class | video) to the selection logit (ablation)
     lambda_d: float | None = None  # None: the paper's value for the VPC
     lambda_r: float | None = None
-    epochs: int = 20               # at most this many optimiser steps, each over every class's whole pool
-    patience: int = 8              # stop after this many epochs without a better decoded objective
+    epochs: int = 18               # at most this many optimiser steps, each over every class's whole pool
+    patience: int = 6              # stop after this many epochs without a better decoded objective
     lr: float = 1e-2
     samples: int = 32              # policy draws per class per step
     tau: float = 0.5               # Gumbel-softmax temperature (relaxed)
