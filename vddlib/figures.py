@@ -211,17 +211,20 @@ def panel_bars(panels: dict[str, list[tuple[str, float, float]]], path: str | Pa
 
 def labelled_scatter(groups: dict[str, list[tuple[str, float, float]]], path: str | Path, xlabel: str, ylabel: str,
                      title: str = "") -> None:
-    """Points (label, x, y) in one colour per group (e.g. per VPC), each point named."""
-    fig, ax = plt.subplots(figsize=(6.2, 4.2))
-    for (name, pts), col in zip(groups.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
-        ax.scatter([p[1] for p in pts], [p[2] for p in pts], color=col, label=name, s=22)
+    """One panel per group (e.g. per VPC, each on its own scales) of named points (label, x, y)."""
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups), 3.6), squeeze=False)
+    for ax, (name, pts) in zip(axes[0], groups.items()):
+        ax.scatter([p[1] for p in pts], [p[2] for p in pts], color="#4C72B0", s=22)
         for label, x, y in pts:
-            ax.annotate(label, (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points", color=col)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+            ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        xs = [p[1] for p in pts]
+        pad = 0.15 * (max(xs) - min(xs) + 1e-9)
+        ax.set_xlim(min(xs) - pad, max(xs) + 2 * pad)           # room for the labels on the right
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
     if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="best")
-    ax.grid(alpha=0.3)
+        fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
