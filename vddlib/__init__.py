@@ -1,0 +1,5 @@
+"""vddlib: video dataset condensation with diffusion models, one package per stage of the paper's Figure 1.
+
+data → diffusion → selection → evaluation, with models (networks only) underneath and
+experiments (ablations, DM, cost) on top; `vddlib.profile.load_profile` reads a run's settings.
+"""

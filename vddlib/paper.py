@@ -30,16 +30,6 @@ for _m, _by in _TABLE4.items():
         MINIUCF[(_m, _v, "synthetic")] = {"top1": _a, "auc": _u, "f1": _f}
 
 
-# Table 1: classes and split sizes of the paper's datasets (digits-motion: the embedded default).
-DATASET_FACTS = {
-    "ucf101": {"classes": 101, "train": 9537, "test": 3783},
-    "miniucf": {"classes": 50, "train": 4662, "test": 1861},
-    "hmdb51": {"classes": 51, "train": 5236, "test": 1530},
-    "kinetics400": {"classes": 400, "train": 234619, "test": 19760},
-    "ssv2": {"classes": 174, "train": 168913, "test": 24777},
-}
-
-
 # Table 5 (MiniUCF): classifier trained on VST-UNet selections → {vpc: {metric: (mean, std)}}.
 # "c3d" is C3D; the paper's "swin" (Video Swin) is stood in for here by "timesformer" (see models/video_transformer.py).
 TABLE5_MINIUCF = {

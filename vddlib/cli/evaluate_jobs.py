@@ -1,4 +1,4 @@
-"""Command line for `accelerate launch`: evaluate a queue written by `vddlib.jobs.EvalJobs` on many processes.
+"""Command line for `accelerate launch`: evaluate a queue written by `vddlib.evaluation.jobs.EvalJobs` on many processes.
 
     accelerate launch --multi_gpu --num_processes 2 -m vddlib.cli.evaluate_jobs --jobs artifacts/jobs/<hash> --profile default
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from vddlib.config import load_dataset, load_profile
-from vddlib.diffusion import close_accelerator, make_accelerator
-from vddlib.jobs import read_done, run_queue
+from vddlib.data.datasets import load_dataset
+from vddlib.diffusion.train import close_accelerator, make_accelerator
+from vddlib.evaluation.jobs import read_done, run_queue
+from vddlib.profile import load_profile
 
 
 def main(argv=None) -> None:

@@ -14,7 +14,7 @@ import json
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from vddlib.diffusion import LatteTrainConfig, train_latte
+from vddlib.diffusion.train import LatteTrainConfig, train_latte
 
 
 def main(argv=None) -> None:

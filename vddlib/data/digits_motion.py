@@ -17,7 +17,6 @@ takes well under a second.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -27,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..files import write_text
+from .hashing import settings_hash
 from .videoset import VideoSet
 
 CLASSES = ("translate_right", "translate_left", "translate_up", "translate_down",
@@ -73,8 +74,7 @@ class DigitsMotionConfig:
             raise ValueError(f"DigitsMotionConfig.distractor_alpha must be in [0, 1]; got {self.distractor_alpha}")
 
     def key(self) -> str:
-        blob = json.dumps(asdict(self), sort_keys=True).encode()
-        return hashlib.sha1(blob).hexdigest()[:10]
+        return settings_hash(self, 10)
 
 
 def glyph_split() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -249,5 +249,5 @@ def load_digits_motion(cfg: DigitsMotionConfig = DigitsMotionConfig(),
     splits = make_digits_motion(cfg)
     for s, p in paths.items():
         splits[s].save(p)
-    (folder / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    write_text(folder / "config.json", json.dumps(asdict(cfg), indent=2))
     return splits

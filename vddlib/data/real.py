@@ -28,6 +28,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -174,12 +175,26 @@ def list_ssv2(root: Path, split: str) -> tuple[list[tuple[Path, int]], list[str]
     return items, names
 
 
+@dataclass(frozen=True)
+class RealDataset:
+    """A real dataset: how to list a split's videos, and its facts (the paper's Table 1 and accuracy metric)."""
+
+    lister: Callable[[Path, str], tuple[list[tuple[Path, int]], list[str]]]
+    classes: int
+    train: int                  # videos in the train split (split 1 where there are folds)
+    test: int
+    metric: str = "top1"        # the paper's headline accuracy: top-5 for Kinetics-400 and SSv2
+    table: str = ""             # the results/ stem of its table (e.g. table3 for UCF101)
+
+
+# A new dataset: its lister above and one line here, plus a params/paper_<name>.yaml override of paper_base.
 DATASETS = {
-    "ucf101": lambda root, split: list_ucf101(root, split),
-    "miniucf": lambda root, split: list_ucf101(root, split, classes=miniucf_classes()),
-    "hmdb51": lambda root, split: list_hmdb51(root, split),
-    "kinetics400": list_kinetics400,
-    "ssv2": list_ssv2,
+    "ucf101": RealDataset(lambda root, split: list_ucf101(root, split), 101, 9537, 3783, table="table3"),
+    "miniucf": RealDataset(lambda root, split: list_ucf101(root, split, classes=miniucf_classes()), 50, 4662, 1861,
+                           table="table_miniucf"),
+    "hmdb51": RealDataset(lambda root, split: list_hmdb51(root, split), 51, 5236, 1530, table="table_hmdb51"),
+    "kinetics400": RealDataset(list_kinetics400, 400, 234619, 19760, "top5", "table_kinetics400"),
+    "ssv2": RealDataset(list_ssv2, 174, 168913, 24777, "top5", "table_ssv2"),
 }
 
 
@@ -208,7 +223,7 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Dataset root {root} for {name} does not exist; pass the folder you unpacked it into.")
-    items, names = DATASETS[name](root, split)
+    items, names = DATASETS[name].lister(root, split)
     spec_key = hashlib.sha1(json.dumps([asdict(spec), seed, str(root.resolve())]).encode()).hexdigest()[:10]
     folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
     report = LoadReport(name, split, listed=len(items))

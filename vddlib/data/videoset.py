@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 
 @dataclass
@@ -67,14 +67,11 @@ class VideoSet:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to one safetensors file (atomically: temp file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        from ..files import save_tensors
+
         header = {"class_names": json.dumps(self.class_names), "ids": json.dumps(self.ids),
                   "meta": json.dumps(self.meta)}
-        save_file({"videos": self.videos.contiguous(), "labels": self.labels.contiguous()},
-                  str(tmp), metadata=header)
-        os.replace(tmp, path)
+        save_tensors(path, {"videos": self.videos, "labels": self.labels}, metadata=header)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "VideoSet":

@@ -26,7 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import Profile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 
 # ----------------------------------------------------------------------------- wall time
@@ -68,18 +71,18 @@ class StageFlops:
         return self.unit_flops * self.units
 
 
-def stage_flops(prof: Profile, latte_steps: int, n_train: int, n_test: int, grid: dict[int, int],
+def stage_flops(prof: "Profile", latte_steps: int, n_train: int, n_test: int, grid: dict[int, int],
                 full_runs: int) -> list[StageFlops]:
     """FLOPs per stage of the default pipeline at the profile's shapes.
 
     latte_steps: Latte training steps behind the weights used; n_train / n_test: real split sizes;
     grid: {vpc: evaluator runs at that VPC}; full_runs: runs of Full real + Full syn.
     """
-    from .diffusion import build_latte, diffusion_loss, make_scheduler
-    from .embeddings import build_videomae
-    from .evaluate import new_evaluator
-    from .models.autoencoder import build_small_vae
-    from .models.vst_unet import VSTUNet
+    from ..diffusion.train import build_latte, diffusion_loss, make_scheduler
+    from ..evaluation.train import new_evaluator
+    from ..models.autoencoder import build_small_vae
+    from ..models.vst_unet import VSTUNet
+    from ..selection.embeddings import build_videomae
     from .plan import clip_shape, latent_shape, num_classes
 
     torch.manual_seed(0)
@@ -165,14 +168,14 @@ _UNITS = ("latte_train", "generate", "videomae_train", "vst_unet", "evaluator")
 def _run_unit(profile: str, unit: str) -> float:
     """One unit of a stage, in this process (called by `peak_memory` in a fresh one). Returns MiB to add to the
     unit's measured peak for what it leaves out (0 unless said below)."""
-    from .config import load_profile
-    from .diffusion import build_latte, diffusion_loss, make_scheduler
-    from .embeddings import build_videomae
-    from .evaluate import new_evaluator
-    from .generate import GenerateConfig, sample_latents
-    from .models.autoencoder import build_small_vae, decode_latents
+    from ..diffusion.generate import GenerateConfig, sample_latents
+    from ..diffusion.train import build_latte, diffusion_loss, make_scheduler
+    from ..evaluation.train import new_evaluator
+    from ..models.autoencoder import build_small_vae, decode_latents
+    from ..profile import load_profile
+    from ..selection.embeddings import build_videomae
+    from ..selection.vst import train_vst_unet
     from .plan import clip_shape, latent_shape, num_classes
-    from .vst import train_vst_unet
 
     prof = load_profile(profile)
     K, (T, S), (_, C, h) = num_classes(prof), clip_shape(prof, diffusion=True), latent_shape(prof)
@@ -219,7 +222,7 @@ def peak_memory(profile: str, units=_UNITS, workers: int | None = None) -> dict[
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    code = ("import sys; from vddlib.cost import _run_unit, _rss\n"
+    code = ("import sys; from vddlib.experiments.cost import _run_unit, _rss\n"
             "base = _rss('VmRSS'); open('/proc/self/clear_refs', 'w').write('5')\n"
             "extra = _run_unit(sys.argv[1], sys.argv[2]); print(base, _rss('VmHWM') + extra)")
 
@@ -250,16 +253,16 @@ def _rss(field: str) -> float:
 VST_TIMED_EPOCHS = 6
 
 
-def selection_scaling(prof: Profile, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int = 5,
+def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int = 5,
                       base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
     """Seconds of each method on random inputs of the profile's shapes: against N_c (at `base_classes`)
     and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
     axes share is timed once. VST-UNet's is its full epoch budget, timed on VST_TIMED_EPOCHS epochs."""
     from tqdm.auto import tqdm
 
-    from .embeddings import VIDEOMAE_V2_GIANT
+    from ..selection import select
+    from ..selection.embeddings import VIDEOMAE_V2_GIANT
     from .plan import latent_shape
-    from .select import select
 
     T, C, h = latent_shape(prof)
     D = VIDEOMAE_V2_GIANT["hidden_size"] if prof.selection.videomae_path else prof.selection.videomae.hidden_size

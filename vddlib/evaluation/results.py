@@ -7,10 +7,11 @@ write goes to a temporary file first, so a crash never leaves half a CSV.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ..files import atomic_path, write_text
 
 COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "seed", "top1", "top5", "auc", "f1", "train_s"]
 KEY = ["dataset", "pool", "method", "vpc", "classifier", "seed"]
@@ -48,14 +49,11 @@ def upsert_runs(path: str | Path, rows: list[dict]) -> list[dict]:
     new = {tuple(str(r[k]) for k in KEY): _typed(r) for r in rows}
     kept = [r for r in read_runs(path) if tuple(str(r[k]) for k in KEY) not in new]
     merged = kept + list(new.values())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         for r in merged:
             w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "train_s": f"{r['train_s']:.3f}"})
-    os.replace(tmp, path)
     return merged
 
 
@@ -83,15 +81,6 @@ def markdown_table(header: list[str], body: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
     return "\n".join(lines) + "\n"
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Atomic text write."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | None = None,

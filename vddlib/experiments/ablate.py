@@ -9,30 +9,76 @@ are read from results/eval_runs.csv instead of being trained again.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .config import Profile
-from .data.videoset import VideoSet
-from .evaluate import TrainConfig
-from .results import read_runs, upsert_runs
-from .select import manifest_indices
+from ..data.pool import pool_dir
+from ..data.videoset import VideoSet
+from ..diffusion.generate import generate_pool
+from ..diffusion.stage import diffusion_dir, load_diffusion
+from ..evaluation.jobs import EvalJobs
+from ..evaluation.results import METRICS, markdown_table, pm, read_runs, summarize_runs, upsert_runs
+from ..evaluation.train import TrainConfig
+from ..files import write_text
+from ..models.autoencoder import encode_videos
+from ..selection.manifests import manifest_indices, manifest_path
+from ..selection.objective import class_space, selection_objective
+from ..selection.registry import SELECTORS
+from ..selection.stage import make_selections, selection_inputs, selection_quality, videomae_inputs
+from .dm import DMConfig
+
+if TYPE_CHECKING:
+    from ..profile import Profile
+
+def _transformer_eval() -> TrainConfig:
+    return TrainConfig(classifier="timesformer", model={"patch_size": 8, "hidden_size": 64, "depth": 2, "heads": 4},
+                       epochs=12.8, min_steps=150, max_steps=400, shift=2)
+
+
+@dataclass
+class AblationSettings:
+    """Notebook 05: what each ablation varies, and how many runs it takes (fewer than the main tables)."""
+
+    runs: int = 3                       # seeds per setting (selection and evaluator, as in the main grid)
+    vpc: int = 5                        # the VPC of the one-VPC ablations (Table 6's)
+    vpcs: tuple[int, ...] = (1, 5, 10)  # Table 5 and the real-pool coreset table
+    transformer: TrainConfig = field(default_factory=_transformer_eval)   # Table 5's video transformer
+    lambda_d: tuple[float, ...] = (0.0, 0.1, 1.0)
+    lambda_r: tuple[float, ...] = (0.0, 1.0, 10.0)
+    n_cs: tuple[int, ...] = (25, 50, 100, 200)
+    nc_methods: tuple[str, ...] = ("random", "tac_dt", "vst_unet")
+    real_methods: tuple[str, ...] = ("random", "herding", "kcenter", "tac_dt", "vst_unet")
+    dm: DMConfig = field(default_factory=DMConfig)
+    dm_vpcs: tuple[int, ...] = (1, 5)
+    work_dir: str = "artifacts/ablation"
+
+    def __post_init__(self) -> None:
+        if self.runs < 1 or self.vpc < 1 or not self.vpcs or min(self.vpcs) < 1:
+            raise ValueError("ablation.runs, ablation.vpc and ablation.vpcs must be >= 1")
+        if not self.n_cs or min(self.n_cs) < self.vpc:
+            raise ValueError(f"ablation.n_cs must all be >= ablation.vpc ({self.vpc}); got {self.n_cs}")
+        bad = [m for m in (*self.nc_methods, *self.real_methods) if m not in SELECTORS]
+        if bad:
+            raise ValueError(f"ablation: unknown selector(s) {bad}; registered: {sorted(SELECTORS)}")
+        if min(self.lambda_d + self.lambda_r, default=0) < 0:
+            raise ValueError("ablation.lambda_d and lambda_r must be >= 0")
+
 
 ABLATION_CSV = "results/ablation_runs.csv"
 
 
-def vst_variant(prof: Profile, **changes) -> dict:
+def vst_variant(prof: "Profile", **changes) -> dict:
     """The selector settings of VST-UNet with some fields changed (e.g. gradient="relaxed", lambda_d=0)."""
     return {"config": dataclasses.replace(prof.selection.vst_unet, **changes)}
 
 
-def variant_manifests(prof: Profile, pool: VideoSet, inputs: dict, pool_name: str, name: str, method: str,
+def variant_manifests(prof: "Profile", pool: VideoSet, inputs: dict, pool_name: str, name: str, method: str,
                       vpcs, seeds, settings: dict | None = None) -> list[dict]:
     """Selections of one variant (method + settings + inputs) for every VPC and seed; saved ones are re-used."""
-    from .stages import make_selections
-
     return make_selections(prof, pool, inputs, vpcs, seeds, pool_name, methods=[method], progress=False,
                            name=name, settings=settings)
 
@@ -48,7 +94,7 @@ def known_rows(csvs, dataset: str, pool: str, method: str, classifier: str, vpcs
     return None
 
 
-def queue_variant(jobs, prof: Profile, pool: VideoSet, inputs: dict, *, pool_name: str, pool_label: str, name: str,
+def queue_variant(jobs, prof: "Profile", pool: VideoSet, inputs: dict, *, pool_name: str, pool_label: str, name: str,
                   method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None, reuse_from=()) -> list:
     """Select with a variant and queue one evaluation per selection on `jobs` (an `EvalJobs`).
 
@@ -71,13 +117,11 @@ def collect(jobs, items: list, results_csv: str | Path = ABLATION_CSV) -> list[d
     return rows
 
 
-def evaluate_variant(prof: Profile, pool: VideoSet, test: VideoSet, inputs: dict, *, pool_name: str, pool_label: str,
+def evaluate_variant(prof: "Profile", pool: VideoSet, test: VideoSet, inputs: dict, *, pool_name: str, pool_label: str,
                      name: str, method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None,
                      results_csv: str | Path = ABLATION_CSV, reuse_from=(), progress: bool = True,
                      work_dir: str | Path = "artifacts/jobs") -> list[dict]:
     """`queue_variant` and its evaluation at once, in this process; rows (method = name) go to results_csv."""
-    from .jobs import EvalJobs
-
     jobs = EvalJobs(test, prof.dataset.name)
     items = queue_variant(jobs, prof, pool, inputs, pool_name=pool_name, pool_label=pool_label, name=name,
                           method=method, vpcs=vpcs, seeds=seeds, cfg=cfg, settings=settings, reuse_from=reuse_from)
@@ -125,8 +169,6 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     `extra` {column: fn(summary) -> str} adds columns (e.g. the selection objective).
     Returns the Markdown and the summaries (each with its `label`), for the plot beside the table.
     """
-    from .results import METRICS, markdown_table, pm, summarize_runs, write_text
-
     summary = summarize_runs(rows)
     extra = extra or {}
     header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs", *extra]
@@ -153,14 +195,11 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     return md, summary
 
 
-def variant_objectives(prof: Profile, pool: VideoSet, inputs: dict, pool_name: str, names, vpc: int, seeds
+def variant_objectives(prof: "Profile", pool: VideoSet, inputs: dict, pool_name: str, names, vpc: int, seeds
                        ) -> dict[str, tuple[float, float]]:
     """{variant name: (mean, std) over seeds} of the paper's selection objective of its saved selections, in the
     fixed latent space with the profile's λ for the VPC (one yardstick for every variant, whatever it trained on)."""
     import json
-
-    from .losses import selection_objective
-    from .select import manifest_path
 
     lam = prof.selection.vst_unet.lambdas(vpc)
     out = {}
@@ -174,14 +213,11 @@ def variant_objectives(prof: Profile, pool: VideoSet, inputs: dict, pool_name: s
     return out
 
 
-def pool_contrast(prof: Profile, pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int, seeds) -> list[dict]:
+def pool_contrast(prof: "Profile", pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int, seeds) -> list[dict]:
     """Why a selector helps on one pool and not on another, before any evaluator: per pool label
     ({label: (pool, inputs, pool_name)}), the within-class spread of the VideoMAE embeddings (mean pairwise
     cosine distance) and of the latents (mean pairwise squared error per element), and per method the mean
     objective and coverage distance of its saved selections (`stages.selection_quality`)."""
-    from .losses import class_space
-    from .stages import selection_quality
-
     out = []
     for label, (pool, inputs, pool_name) in pools.items():
         labels = pool.labels.numpy()
@@ -199,18 +235,15 @@ def pool_contrast(prof: Profile, pools: dict[str, tuple[VideoSet, dict, str]], m
     return out
 
 
-def real_pool_inputs(prof: Profile, train: VideoSet) -> dict:
+def real_pool_inputs(prof: "Profile", train: VideoSet) -> dict:
     """What the selectors read, for the *real* train split as the pool: VideoMAE features and autoencoder latents."""
-    from .models.autoencoder import encode_videos
-    from .stages import diffusion_dir, load_diffusion, videomae_inputs
-
     _, feats, _ = videomae_inputs(prof, train, train, "real-train")
     vae, _ = load_diffusion(diffusion_dir(prof))
     latents = encode_videos(vae, train.videos)
     return {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}
 
 
-def lambda_variant(prof: Profile, lambda_d: float, lambda_r: float, vpc: int) -> tuple[str, dict]:
+def lambda_variant(prof: "Profile", lambda_d: float, lambda_r: float, vpc: int) -> tuple[str, dict]:
     """(name, settings) of VST-UNet with these loss weights; the profile's own weights keep the name `vst_unet`
     (so notebook 03/04's selections and rows are re-used)."""
     cfg = prof.selection.vst_unet
@@ -219,12 +252,9 @@ def lambda_variant(prof: Profile, lambda_d: float, lambda_r: float, vpc: int) ->
     return f"vst_unet-ld{lambda_d:g}-lr{lambda_r:g}", vst_variant(prof, lambda_d=lambda_d, lambda_r=lambda_r)
 
 
-def extra_pool(prof: Profile, train: VideoSet) -> tuple[VideoSet, dict]:
+def extra_pool(prof: "Profile", train: VideoSet) -> tuple[VideoSet, dict]:
     """A second pool from the same model and settings with the next seed (generated once, then re-used), and
     its selector inputs: what N_c beyond the main pool joins onto it."""
-    from .generate import generate_pool
-    from .stages import diffusion_dir, load_diffusion, pool_dir, selection_inputs
-
     nxt = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, seed=prof.generate.seed + 1))
     path = pool_dir(nxt)
     if not (path / "manifest.json").is_file():

@@ -47,8 +47,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .losses import ClassSpace, class_space, set_objective, soft_objective
-from .models.vst_unet import MIXING, VSTUNet
+from .objective import ClassSpace, class_space, set_objective, soft_objective
+from ..models.vst_unet import MIXING, VSTUNet
 
 # The paper's loss weights by VPC (Table 1 settings): VPC=1: λ_r=0.1, λ_d=0; VPC 5, 10: λ_r=1, λ_d=0.1.
 PAPER_LAMBDAS = {1: (0.0, 0.1)}

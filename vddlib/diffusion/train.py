@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .models.latte import LATTE_SIZES, LatteClassConditional
+from ..files import write_text
+from ..models.latte import LATTE_SIZES, LatteClassConditional
 
 
 @dataclass
@@ -172,7 +173,7 @@ def build_latte(num_classes: int, frames: int, latent_size: int, latent_channels
     if init_from:
         init_from = Path(init_from)
         if init_from.suffix == ".pt":
-            from .models.latte_convert import load_original_latte
+            from ..models.latte_convert import load_original_latte
 
             return load_original_latte(init_from, num_classes=num_classes, num_heads=LATTE_SIZES[cfg.size]["num_heads"],
                                        reinit_labels=True, sample_size=latent_size, in_channels=latent_channels)
@@ -220,12 +221,12 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     ema.to(acc.device)                                     # load_state restores the EMA on the CPU
     if acc.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "train_config.json").write_text(json.dumps({**asdict(cfg), "init_from": str(init_from or ""),
-                                                               "processes": world, "n_videos": len(latents)}, indent=2))
+        write_text(out_dir / "train_config.json", json.dumps({**asdict(cfg), "init_from": str(init_from or ""),
+                                                              "processes": world, "n_videos": len(latents)}, indent=2))
     log_path = out_dir / "train_log.csv"
     if acc.is_main_process and log_path.is_file():          # drop rows of steps a kill undid
         rows = [r for r in log_path.read_text().splitlines() if r and int(r.split(",")[0]) <= start]
-        log_path.write_text("".join(r + "\n" for r in rows))
+        write_text(log_path, "".join(r + "\n" for r in rows))
     end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
     t0 = time.perf_counter()
     losses, pending = [], []

@@ -6,32 +6,35 @@ user sees what the paper profile will do before it reads a byte or downloads any
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from .config import Profile
-from .diffusion import build_latte
-from .evaluate import new_evaluator
-from .paper import DATASET_FACTS
+from ..data.datasets import clip_shape as _clip_shape, num_classes as _num_classes
+from ..data.real import DATASETS
+from ..diffusion.train import build_latte
+from ..evaluation.train import new_evaluator
+from ..models.autoencoder import SD_VAE_CONFIG, build_sd_vae_shape, build_small_vae
+from ..models.vst_unet import VSTUNet
+from ..selection.embeddings import build_videomae, videomae_v2_giant_config
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 
 def _params(m: torch.nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-def clip_shape(prof: Profile, diffusion: bool) -> tuple[int, int]:
-    """(frames, size) of the clips the diffusion model (diffusion=True) or the evaluators see."""
-    ds = prof.dataset
-    if ds.name == "digits-motion":
-        return ds.digits_motion.frames, ds.digits_motion.size
-    spec = (prof.diffusion.clip or ds.clip) if diffusion else ds.clip
-    return spec.frames, spec.crop
+def clip_shape(prof: "Profile", diffusion: bool) -> tuple[int, int]:
+    """(frames, size) of the clips the diffusion model (diffusion=True) or the evaluators see (the clip rule of
+    vddlib.data.datasets)."""
+    return _clip_shape(prof.dataset, prof.diffusion.clip if diffusion else None)
 
 
-def latent_shape(prof: Profile) -> tuple[int, int, int]:
+def latent_shape(prof: "Profile") -> tuple[int, int, int]:
     """(frames, channels, h) of the autoencoder latents the diffusion model learns: the SD VAE's (8× down,
     4 channels) when the profile loads one, else the small VAE's."""
-    from .models.autoencoder import SD_VAE_CONFIG
-
     d = prof.diffusion
     frames, size = clip_shape(prof, diffusion=True)
     blocks, ch = ((SD_VAE_CONFIG["block_out_channels"], 4) if d.vae_path
@@ -42,20 +45,12 @@ def latent_shape(prof: Profile) -> tuple[int, int, int]:
     return frames, ch, size // down
 
 
-def num_classes(prof: Profile) -> int:
-    if prof.dataset.name == "digits-motion":
-        from .data.digits_motion import CLASSES
-
-        return len(CLASSES)
-    return DATASET_FACTS[prof.dataset.name]["classes"]
+def num_classes(prof: "Profile") -> int:
+    return _num_classes(prof.dataset)
 
 
-def plan(prof: Profile) -> dict:
+def plan(prof: "Profile") -> dict:
     """Shapes, parameter counts and planned work of `prof`, all from the meta device."""
-    from .embeddings import build_videomae, videomae_v2_giant_config
-    from .models.autoencoder import build_sd_vae_shape, build_small_vae
-    from .models.vst_unet import VSTUNet
-
     K = num_classes(prof)
     frames, size = clip_shape(prof, diffusion=True)
     ev_frames, ev_size = clip_shape(prof, diffusion=False)
@@ -79,10 +74,10 @@ def plan(prof: Profile) -> dict:
         c3d = new_evaluator(ev.train, K, ev_frames, ev_size)
         logits = c3d(torch.empty(2, 3, ev_frames, ev_size, ev_size))
     n_sel = len(sel.methods) * len(ev.vpcs) * ev.runs
-    facts = DATASET_FACTS.get(prof.dataset.name, {})
+    facts = DATASETS.get(prof.dataset.name)
     return {
         "profile": prof.name, "dataset": prof.dataset.name, "classes": K,
-        "expected_train_videos": facts.get("train"), "expected_test_videos": facts.get("test"),
+        "expected_train_videos": facts.train if facts else None, "expected_test_videos": facts.test if facts else None,
         "diffusion_clip": [frames, 3, size, size], "latent": [frames, ch, h, h],
         "latte": {"size": d.latte.size, "params_M": _params(latte) / 1e6, "output": list(eps.shape[1:])},
         "vae_params_M": _params(vae) / 1e6,

@@ -24,12 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from tqdm.auto import tqdm
 from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
-from .data.videoset import VideoSet
-from .evaluate import augment
+from ..data.augment import augment
+from ..data.hashing import data_hash, settings_hash, weights_hash
+from ..data.videoset import VideoSet
+from ..files import atomic_path, copy_tree, save_tensors
 
 # VideoMAE's image processor normalises with the ImageNet statistics.
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 1, 3, 1, 1)
@@ -171,32 +173,21 @@ def embedder(train: VideoSet, cfg: VideoMAETrainConfig, work_dir: str | Path, da
     """
     if path is not None:
         return load_videomae(path)
-    folder = Path(work_dir) / f"videomae_{data_id}_{_cfg_id(cfg)}"
+    folder = Path(work_dir) / f"videomae_{data_id}_{settings_hash(cfg)}"
     if (folder / "config.json").is_file():
         return load_videomae(folder)
     if shipped is not None and shipped_matches(shipped, cfg, data_id):
-        import shutil
-
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(folder.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        shutil.copytree(shipped, tmp)
-        tmp.rename(folder)
+        copy_tree(shipped, folder)
         return load_videomae(folder)
     t0 = time.perf_counter()
     model = train_videomae(train, cfg)
     seconds = time.perf_counter() - t0
-    tmp = folder.with_name(folder.name + ".tmp")
-    model.save_pretrained(str(tmp), safe_serialization=True)
-    (tmp / "vddlib_train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    (tmp / "vddlib_train_info.json").write_text(json.dumps(
-        {"data_id": data_id, "cfg_id": _cfg_id(cfg), "seconds": round(seconds, 1), "torch": torch.__version__,
-         "threads": torch.get_num_threads()}, indent=1))
-    if folder.exists():
-        import shutil
-        shutil.rmtree(folder)
-    tmp.rename(folder)
+    with atomic_path(folder) as tmp:
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        (tmp / "vddlib_train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        (tmp / "vddlib_train_info.json").write_text(json.dumps(
+            {"data_id": data_id, "cfg_id": settings_hash(cfg), "seconds": round(seconds, 1), "torch": torch.__version__,
+             "threads": torch.get_num_threads()}, indent=1))
     return model.eval()
 
 
@@ -206,23 +197,7 @@ def shipped_matches(shipped: str | Path, cfg: VideoMAETrainConfig, data_id: str)
     if not (Path(shipped) / "config.json").is_file() or not info.is_file():
         return False
     doc = json.loads(info.read_text())
-    return doc.get("data_id") == data_id and doc.get("cfg_id") == _cfg_id(cfg)
-
-
-def _cfg_id(cfg: VideoMAETrainConfig) -> str:
-    import hashlib
-    return hashlib.sha1(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
-
-
-def weights_hash(model: torch.nn.Module) -> str:
-    """sha1 of a model's weights: which embedder made a cached feature file."""
-    import hashlib
-
-    h = hashlib.sha1()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]
+    return doc.get("data_id") == data_id and doc.get("cfg_id") == settings_hash(cfg)
 
 
 def pool_features(model: VideoMAEForVideoClassification, pool: VideoSet, path: str | Path,
@@ -232,8 +207,6 @@ def pool_features(model: VideoMAEForVideoClassification, pool: VideoSet, path: s
     If the model's head has another number of classes than the pool (a pretrained
     VideoMAE-v2), scores come from a probe fitted on `train`'s embeddings.
     """
-    from .stages import data_hash
-
     path = Path(path)
     key = {"pool": data_hash(pool), "model": weights_hash(model)}
     if path.is_file():
@@ -253,8 +226,5 @@ def pool_features(model: VideoMAEForVideoClassification, pool: VideoSet, path: s
         tr_emb, _ = videomae_features(model, train.videos)
         probs = torch.from_numpy(probe_scores(tr_emb.numpy(), train.labels.numpy(), emb.numpy())).float()
     key["seconds"] = f"{time.perf_counter() - t0:.2f}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({"embeddings": emb.contiguous(), "scores": probs.contiguous()}, str(tmp), metadata=key)
-    tmp.replace(path)
+    save_tensors(path, {"embeddings": emb, "scores": probs}, metadata=key)
     return {"embeddings": emb.numpy(), "scores": probs.numpy()}

@@ -10,22 +10,21 @@ changing a byte of the manifest.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from .data.videoset import VideoSet
-from .models.autoencoder import decode_latents
+from ..data.pool import shard_path
+from ..files import save_tensors, write_text
+from ..hardware import AUTOCAST, resolve_autocast
+from ..models.autoencoder import decode_latents
 
 SEED_STRIDE = 1_000_003
 
 
 SAMPLERS = ("dpmsolver++", "ddim", "ddpm")
-AUTOCAST = ("auto", "bf16", "no")
 
 
 @dataclass
@@ -69,33 +68,6 @@ def fit_videos(videos: torch.Tensor, frames: int = 0, size: int = 0) -> torch.Te
                                             antialias=True, align_corners=False)
         videos = x.round().clamp(0, 255).to(torch.uint8).view(n, t, videos.shape[2], size, size)
     return videos
-
-
-def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 in hardware, as torch reports it.
-
-    It needs the instructions (AVX-512 BF16 or AMX) and torch's kernels allowed to use them: the
-    ATen dispatch level (ATEN_CPU_CAPABILITY) at AVX-512 and oneDNN's bf16 path (ONEDNN_MAX_CPU_ISA).
-    Without them torch emulates bf16, 30-170x slower than fp32 (results/generation_dtype.md).
-    """
-    cpu = torch.cpu
-    has_isa = cpu._is_avx512_bf16_supported() or (hasattr(cpu, "_is_amx_tile_supported") and cpu._is_amx_tile_supported())
-    return bool(has_isa and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
-                and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def cpu_label() -> str:
-    """The CPU as the precision choice sees it, e.g. 'AVX512; native bf16 yes' (a benchmark table's row key)."""
-    return f"{torch.backends.cpu.get_cpu_capability()}; native bf16 {'yes' if native_bf16() else 'no'}"
-
-
-def resolve_autocast(setting: str, device: torch.device | str = "cpu") -> str:
-    """'auto' → 'bf16' on a GPU or a CPU with native bf16, else 'no' (fp32); 'bf16' and 'no' are kept as forced."""
-    if setting not in AUTOCAST:
-        raise ValueError(f"generate.autocast must be one of {AUTOCAST}; got {setting!r}")
-    if setting != "auto":
-        return setting
-    return "bf16" if torch.device(device).type == "cuda" or native_bf16() else "no"
 
 
 def precision(cfg: GenerateConfig, device: torch.device | str):
@@ -143,10 +115,6 @@ def sample_latents(model, labels: torch.Tensor, seeds: list[int], cfg: GenerateC
     return x.float().cpu()
 
 
-def _shard_path(out_dir: Path, k: int) -> Path:
-    return out_dir / f"shard_{k:05d}.safetensors"
-
-
 def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_dir: str | Path,
                   accelerator=None, settings: dict | None = None, progress: bool = True,
                   stop_after_shards: int | None = None) -> Path:
@@ -161,7 +129,7 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
     mine = [k for k in range(n_shards) if k % world == rank]
     made = 0
     for k in tqdm(mine, desc="generate shards", disable=not progress):
-        path = _shard_path(out_dir, k)
+        path = shard_path(out_dir, k)
         if path.is_file():
             continue                                        # finished earlier: never redone, never doubled
         if stop_after_shards is not None and made >= stop_after_shards:
@@ -176,43 +144,19 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         lat = torch.cat(lat)
         with precision(cfg, device):
             videos = fit_videos(decode_latents(vae, lat), cfg.video_frames, cfg.video_size)
-        tmp = path.with_name(path.name + ".tmp")
-        save_file({"latents": lat.half().contiguous(), "videos": videos.contiguous(), "labels": labels.contiguous(),
-                   "global_index": g.contiguous()}, str(tmp))
-        os.replace(tmp, path)
+        save_tensors(path, {"latents": lat.half(), "videos": videos, "labels": labels, "global_index": g})
         made += 1
     if accelerator:
         accelerator.wait_for_everyone()
     manifest = out_dir / "manifest.json"
-    if rank == 0 and all(_shard_path(out_dir, k).is_file() for k in range(n_shards)):
+    if rank == 0 and all(shard_path(out_dir, k).is_file() for k in range(n_shards)):
         entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
                     "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
-                    "shard": _shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
+                    "shard": shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
         doc = {"config": asdict(cfg), "precision": resolve_autocast(cfg.autocast, device),
                "settings": settings or {}, "class_names": class_names,
                "n_videos": total, "n_shards": n_shards, "videos": entries}
-        tmp = manifest.with_name("manifest.json.tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        os.replace(tmp, manifest)
+        write_text(manifest, json.dumps(doc, indent=1))
     if accelerator:
         accelerator.wait_for_everyone()
     return manifest
-
-
-def load_pool(out_dir: str | Path, with_latents: bool = False) -> VideoSet | tuple[VideoSet, torch.Tensor]:
-    """The pool as a VideoSet (split 'synthetic'), read like a real split; optionally its latents too."""
-    out_dir = Path(out_dir)
-    manifest = out_dir / "manifest.json"
-    if not manifest.is_file():
-        raise FileNotFoundError(f"No pool manifest at {manifest}; run notebooks/02_generate.ipynb to make the pool.")
-    doc = json.loads(manifest.read_text())
-    parts = [load_file(str(_shard_path(out_dir, k))) for k in range(doc["n_shards"])]
-    videos = torch.cat([p["videos"] for p in parts])
-    labels = torch.cat([p["labels"] for p in parts])
-    ids = [f"syn_c{e['class']:03d}_{e['index']:06d}" for e in doc["videos"]]
-    vs = VideoSet(videos, labels, doc["class_names"], ids,
-                  {"split": "synthetic", "pool": str(out_dir), "config": doc["config"], "settings": doc["settings"]})
-    if with_latents:
-        return vs, torch.cat([p["latents"] for p in parts]).float()
-    return vs
-

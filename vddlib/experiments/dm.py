@@ -13,17 +13,18 @@ default profile runs a CPU budget of iterations.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from .data.videoset import VideoSet
-from .evaluate import _MEAN, _STD, prepare_videos
-from .models.convnet3d import ConvNet3D, ConvNet3DConfig
+from ..data.augment import prepare_videos, to_uint8
+from ..data.hashing import data_hash, settings_hash
+from ..data.videoset import VideoSet
+from ..models.convnet3d import ConvNet3D, ConvNet3DConfig
+from ..selection.registry import flat_indices
+from ..selection.selectors.random import select_random
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,8 @@ class DMConfig:
             raise ValueError(f"DMConfig.lr must be positive; got {self.lr}")
 
 
-def _to_u8(x: torch.Tensor) -> torch.Tensor:
-    """Normalised (N, C, T, H, W) → uint8 (N, T, C, H, W)."""
-    return (x * _STD + _MEAN).clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 1, 3, 4).contiguous()
-
-
 def distill_dm(train: VideoSet, vpc: int, seed: int, cfg: DMConfig, progress: bool = True) -> tuple[VideoSet, list[float]]:
     """Learn `vpc` synthetic videos per class from the real `train` set; returns them and the loss per iteration."""
-    from .select import flat_indices, select_random
-
     counts = train.class_counts()
     if min(counts) < vpc:
         raise ValueError(f"DM needs at least VPC={vpc} real videos per class to initialise from; the smallest "
@@ -81,7 +75,7 @@ def distill_dm(train: VideoSet, vpc: int, seed: int, cfg: DMConfig, progress: bo
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    out = VideoSet(_to_u8(syn.detach()), syn_labels.clone(), list(train.class_names),
+    out = VideoSet(to_uint8(syn.detach()), syn_labels.clone(), list(train.class_names),
                    [f"dm_c{int(c):03d}_{k:03d}" for k, c in enumerate(syn_labels.tolist())],
                    {"method": "dm", "vpc": vpc, "seed": seed, "config": asdict(cfg)})
     return out, losses
@@ -90,9 +84,7 @@ def distill_dm(train: VideoSet, vpc: int, seed: int, cfg: DMConfig, progress: bo
 def dm_set(train: VideoSet, vpc: int, seed: int, cfg: DMConfig, work_dir: str | Path,
            progress: bool = True) -> VideoSet:
     """`distill_dm`, cached in a safetensors file named after the settings and the real set (written atomically)."""
-    from .stages import data_hash
-
-    key = hashlib.sha1(json.dumps({"cfg": asdict(cfg), "data": data_hash(train)}, sort_keys=True).encode()).hexdigest()[:12]
+    key = settings_hash({"cfg": asdict(cfg), "data": data_hash(train)}, 12)
     path = Path(work_dir) / f"dm_{key}" / f"vpc{vpc}_seed{seed}.safetensors"
     if path.is_file():
         return VideoSet.load(path)

@@ -17,18 +17,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
-from .data.videoset import VideoSet
-from .evaluate import TrainConfig, evaluate_runs, result_row
+from ..data.hashing import data_hash
+from ..data.videoset import VideoSet
+from ..files import save_tensors, write_text
+from .train import TrainConfig, evaluate_runs, result_row
 
 
 class EvalJobs:
@@ -56,7 +56,7 @@ class EvalJobs:
         if train.class_names != self.test.class_names:
             raise ValueError("A queued training set indexes other classes than the test split; build both from "
                              "the same dataset.")
-        digest = _set_hash(train)
+        digest = data_hash(train)
         if digest not in self._set_ids:
             self._set_ids[digest] = len(self.sets)
             self.sets.append(train)
@@ -95,13 +95,10 @@ class EvalJobs:
             tensors = {}
             for i, s in enumerate(self.sets):
                 tensors[f"videos_{i}"], tensors[f"labels_{i}"] = s.videos.contiguous(), s.labels.contiguous()
-            tmp = folder / "videos.safetensors.tmp"
-            save_file(tensors, str(tmp))
-            os.replace(tmp, folder / "videos.safetensors")
-            doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "test": _set_hash(self.test),
+            save_tensors(folder / "videos.safetensors", tensors)
+            doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "test": data_hash(self.test),
                    "jobs": self.specs}
-            (folder / "jobs.json.tmp").write_text(json.dumps(doc, indent=1))
-            os.replace(folder / "jobs.json.tmp", folder / "jobs.json")   # written last: marks a complete queue
+            write_text(folder / "jobs.json", json.dumps(doc, indent=1))   # written last: marks a complete queue
         return folder
 
     def run(self, processes: int = 1, work_dir: str | Path = "artifacts/jobs", profile: str = "default",
@@ -126,12 +123,6 @@ class EvalJobs:
                                "run again to finish them (finished rows are kept).")
         self.rows = done
         return [done[i] for i in range(len(self.specs))]
-
-
-def _set_hash(vs: VideoSet) -> str:
-    h = hashlib.sha256(vs.videos.numpy().tobytes())
-    h.update(vs.labels.numpy().tobytes())
-    return h.hexdigest()
 
 
 def read_done(folder: str | Path) -> dict[int, dict]:
@@ -171,7 +162,7 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
     """Train and test the given jobs of a queue folder, skipping logged ones; rows go to done_rank<rank>.jsonl."""
     folder = Path(folder)
     doc = json.loads((folder / "jobs.json").read_text())
-    if doc["class_names"] != list(test.class_names) or doc["test"] != _set_hash(test):
+    if doc["class_names"] != list(test.class_names) or doc["test"] != data_hash(test):
         raise ValueError(f"The queue in {folder} was made against another test split than the one given; "
                          "evaluate it with the profile (and dataset cache) that made it.")
     done = read_done(folder)

@@ -18,13 +18,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data.videoset import VideoSet
+from ..data.augment import augment, prepare_videos
+from ..data.videoset import VideoSet
+from ..models import EVALUATORS, build_evaluator
 from .metrics import classification_metrics
-from .models import EVALUATORS, build_evaluator
-
-# Inputs are mapped from [0, 1] to roughly zero mean, unit spread before every evaluator.
-_MEAN, _STD = 0.45, 0.25
-
 
 @dataclass
 class TrainConfig:
@@ -63,13 +60,34 @@ class TrainConfig:
         return int(min(self.max_steps, max(self.min_steps, math.ceil(self.epochs * n_videos / batch))))
 
 
+@dataclass
+class EvalProtocol:
+    """How selections are scored: runs per setting, VPCs, the evaluator's training, the headline
+    accuracy (top-1; the paper reports top-5 for Kinetics-400 and SSv2) and the device."""
+
+    runs: int = 5
+    vpcs: tuple[int, ...] = (1, 5, 10)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    accuracy: str = "top1"
+    device: str = "cpu"                 # "cpu", "cuda" or "auto" (cuda when there is one)
+    processes: int = 1                  # notebook 04's selection grid: >1 runs it under `accelerate launch`
+
+    def __post_init__(self) -> None:
+        if self.accuracy not in ("top1", "top5"):
+            raise ValueError(f"evaluation.accuracy must be 'top1' or 'top5'; got {self.accuracy!r}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"evaluation.device must be 'cpu', 'cuda' or 'auto'; got {self.device!r}")
+        if self.runs < 1:
+            raise ValueError(f"evaluation.runs must be >= 1; got {self.runs}")
+        if self.processes < 1:
+            raise ValueError(f"evaluation.processes must be >= 1; got {self.processes}")
+        if not self.vpcs or min(self.vpcs) < 1:
+            raise ValueError(f"evaluation.vpcs must be positive integers; got {self.vpcs}")
+
+
+
 # 3-D convolutions run 1.5-2x faster on CPU with channels-last tensors (benchmarks/bench_evaluator.py).
 _CHANNELS_LAST = ("c3d", "convnet3d")
-
-
-def prepare_videos(videos_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, T, C, H, W) → normalised float (N, C, T, H, W)."""
-    return videos_u8.permute(0, 2, 1, 3, 4).float().div_(255.0).sub_(_MEAN).div_(_STD).contiguous()
 
 
 def _layout(x: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
@@ -79,23 +97,6 @@ def _layout(x: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
 def model_inputs(videos_u8: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
     """uint8 videos → the normalised tensor, in the memory layout, that `model` was trained on."""
     return _layout(prepare_videos(videos_u8), model)
-
-
-def augment(x: torch.Tensor, shift: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
-    """Random whole-clip translation by up to `shift` px (edge padding) and optional flip."""
-    n = x.shape[0]
-    if shift > 0:
-        h, w = x.shape[-2:]
-        padded = F.pad(x.flatten(1, 2), (shift, shift, shift, shift), mode="replicate").view(
-            *x.shape[:3], h + 2 * shift, w + 2 * shift)
-        off = torch.randint(0, 2 * shift + 1, (n, 2), generator=gen).tolist()
-        x = torch.stack([padded[i, ..., dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(off)])
-    if flip:
-        m = torch.rand(n, generator=gen) < 0.5
-        if m.any():
-            x = x.clone()
-            x[m] = x[m].flip(-1)
-    return x
 
 
 @torch.no_grad()
@@ -177,71 +178,3 @@ def result_row(dataset: str, pool: str, method: str, vpc: int, classifier: str, 
     """One row of results/eval_runs.csv from a run of `evaluate_runs`."""
     return {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "classifier": classifier,
             **{k: run[k] for k in ("seed", "top1", "top5", "auc", "f1", "train_s")}}
-
-
-def evaluate_method(train: VideoSet, test: VideoSet, cfg: TrainConfig, *, dataset: str, pool: str,
-                    method: str, vpc: int, seeds, results_csv=None, progress: bool = True,
-                    device: str | torch.device = "cpu", **selector_inputs) -> list[dict]:
-    """Select VPC videos per class with `method` (vpc=0: the whole set), train and test, per seed.
-
-    Seed s drives both the selection and the evaluator, so `runs` seeds repeat both, as
-    the paper does. Rows go to `results_csv` (replacing earlier rows with the same key).
-    """
-    from .results import upsert_runs
-    from .select import flat_indices, select
-
-    rows = []
-    for seed in tqdm(list(seeds), desc=f"{method} vpc={vpc}", disable=not progress):
-        if vpc == 0:
-            subset = train
-        else:
-            per_class = select(method, train.labels, vpc, seed=seed, num_classes=train.num_classes,
-                               **selector_inputs)
-            subset = train.subset(flat_indices(per_class))
-        (run,) = evaluate_runs(subset, test, cfg, [seed], progress=False, device=device)
-        rows.append(result_row(dataset, pool, method, vpc, cfg.classifier, run))
-    if results_csv is not None:
-        upsert_runs(results_csv, rows)
-    return rows
-
-
-def evaluate_selections(pool: VideoSet, test: VideoSet, cfg: TrainConfig, manifests: list[dict], *, dataset: str,
-                        pool_name: str, results_csv=None, accelerator=None, progress: bool = True,
-                        device: str | torch.device | None = None) -> list[dict]:
-    """Train and test one evaluator per selection manifest (seed = the manifest's seed): the evaluation grid.
-
-    With an Accelerate `accelerator` of several processes the grid is split between them
-    (`split_between_processes`), rows are gathered, and the main process writes them; the
-    rows are the same whatever the process count (each run depends only on its manifest).
-    """
-    from .results import upsert_runs
-    from .select import manifest_indices
-
-    jobs = sorted(({"method": m["method"], "vpc": int(m["vpc"]), "seed": int(m["seed"]),
-                    "indices": manifest_indices(m)} for m in manifests),
-                  key=lambda j: (j["method"], j["vpc"], j["seed"]))
-    multi = accelerator is not None and accelerator.num_processes > 1
-    if device is None:                      # each process trains on its own device (GPU k for process k)
-        device = accelerator.device if accelerator is not None else "cpu"
-
-    def run(mine: list[dict]) -> list[dict]:
-        rows = []
-        for j in tqdm(mine, desc=f"evaluate {len(mine)} selections", disable=not progress):
-            (r,) = evaluate_runs(pool.subset(j["indices"]), test, cfg, [j["seed"]], progress=False, device=device)
-            rows.append(result_row(dataset, pool_name, j["method"], j["vpc"], cfg.classifier, r))
-        return rows
-
-    if multi:
-        from accelerate.utils import gather_object
-
-        with accelerator.split_between_processes(jobs) as mine:
-            rows = run(mine)
-        rows = gather_object(rows)
-    else:
-        rows = run(jobs)
-    rows = sorted(rows, key=lambda r: (r["method"], r["vpc"], r["seed"]))
-    if results_csv is not None and (not multi or accelerator.is_main_process):
-        upsert_runs(results_csv, rows)
-    if multi:
-        accelerator.wait_for_everyone()
-    return rows

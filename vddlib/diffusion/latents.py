@@ -7,15 +7,15 @@ file of a dataset folder, test videos included, which leaks the test set into th
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from .data.videoset import VideoSet
-from .models.autoencoder import encode_videos
+from ..data.videoset import VideoSet
+from ..files import save_tensors
+from ..models.autoencoder import encode_videos
 
 
 def encode_training_split(vae, train: VideoSet, path: str | Path, batch_frames: int = 256) -> dict:
@@ -25,13 +25,9 @@ def encode_training_split(vae, train: VideoSet, path: str | Path, batch_frames: 
         raise ValueError(f"The diffusion model trains on the train split only; got a VideoSet of split {split!r}. "
                          "Pass splits['train'].")
     latents = encode_videos(vae, train.videos, batch_frames=batch_frames, progress=True)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     meta = {"split": "train", "num_classes": str(train.num_classes), "class_names": json.dumps(train.class_names),
             "ids": json.dumps(train.ids), "dataset": str(train.meta.get("dataset", ""))}
-    save_file({"latents": latents.contiguous(), "labels": train.labels.contiguous()}, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    save_tensors(path, {"latents": latents, "labels": train.labels}, metadata=meta)
     return {"latents": latents, "labels": train.labels}
 
 

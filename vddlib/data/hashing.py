@@ -1,0 +1,52 @@
+"""Content hashes: which data, inputs, weights or settings made a cached file. The one hasher of the project.
+
+Every cache (a checkpoint's metadata, a feature file, a selection manifest, an evaluation
+queue) records one of these, and is re-used only while the hash still matches.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, is_dataclass
+
+import numpy as np
+import torch
+
+
+def _bytes(a) -> bytes:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().contiguous()
+        return a.view(-1).view(torch.uint8).numpy().tobytes() if a.dtype == torch.bfloat16 else a.numpy().tobytes()
+    return np.ascontiguousarray(np.asarray(a)).tobytes()
+
+
+def data_hash(vs) -> str:
+    """sha1 of a VideoSet's videos and labels (16 hex digits): names the data a model or a cache was made from."""
+    h = hashlib.sha1(_bytes(vs.videos))
+    h.update(_bytes(vs.labels))
+    return h.hexdigest()[:16]
+
+
+def inputs_hash(labels, arrays: dict) -> str:
+    """sha1 of the labels (as int64) and the named arrays: what a selection depends on besides its settings."""
+    h = hashlib.sha1(np.ascontiguousarray(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels))
+                     .astype(np.int64).tobytes())
+    for k in sorted(arrays):
+        h.update(k.encode())
+        h.update(_bytes(arrays[k]))
+    return h.hexdigest()[:16]
+
+
+def weights_hash(model: torch.nn.Module) -> str:
+    """sha1 of a model's weights: which model made a cached feature file."""
+    h = hashlib.sha1()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def settings_hash(settings, n: int = 8) -> str:
+    """sha1 of a settings dataclass or mapping (as sorted JSON): names a cache folder after the settings."""
+    doc = asdict(settings) if is_dataclass(settings) else settings
+    return hashlib.sha1(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:n]

@@ -1,0 +1,133 @@
+"""The diffusion stage as notebooks 01 and 02 run it: the autoencoder and class-conditional Latte.
+
+`finetune` trains both (or takes the shipped pair) and always runs a short real training
+through the same function, so the path stays tested. Outputs go under
+`diffusion.work_dir/<dataset>` (git-ignored artifacts/).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..data.datasets import diffusion_split
+from ..data.hashing import data_hash
+from ..data.video_io import ClipSpec
+from ..data.videoset import VideoSet
+from ..files import copy_tree, write_text
+from ..models.autoencoder import (SmallVAEConfig, build_small_vae, decode_latents, encode_videos, fit_latent_stats,
+                                  load_vae, psnr, train_vae)
+from ..models.latte import LatteClassConditional
+from .latents import encode_training_split
+from .train import LatteTrainConfig, train_latte
+
+if TYPE_CHECKING:
+    from ..profile import Profile
+
+
+@dataclass
+class DiffusionSettings:
+    """The diffusion stage: autoencoder, Latte training, and the trained pair the default ships."""
+
+    shipped: str = ""                   # folder with vae/ and latte_ema/ used unless retrain (empty: always train)
+    retrain: bool = False
+    vae_path: str = ""                  # a pretrained VAE folder (paper: sd-vae-ft-ema); empty: train a small one
+    clip: ClipSpec | None = None        # the clips the diffusion model learns (paper: 16 frames, interval 3, 256²);
+                                        # None: the dataset's clip
+    vae: SmallVAEConfig = field(default_factory=SmallVAEConfig)
+    vae_steps: int = 1500
+    vae_batch: int = 64
+    vae_lr: float = 1e-3
+    init_from: str = ""                 # Latte weights to fine-tune (original .pt or our folder); empty: scratch
+    latte: LatteTrainConfig = field(default_factory=LatteTrainConfig)
+    smoke_steps: int = 20               # a short real training run that keeps the path tested when shipped weights are used
+    smoke_batch: int = 0                # its batch size; 0: latte.batch_size (a GPU-sized batch can cost seconds a step on CPU)
+    work_dir: str = "artifacts/diffusion"
+
+    def __post_init__(self) -> None:
+        if self.vae_steps < 1 or self.smoke_steps < 1:
+            raise ValueError("diffusion.vae_steps and diffusion.smoke_steps must be >= 1")
+        if self.smoke_batch < 0:
+            raise ValueError(f"diffusion.smoke_batch must be >= 0 (0: latte.batch_size); got {self.smoke_batch}")
+
+
+def _copy_pair(src: Path, dst: Path) -> None:
+    for sub in ("vae", "latte_ema"):
+        if not (src / sub / "config.json").is_file():
+            raise FileNotFoundError(f"The shipped checkpoint {src} lacks {sub}/; set diffusion.retrain: true "
+                                    "to train one, or restore the folder from git.")
+        copy_tree(src / sub, dst / sub)
+
+
+def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, retrain: bool | None = None) -> dict:
+    """Train (or take the shipped) autoencoder + Latte; always run a short real training to keep the path tested.
+
+    Returns a report: which weights are used, the autoencoder's test PSNR, the decoded test
+    split (`decoded_test`, for the recogniser check) and seconds taken.
+    """
+    d: DiffusionSettings = prof.diffusion
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    test = splits["test"]
+    train = diffusion_split(prof.dataset, d.clip, splits)   # the clips it learns (paper: 16 × 256², interval 3)
+    retrain = d.retrain if retrain is None else retrain
+    report = {"data_hash": data_hash(train), "diffusion_clips": tuple(train.videos.shape[1:])}
+    t0 = time.perf_counter()
+    use_shipped = bool(d.shipped) and not retrain
+    if d.vae_path:
+        vae = load_vae(d.vae_path)
+    elif use_shipped:
+        _copy_pair(Path(d.shipped), out)
+        vae = load_vae(out / "vae")
+    else:
+        vae = build_small_vae(d.vae)
+        report["vae_losses"] = train_vae(vae, train.videos, d.vae_steps, d.vae_batch, d.vae_lr)
+        fit_latent_stats(vae, train.videos)
+        vae.save_pretrained(out / "vae")
+    report["vae_seconds"] = time.perf_counter() - t0
+    lat = encode_training_split(vae, train, out / "train_latents.safetensors")
+    report["decoded_test"] = VideoSet(decode_latents(vae, encode_videos(vae, test.videos)), test.labels,
+                                      test.class_names, test.ids, {"split": "test", "decoded": True})
+    report["vae_test_psnr"] = psnr(report["decoded_test"].videos, test.videos)
+
+    # A short run through the very same training function, whichever weights are used.
+    smoke = LatteTrainConfig(**{**asdict(d.latte), "steps": d.smoke_steps, "checkpoint_every": d.smoke_steps,
+                                "batch_size": d.smoke_batch or d.latte.batch_size})
+    smoke_dir = out / "smoke"
+    if smoke_dir.exists():
+        shutil.rmtree(smoke_dir)
+    r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None)
+    report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
+    report["smoke_batch"] = smoke.batch_size
+    report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])
+    if use_shipped:
+        report["latte"] = f"shipped: {d.shipped}"
+        report["latte_log"] = str(Path(d.shipped) / "latte_train_log.csv")
+    else:
+        t1 = time.perf_counter()
+        run = out / "latte_run"
+        train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None)
+        copy_tree(run / "latte_ema", out / "latte_ema")
+        report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
+        report["latte_log"] = str(run / "train_log.csv")
+    report["seconds"] = time.perf_counter() - t0
+    write_text(out / "finetune_report.json", json.dumps(
+        {k: v for k, v in report.items() if k not in ("vae_losses", "decoded_test")}, indent=2, default=str))
+    return report
+
+
+def load_diffusion(out_dir: str | Path) -> tuple:
+    """(vae, Latte EMA) written by `finetune`, with a message naming notebook 01 if absent."""
+    out = Path(out_dir)
+    if not (out / "latte_ema" / "config.json").is_file():
+        raise FileNotFoundError(f"No trained Latte in {out}/latte_ema; run notebooks/01_finetune.ipynb first.")
+    return load_vae(out / "vae"), LatteClassConditional.from_pretrained(out / "latte_ema", local_files_only=True).eval()
+
+
+
+
+def diffusion_dir(prof: "Profile") -> Path:
+    return Path(prof.diffusion.work_dir) / prof.dataset.name

@@ -1,0 +1,65 @@
+"""Atomic writes: every file vddlib writes goes to a temporary name first, then replaces the target.
+
+A crash or a kill therefore leaves either the old file or the new one, never half of one, and
+a long stage that is rerun skips exactly what it finished. The one place for this rule.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; when the block ends without error, it replaces `path`.
+
+    Works for a file or a folder (a folder replaces an existing one as a whole).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    _remove(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        _remove(tmp)
+        raise
+    if tmp.is_dir() and path.exists():
+        _remove(path)
+    os.replace(tmp, path)
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def save_tensors(path: str | os.PathLike, tensors: dict, metadata: dict | None = None) -> None:
+    """Save a dict of tensors as safetensors, atomically (tensors are made contiguous)."""
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+
+
+def copy_file(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Copy a file atomically."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def copy_tree(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Copy a folder atomically (the destination is replaced as a whole)."""
+    with atomic_path(dst) as tmp:
+        shutil.copytree(src, tmp)

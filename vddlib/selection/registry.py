@@ -1,0 +1,141 @@
+"""The selector registry: choose VPC videos per class from a pool, by name, one interface.
+
+A selector is a function registered with `@register(name, needs=..., settings=...)` in its
+own module under `vddlib/selection/selectors/` (found there automatically). It is called as
+`select(method, labels, vpc, seed=..., num_classes=..., **inputs, **settings)` and returns,
+per class, the indices (into the pool) of the chosen videos: unique, within their class,
+exactly VPC per class. `inputs` are plain arrays, so a selector works on any user's pool
+(synthetic or real) and embedding matrix, scikit-learn style:
+
+- `embeddings` (N, D): video embeddings (VideoMAE here) - tac_dt, herding, kcenter, dm_mmd, csta;
+- `scores` (N, K): class probabilities (VideoMAE's head or a probe) - mae_score, csta;
+- `latents` (N, T, C, h, w): autoencoder latents of the videos - vst_unet.
+
+A selector with settings declares their dataclass (`settings=`): the profile's
+`selection.<name>` section is read into it, and its `kwargs()` (default `{"config": obj}`)
+is what the selector receives and what its manifest records. Registry names are the
+`method` column of results/eval_runs.csv.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A registered selection method."""
+
+    name: str
+    fn: Callable[..., "dict[int, list[int]] | tuple[dict[int, list[int]], dict]"]
+    needs: tuple[str, ...] = ()          # what it reads from `inputs` (checked before running)
+    settings: type | None = None         # its settings dataclass (profile: selection.<name>); None: no settings
+    threaded: bool = False               # runs on a fixed torch thread count of its own: several may run at once
+    version: int = 1                     # raised when the same settings select differently: saved manifests are redone
+
+    def kwargs(self, config=None) -> dict:
+        """The keyword settings the selector takes for `config` (an instance of `settings`; None: its defaults)."""
+        if self.settings is None:
+            return {}
+        config = self.settings() if config is None else config
+        return config.kwargs() if hasattr(config, "kwargs") else {"config": config}
+
+
+SELECTORS: dict[str, Selector] = {}
+
+
+def register(name: str, needs: tuple[str, ...] = (), settings: type | None = None, threaded: bool = False,
+             version: int = 1):
+    """Register a selector function under `name` (see the module docstring)."""
+    def deco(fn):
+        if name in SELECTORS and SELECTORS[name].fn is not fn:
+            raise ValueError(f"Two selectors are registered as {name!r}; pick another name.")
+        SELECTORS[name] = Selector(name, fn, tuple(needs), settings, threaded, version)
+        return fn
+    return deco
+
+
+def get(method: str) -> Selector:
+    """The registered selector `method`, with an error listing the registered names."""
+    if method not in SELECTORS:
+        raise KeyError(f"Unknown selection method {method!r}; choose one of {sorted(SELECTORS)}")
+    return SELECTORS[method]
+
+
+def as_numpy(a) -> np.ndarray:
+    return np.asarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
+
+
+def check_vpc(labels: np.ndarray, vpc: int, num_classes: int | None = None) -> None:
+    """A clear error when VPC is not positive or exceeds some class's pool."""
+    if vpc < 1:
+        raise ValueError(f"VPC must be >= 1; got {vpc}")
+    counts = np.bincount(labels, minlength=num_classes or 0)
+    short = [(c, int(n)) for c, n in enumerate(counts) if n < vpc]
+    if short:
+        c, n = short[0]
+        raise ValueError(f"VPC={vpc} exceeds the pool of class {c}, which has only {n} videos "
+                         f"({len(short)} class(es) too small); choose VPC <= {int(counts.min())} "
+                         "or generate a larger pool.")
+
+
+def _classes(labels: np.ndarray, num_classes: int | None):
+    return range(num_classes) if num_classes else [int(c) for c in np.unique(labels)]
+
+
+def per_class(labels, vpc: int, num_classes: int | None, pick: Callable[[int, np.ndarray], np.ndarray]
+              ) -> dict[int, list[int]]:
+    """Apply `pick(c, idx_c) -> local positions` class by class; check and map back to pool indices."""
+    labels = as_numpy(labels).astype(int)
+    check_vpc(labels, vpc, num_classes)
+    out = {}
+    for c in _classes(labels, num_classes):
+        idx = np.flatnonzero(labels == c)
+        local = np.asarray(pick(c, idx), dtype=int)
+        if len(local) != vpc or len(set(local.tolist())) != vpc:
+            raise RuntimeError(f"selector returned {len(local)} positions ({len(set(local.tolist()))} unique) "
+                               f"for class {c}; expected {vpc}")
+        out[int(c)] = sorted(idx[local].tolist())
+    return out
+
+
+def method_rng(method: str, seed: int) -> np.random.Generator:
+    """A seeded generator of one method's own: two methods with the same seed draw independently."""
+    import zlib
+
+    return np.random.default_rng([seed, zlib.crc32(method.encode())])
+
+
+def select(method: str, labels, vpc: int, seed: int = 0, **inputs) -> dict[int, list[int]]:
+    """Run a registered selector by name: {class: pool indices}."""
+    return select_with_info(method, labels, vpc, seed, **inputs)[0]
+
+
+def select_with_info(method: str, labels, vpc: int, seed: int = 0, **inputs) -> tuple[dict[int, list[int]], dict]:
+    """Run a registered selector by name: its selection and what it reports about it (e.g. VST-UNet's training
+    log; {} for most). A selector returns the selection, or (selection, info)."""
+    sel = get(method)
+    missing = [k for k in sel.needs if inputs.get(k) is None]
+    if missing:
+        raise ValueError(f"Selector {method!r} needs {missing}; pass them as keyword arrays (embeddings/scores: "
+                         "vddlib.selection.embeddings.pool_features; latents: load_pool(with_latents=True))")
+    n = len(labels)
+    for k in ("embeddings", "scores", "latents"):
+        if inputs.get(k) is not None and len(inputs[k]) != n:
+            raise ValueError(f"{k} has {len(inputs[k])} rows but there are {n} labels: they must index the same pool")
+    out = sel.fn(labels, vpc, seed=seed, **inputs)
+    return out if isinstance(out, tuple) else (out, {})
+
+
+def flat_indices(per_class: dict[int, list[int]]) -> list[int]:
+    """Per-class indices → one list (classes in order)."""
+    return [i for c in sorted(per_class) for i in per_class[c]]
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -1,0 +1,208 @@
+"""The selection stage as notebook 03 runs it: the selectors' inputs for a saved pool, every selection, and
+what the selections hold before any evaluator is trained.
+
+Selection reads a saved pool (`vddlib.data.pool`) and never the generator; what it writes
+(manifests) is all that evaluation reads. `SelectionSettings` is the profile's `selection:`
+section: each registered selector's settings come from `selection.<name>` through the
+registry, so no list of methods is kept here.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import build
+from ..data.hashing import data_hash
+from ..data.pool import load_pool
+from ..data.videoset import VideoSet
+from .embeddings import VideoMAETrainConfig, embedder, pool_features, shipped_matches, videomae_features
+from .manifests import selection_manifest
+from .objective import class_space, set_objective
+from .registry import SELECTORS, flat_indices, get
+
+if TYPE_CHECKING:
+    from ..profile import Profile
+
+
+@dataclass
+class SelectionSettings:
+    """The selection stage: methods, the VideoMAE embedder, and each selector's settings (`configs`, by name).
+
+    `selection.<name>` in a profile sets the registered selector's settings dataclass; a
+    selector's settings are also reachable as an attribute (`settings.vst_unet`).
+    """
+
+    methods: tuple[str, ...] = ()       # empty: every registered selector
+    videomae_path: str = ""             # a local transformers VideoMAE(-v2) folder; empty: train the small one
+    videomae_shipped: str = ""          # the small one as trained earlier on this data (used if its settings match)
+    videomae: VideoMAETrainConfig = field(default_factory=VideoMAETrainConfig)
+    configs: dict = field(default_factory=dict)
+    parallel: int = 2                   # selections of a threaded method (VST-UNet) trained at once, each on its threads
+    manifests: str = "results/selections"
+    work_dir: str = "artifacts/selection"
+
+    def __post_init__(self) -> None:
+        self.methods = tuple(self.methods) or tuple(SELECTORS)
+        bad = [m for m in self.methods if m not in SELECTORS]
+        if bad:
+            raise ValueError(f"selection.methods: unknown {bad}; registered: {sorted(SELECTORS)}")
+        for name in self.configs:
+            if name not in SELECTORS or SELECTORS[name].settings is None:
+                raise ValueError(f"selection.{name}: no registered selector with settings has this name; "
+                                 f"those with settings: {sorted(n for n, s in SELECTORS.items() if s.settings)}")
+        for name, sel in SELECTORS.items():          # every selector with settings has its config (defaults if unset)
+            if sel.settings is not None:
+                self.configs[name] = self.configs.get(name) or sel.settings()
+        if self.parallel < 1:
+            raise ValueError("selection.parallel must be >= 1")
+
+    def __getattr__(self, name: str):
+        configs = self.__dict__.get("configs", {})
+        if name in configs:
+            return configs[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def settings(self, method: str) -> dict:
+        """The keyword settings `select` takes for `method` (also written to its manifest)."""
+        return get(method).kwargs(self.configs.get(method))
+
+    @classmethod
+    def from_dict(cls, raw: dict, where: str) -> "SelectionSettings":
+        """The `selection:` section of a profile; a key naming a registered selector sets its settings."""
+        raw = dict(raw)
+        configs = {k: raw.pop(k) for k in list(raw) if k in SELECTORS}
+        for name, values in configs.items():
+            if SELECTORS[name].settings is None:
+                raise ValueError(f"{where}: selection.{name}: the selector {name!r} takes no settings")
+            configs[name] = build(SELECTORS[name].settings, values, f"{where}: selection.{name}")
+        raw["videomae"] = build(VideoMAETrainConfig, raw.get("videomae"), f"{where}: selection.videomae")
+        return build(cls, {**raw, "configs": configs}, f"{where}: selection")
+
+
+def videomae_inputs(prof: "Profile", train: VideoSet, videos: VideoSet, cache_name: str) -> tuple:
+    """(embedder, {"embeddings", "scores"} of `videos`, embedder seconds): the profile's VideoMAE (loaded from
+    `selection.videomae_path`, else trained on the real train split and cached) and its features, cached under
+    <selection.work_dir>/<dataset>/<cache_name>/."""
+    sel = prof.selection
+    work = Path(sel.work_dir) / prof.dataset.name
+    t0 = time.perf_counter()
+    model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None,
+                     shipped=sel.videomae_shipped or None)
+    embed_s = time.perf_counter() - t0
+    return model, pool_features(model, videos, work / cache_name / "videomae_features.safetensors", train), embed_s
+
+
+def selection_inputs(prof: "Profile", train: VideoSet, pool_path: str | Path,
+                     test: VideoSet | None = None) -> tuple[VideoSet, dict, dict]:
+    """The pool, what the selectors read (embeddings, scores, latents) and a report on the embedder.
+
+    The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
+    trained on the real train split and cached); pool features are cached beside it.
+    """
+    sel = prof.selection
+    pool, latents = load_pool(pool_path, with_latents=True)
+    model, feats, embed_s = videomae_inputs(prof, train, pool, Path(pool_path).name)
+    report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split" + (
+                  f" (shipped: {sel.videomae_shipped})" if sel.videomae_shipped and shipped_matches(
+                      sel.videomae_shipped, sel.videomae, data_hash(train)) else ""),
+              "embedding_dim": int(feats["embeddings"].shape[1]), "embedder_seconds": round(embed_s, 1),
+              "pool_recognised_by_videomae": float((feats["scores"].argmax(1) == pool.labels.numpy()).mean())}
+    if test is not None and feats["scores"].shape[1] == test.num_classes and sel.videomae_path == "":
+        _, p = videomae_features(model, test.videos)
+        report["videomae_real_test_top1"] = float((p.argmax(1) == test.labels).float().mean())
+    return pool, {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}, report
+
+
+def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, pool_name: str,
+                    methods=None, progress: bool = True, name: str | None = None,
+                    settings: dict | None = None) -> list[dict]:
+    """Every (method, VPC, seed) selection of the pool as a manifest; saved ones with the same settings are re-used.
+
+    `name` and `settings` (with one method): a variant of it saved under its own name (notebook 05's ablations).
+    """
+    methods = list(methods or prof.selection.methods)
+    if name is not None and len(methods) != 1:
+        raise ValueError(f"A named variant ({name!r}) is one method; got {methods}")
+    for m in methods:
+        missing = [k for k in get(m).needs if inputs.get(k) is None]
+        if missing:
+            raise ValueError(f"{name or m} ({m}) needs the selector inputs {missing}; "
+                             "vddlib.selection.stage.selection_inputs makes them for a pool.")
+
+    def one(job):
+        m, v, s = job
+        st = prof.selection.settings(m) if settings is None else settings
+        man = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
+                                 settings=st, name=name, num_classes=pool.num_classes, **st,
+                                 **{k: inputs[k] for k in get(m).needs})
+        return {**man, "method": name} if name else man
+
+    jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
+    done = {}
+    with tqdm(total=len(jobs), desc="selections", disable=not progress) as bar:
+        # a threaded method's trainings run `selection.parallel` at a time (each on its own fixed thread count,
+        # so the selections are those of one at a time); the rest one by one
+        threaded = [j for j in jobs if get(j[0]).threaded]
+        if prof.selection.parallel > 1 and len(threaded) > 1:
+            with ThreadPoolExecutor(prof.selection.parallel) as ex:
+                for job, man in zip(threaded, ex.map(one, threaded)):
+                    done[job] = man
+                    bar.update()
+        for job in jobs:
+            if job not in done:
+                done[job] = one(job)
+                bar.update()
+    return [done[j] for j in jobs]
+
+
+def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndarray, per_video: dict[str, np.ndarray],
+                      latents: torch.Tensor | None = None, lambdas=None) -> list[dict]:
+    """What each method's selections hold, averaged over seeds per (method, VPC):
+
+    - `objective`: the paper's selection objective λ_d L_div + λ_r L_rep in the fixed latent space
+      (`vddlib.losses`; lower is better), with `lambdas(vpc)` -> (λ_d, λ_r) (VST-UNet's, the paper's by VPC);
+    - each of `per_video` ({name: (N,) array}), averaged over the picks: e.g. `recognised` (the Full-real
+      recogniser names the video's class) and `confidence` (its probability for that class);
+    - `diversity`: mean pairwise cosine distance of the selected embeddings within a class;
+    - `coverage_dist`: mean distance from each pool video of a class to its nearest selected one
+      (L2-normalised embeddings; lower = more representative).
+    """
+    z = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    labels = pool.labels.numpy()
+    spaces = {}
+    acc: dict[tuple, list[dict]] = {}
+    for m in manifests:
+        per = {int(c): v for c, v in m["indices"].items()}
+        div, cov, obj = [], [], []
+        for c, idx in per.items():
+            s = z[idx]
+            if len(idx) > 1:
+                sim = s @ s.T
+                div.append(1.0 - (sim.sum() - np.trace(sim)) / (len(idx) * (len(idx) - 1)))
+            members = z[labels == c]
+            cov.append(float(np.sqrt(((members[:, None] - s[None]) ** 2).sum(-1)).min(1).mean()))
+            if latents is not None:
+                own = np.flatnonzero(labels == c)
+                if c not in spaces:
+                    spaces[c] = class_space(latents[torch.from_numpy(own)])
+                local = torch.from_numpy(np.searchsorted(own, idx))[None]
+                obj.append(float(set_objective(spaces[c], local, *lambdas(int(m["vpc"])))[0]))
+        flat = flat_indices(per)
+        acc.setdefault((m["method"], int(m["vpc"])), []).append(
+            {"objective": float(np.mean(obj)) if obj else float("nan"),
+             **{k: float(np.asarray(v)[flat].mean()) for k, v in per_video.items()},
+             "diversity": float(np.mean(div)) if div else float("nan"),
+             "coverage_dist": float(np.mean(cov)), "seconds": float(m.get("seconds", float("nan")))})
+    out = []
+    for (method, vpc), rs in acc.items():
+        out.append({"method": method, "vpc": vpc, "seeds": len(rs),
+                    **{k: float(np.mean([r[k] for r in rs])) for k in rs[0]},
+                    "objective_std": float(np.std([r["objective"] for r in rs]))})
+    return out
