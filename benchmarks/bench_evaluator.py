@@ -17,11 +17,16 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-from vddlib.config import REPO_ROOT, load_dataset, load_profile
-from vddlib.evaluate import predict_proba, prepare_videos, train_evaluator
+from vddlib.config import REPO_ROOT
+from vddlib.data.datasets import load_dataset
+from vddlib.profile import load_profile
+from vddlib.data.augment import prepare_videos
+from vddlib.evaluation.train import predict_proba, train_evaluator
 from vddlib.models import build_evaluator
-from vddlib.results import markdown_table, write_text
-from vddlib.select import flat_indices, select
+from vddlib.evaluation.results import markdown_table
+from vddlib.files import write_text
+from vddlib.selection import select
+from vddlib.selection.registry import flat_indices
 
 
 def time_steps(model, x, y, steps=10) -> float:

@@ -26,11 +26,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from vddlib.config import load_profile
-from vddlib.evaluate import new_evaluator
-from vddlib.generate import cpu_label
+from vddlib.profile import load_profile
+from vddlib.evaluation.train import new_evaluator
+from vddlib.hardware import cpu_label
 from vddlib.models.convnet3d import ConvNet3D, ConvNet3DConfig
-from vddlib.results import keep_other_rows, write_table
+from vddlib.evaluation.results import keep_other_rows, write_table
 
 CL = torch.channels_last_3d
 
@@ -80,7 +80,7 @@ def dm_iteration(prof, layout) -> float:
 
 def sampling(prof, autocast: str, videos: int) -> float:
     from vddlib.models.latte import LatteClassConditional
-    from vddlib.generate import GenerateConfig, sample_latents
+    from vddlib.diffusion.generate import GenerateConfig, sample_latents
 
     ship = Path(prof.diffusion.shipped) / "latte_ema"
     conf = json.loads((ship / "config.json").read_text())

@@ -18,10 +18,10 @@ import sys
 
 CHILD = r"""
 import hashlib, json, time, torch
-from vddlib.config import load_profile
+from vddlib.profile import load_profile
 from vddlib.data.videoset import VideoSet
-from vddlib.evaluate import predict_proba, train_evaluator
-from vddlib.vst import train_vst_unet
+from vddlib.evaluation.train import predict_proba, train_evaluator
+from vddlib.selection.vst import train_vst_unet
 prof = load_profile("default")
 g = torch.Generator().manual_seed(0)
 names = [str(i) for i in range(10)]
@@ -62,7 +62,7 @@ def main() -> None:
     import torch
 
     from vddlib.config import REPO_ROOT
-    from vddlib.results import write_table
+    from vddlib.evaluation.results import write_table
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="results/cpu_malloc", help="table stem, relative to the repository")

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import torch
 
-from vddlib.config import load_dataset, load_profile
-from vddlib.diffusion import LatteTrainConfig, train_latte
-from vddlib.evaluate import predict_proba, train_evaluator
-from vddlib.generate import GenerateConfig, sample_latents
+from vddlib.data.datasets import load_dataset
+from vddlib.profile import load_profile
+from vddlib.diffusion.train import LatteTrainConfig, train_latte
+from vddlib.evaluation.train import predict_proba, train_evaluator
+from vddlib.diffusion.generate import GenerateConfig, sample_latents
 from vddlib.models.autoencoder import (SmallVAEConfig, build_small_vae, decode_latents, encode_videos,
                                        fit_latent_stats, psnr, train_vae)
 from vddlib.models.latte import LATTE_SIZES, LatteClassConditional
@@ -36,7 +37,7 @@ def time_latte_steps(size: str, latents, labels, device, steps: int = 20, batch:
     m = LatteClassConditional(sample_size=latents.shape[3], num_frames=latents.shape[1], in_channels=latents.shape[2],
                               num_classes=10, learn_sigma=False, **LATTE_SIZES[size]).to(device).train()
     opt = torch.optim.AdamW(m.parameters(), 3e-4)
-    from vddlib.diffusion import diffusion_loss, make_scheduler
+    from vddlib.diffusion.train import diffusion_loss, make_scheduler
     sch = make_scheduler()
     g = torch.Generator().manual_seed(0)
     for i in range(steps + 3):
@@ -58,7 +59,7 @@ def train_only(a, vae, train, device, info: dict, work: Path) -> None:
     """Train each size through the milestones, exporting the EMA weights after each one (no sampling)."""
     import shutil
 
-    from vddlib.stages import data_hash
+    from vddlib.data.hashing import data_hash
 
     lat = encode_videos(vae.to(device), train.videos.to(device) if device.type == "cuda" else train.videos).cpu()
     vae.cpu()
@@ -184,7 +185,7 @@ def main() -> None:
                        "train_s": r["seconds"]}
                 if a.full_syn:
                     from vddlib.data.videoset import VideoSet
-                    from vddlib.evaluate import evaluate_runs
+                    from vddlib.evaluation.train import evaluate_runs
 
                     (run_,) = evaluate_runs(VideoSet(vids, labels, train.class_names), test, cfg_eval, [0],
                                             progress=False, device=device)

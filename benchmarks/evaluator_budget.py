@@ -17,11 +17,14 @@ import numpy as np
 import torch
 
 from vddlib import stages
-from vddlib.config import REPO_ROOT, load_dataset, load_profile
-from vddlib.evaluate import evaluate_runs
-from vddlib.generate import load_pool
-from vddlib.results import write_table
-from vddlib.select import flat_indices, select
+from vddlib.config import REPO_ROOT
+from vddlib.data.datasets import load_dataset
+from vddlib.profile import load_profile
+from vddlib.evaluation.train import evaluate_runs
+from vddlib.data.pool import load_pool
+from vddlib.evaluation.results import write_table
+from vddlib.selection import select
+from vddlib.selection.registry import flat_indices
 
 
 def main() -> None:

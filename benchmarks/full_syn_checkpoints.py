@@ -26,10 +26,12 @@ from pathlib import Path
 import torch
 
 from vddlib import stages
-from vddlib.config import REPO_ROOT, load_dataset, load_profile
+from vddlib.config import REPO_ROOT
+from vddlib.data.datasets import load_dataset
+from vddlib.profile import load_profile
 from vddlib.data.videoset import VideoSet
-from vddlib.evaluate import evaluate_runs
-from vddlib.generate import precision, sample_latents
+from vddlib.evaluation.train import evaluate_runs
+from vddlib.diffusion.generate import precision, sample_latents
 from vddlib.models.autoencoder import decode_latents, load_vae
 from vddlib.models.latte import LatteClassConditional
 

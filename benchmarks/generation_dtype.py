@@ -19,11 +19,13 @@ import time
 import torch
 
 from vddlib import stages
-from vddlib.config import load_dataset, load_profile
-from vddlib.evaluate import predict_proba
-from vddlib.generate import cpu_label, precision, resolve_autocast, sample_latents
+from vddlib.data.datasets import load_dataset
+from vddlib.profile import load_profile
+from vddlib.evaluation.train import predict_proba
+from vddlib.diffusion.generate import precision, sample_latents
+from vddlib.hardware import cpu_label, resolve_autocast
 from vddlib.models.autoencoder import decode_latents
-from vddlib.results import keep_other_rows, write_table
+from vddlib.evaluation.results import keep_other_rows, write_table
 
 
 def main() -> None:

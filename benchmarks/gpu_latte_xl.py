@@ -11,8 +11,8 @@ import time
 
 import torch
 
-from vddlib.diffusion import diffusion_loss, make_scheduler
-from vddlib.generate import GenerateConfig, sample_latents
+from vddlib.diffusion.train import diffusion_loss, make_scheduler
+from vddlib.diffusion.generate import GenerateConfig, sample_latents
 from vddlib.models.latte import LATTE_SIZES, LatteClassConditional
 
 

@@ -62,16 +62,16 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None, help="run only these parts (names as in the report)")
     a = ap.parse_args()
 
-    from vddlib.config import load_profile
+    from vddlib.profile import load_profile
     from vddlib.data.videoset import VideoSet
-    from vddlib.diffusion import train_latte
-    from vddlib.embeddings import build_videomae, videomae_features, videomae_v2_giant_config, VideoMAETrainConfig
-    from vddlib.evaluate import evaluate_runs
-    from vddlib.generate import GenerateConfig, sample_latents
+    from vddlib.diffusion.train import train_latte
+    from vddlib.selection.embeddings import build_videomae, videomae_features, videomae_v2_giant_config, VideoMAETrainConfig
+    from vddlib.evaluation.train import evaluate_runs
+    from vddlib.diffusion.generate import GenerateConfig, sample_latents
     from vddlib.models.autoencoder import build_sd_vae_shape, build_small_vae, decode_latents
-    from vddlib.plan import plan
-    from vddlib.select import select
-    from vddlib.vst import train_vst_unet
+    from vddlib.experiments.plan import plan
+    from vddlib.selection import select
+    from vddlib.selection.vst import train_vst_unet
 
     dev = torch.device(a.device)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -140,7 +140,7 @@ def main() -> None:
     @part("generate_batch")
     def _():
         # a fresh model of the profile's shape (the fine-tuned weights are not saved above); same compute
-        from vddlib.diffusion import build_latte
+        from vddlib.diffusion.train import build_latte
 
         torch.manual_seed(0)
         model = build_latte(K, T, h, C, latte_cfg).to(dev).eval()

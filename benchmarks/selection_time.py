@@ -15,10 +15,11 @@ import time
 import numpy as np
 import torch
 
-from vddlib.config import load_profile
+from vddlib.profile import load_profile
 from vddlib.figures import line_plot
-from vddlib.results import markdown_table, write_text
-from vddlib.select import select
+from vddlib.evaluation.results import markdown_table
+from vddlib.files import write_text
+from vddlib.selection import select
 
 
 def main() -> None:

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 
 from vddlib import stages
-from vddlib.config import load_profile
-from vddlib.generate import cpu_label, load_pool
-from vddlib.losses import class_space, greedy_selection, selection_objective
-from vddlib.results import write_table
-from vddlib.select import select
-from vddlib.vst import train_vst_unet
+from vddlib.profile import load_profile
+from vddlib.data.pool import load_pool
+from vddlib.hardware import cpu_label
+from vddlib.selection.objective import class_space, greedy_selection, selection_objective
+from vddlib.evaluation.results import write_table
+from vddlib.selection import select
+from vddlib.selection.vst import train_vst_unet
 
 
 def main() -> None:

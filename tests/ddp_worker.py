@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from vddlib.diffusion import LatteTrainConfig, close_accelerator, make_accelerator, train_latte
+from vddlib.diffusion.train import LatteTrainConfig, close_accelerator, make_accelerator, train_latte
 
 out = Path(sys.argv[1])
 g = torch.Generator().manual_seed(0)

@@ -1,4 +1,4 @@
-"""Tiny real-layout dataset folders, written with PyAV, for the loader tests.
+"""Test data: tiny real-layout dataset folders (written with PyAV, for the loader tests), toy videos and pools.
 
 Every video of class c is a flat colour whose red channel encodes c (and whose green
 channel ramps over time), so a test can read back from decoded pixels which class and
@@ -11,8 +11,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from vddlib.data.video_io import write_video
+from vddlib.data.videoset import VideoSet
+from vddlib.evaluation.train import TrainConfig
+from vddlib.selection import select
 
 W, H, N_FRAMES = 64, 48, 12
 
@@ -118,7 +122,29 @@ def blob_pool(classes: int = 4, blobs: int = 5, per_blob: int = 8, dim: int = 8,
     points = centre[labels] + offset[labels, blob] + 0.25 * rng.normal(size=(len(labels), dim))
     q, _ = np.linalg.qr(rng.normal(size=(128, dim)))
     latents = (points @ q.T) * (np.sqrt(128) / 2.5)
-    import torch
-
     return {"labels": labels, "blob": blob, "embeddings": points,
             "latents": torch.from_numpy(latents.reshape(-1, 2, 4, 4, 4).astype(np.float32))}
+
+
+def toy_videos(n_per_class: int = 6, classes: int = 3, seed: int = 0) -> VideoSet:
+    """Class c: a bright square that moves right (0), down (1) or stays (2), on noise."""
+    g = torch.Generator().manual_seed(seed)
+    v = (torch.rand(n_per_class * classes, 4, 3, 16, 16, generator=g) * 60).to(torch.uint8)
+    labels = torch.arange(classes).repeat_interleave(n_per_class)
+    for i, c in enumerate(labels.tolist()):
+        y, x = torch.randint(0, 4, (2,), generator=g).tolist()
+        for t in range(4):
+            dy, dx = [(0, 3 * t), (3 * t, 0), (0, 0)][c]
+            v[i, t, :, y + dy:y + dy + 4, x + dx:x + dx + 4] = 255
+    return VideoSet(v, labels, [f"c{k}" for k in range(classes)], [f"v{i}" for i in range(len(v))], {"split": "train"})
+
+
+def grid_inputs():
+    pool, test = toy_videos(6, seed=2), toy_videos(4, seed=3)
+    cfg = TrainConfig(classifier="c3d", model={"widths": [4, 4, 8, 8], "convs_per_block": [1, 1, 1, 1], "fc": 8,
+                                               "norm": "batch"}, min_steps=3, max_steps=3,
+                      batch_size=4)
+    manifests = [{"method": m, "vpc": v, "seed": s,
+                  "indices": select(m, pool.labels, v, seed=s, embeddings=pool.videos.flatten(1).float().numpy())}
+                 for m in ("random", "herding") for v in (1, 2) for s in (0, 1)]
+    return pool, test, cfg, manifests

@@ -9,7 +9,8 @@ import pytest
 import torch
 import yaml
 
-from vddlib.config import REPO_ROOT, load_profile
+from vddlib.config import REPO_ROOT
+from vddlib.profile import load_profile
 from vddlib.data.videoset import VideoSet
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..data.datasets import diffusion_split
 from ..data.hashing import data_hash
+from ..data.paths import check_paths
 from ..data.video_io import ClipSpec
 from ..data.videoset import VideoSet
 from ..files import copy_tree, write_text
@@ -68,6 +69,7 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     Returns a report: which weights are used, the autoencoder's test PSNR, the decoded test
     split (`decoded_test`, for the recogniser check) and seconds taken.
     """
+    check_paths(prof)                       # every file the profile names, before any work
     d: DiffusionSettings = prof.diffusion
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..config import build
 from ..data.hashing import data_hash
+from ..data.paths import check_paths
 from ..data.pool import load_pool
 from ..data.videoset import VideoSet
 from .embeddings import VideoMAETrainConfig, embedder, pool_features, shipped_matches, videomae_features
@@ -106,6 +107,7 @@ def selection_inputs(prof: "Profile", train: VideoSet, pool_path: str | Path,
     The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
     trained on the real train split and cached); pool features are cached beside it.
     """
+    check_paths(prof)
     sel = prof.selection
     pool, latents = load_pool(pool_path, with_latents=True)
     model, feats, embed_s = videomae_inputs(prof, train, pool, Path(pool_path).name)

@@ -8,12 +8,15 @@ import pytest
 import torch
 import yaml
 
-from vddlib import ablate
-from vddlib.config import AblationProfile, load_profile
+from vddlib.experiments import ablate
+from vddlib.experiments.ablate import AblationSettings
+from vddlib.profile import load_profile
 from vddlib.data.videoset import VideoSet
-from vddlib.dm import DMConfig, _to_u8, distill_dm, dm_set
-from vddlib.evaluate import TrainConfig, prepare_videos
-from vddlib.results import read_runs, upsert_runs
+from vddlib.data.augment import to_uint8
+from vddlib.experiments.dm import DMConfig, distill_dm, dm_set
+from vddlib.data.augment import prepare_videos
+from vddlib.evaluation.train import TrainConfig
+from vddlib.evaluation.results import read_runs, upsert_runs
 
 
 def tiny_set(classes=3, per_class=4, frames=4, size=16, seed=0) -> VideoSet:
@@ -29,7 +32,7 @@ SMALL_DM = DMConfig(iterations=3, real_batch=4, depth=2, width=8)
 
 def test_pixel_round_trip_is_exact():
     vs = tiny_set()
-    assert torch.equal(_to_u8(prepare_videos(vs.videos)), vs.videos)
+    assert torch.equal(to_uint8(prepare_videos(vs.videos)), vs.videos)
 
 
 def test_dm_starts_from_real_videos_and_learns_them():
@@ -51,7 +54,7 @@ def test_dm_errors_and_cache(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="iterations"):
         DMConfig(iterations=0)
     first = dm_set(tiny_set(), 1, 0, SMALL_DM, tmp_path, progress=False)
-    monkeypatch.setattr("vddlib.dm.distill_dm", lambda *a, **k: pytest.fail("a cached DM set was distilled again"))
+    monkeypatch.setattr("vddlib.experiments.dm.distill_dm", lambda *a, **k: pytest.fail("a cached DM set was distilled again"))
     second = dm_set(tiny_set(), 1, 0, SMALL_DM, tmp_path, progress=False)
     assert torch.equal(first.videos, second.videos) and first.labels.tolist() == second.labels.tolist()
 
@@ -99,7 +102,7 @@ def test_known_rows_needs_every_vpc_and_seed(tmp_path):
 
 
 def test_evaluate_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, monkeypatch):
-    from vddlib import jobs as jobs_mod
+    from vddlib.evaluation import jobs as jobs_mod
 
     prof = load_profile("default")
     prof = dataclasses.replace(prof, selection=dataclasses.replace(prof.selection, manifests=str(tmp_path / "sel")))
@@ -146,15 +149,15 @@ def test_comparison_table_writes_labels_and_reference(tmp_path):
 
 
 def test_ablation_profile_validation(tmp_path):
-    from vddlib.config import EvalProtocol
+    from vddlib.evaluation.train import EvalProtocol
 
     with pytest.raises(ValueError, match="evaluation.processes"):
         EvalProtocol(processes=0)
     assert load_profile("default").evaluation.processes == 2 and load_profile("paper_ucf101").evaluation.processes == 1
     with pytest.raises(ValueError, match="n_cs"):
-        AblationProfile(vpc=5, n_cs=(4, 100))
+        AblationSettings(vpc=5, n_cs=(4, 100))
     with pytest.raises(ValueError, match="unknown selector"):
-        AblationProfile(real_methods=("random", "magic"))
+        AblationSettings(real_methods=("random", "magic"))
     raw = yaml.safe_load(open("params/default.yaml"))
     raw["ablation"] = {"runs": 2, "transformer": {"lr": 0.01}, "dm": {"iterations": 7}}
     p = tmp_path / "x.yaml"

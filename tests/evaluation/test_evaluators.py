@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from vddlib.data.digits_motion import DigitsMotionConfig, make_digits_motion
-from vddlib.evaluate import TrainConfig, evaluate_runs, predict_proba, train_evaluator
+from vddlib.evaluation.train import TrainConfig, evaluate_runs, predict_proba, train_evaluator
 from vddlib.models import build_evaluator
 
 SMALL_MODELS = {

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import torch
 
-from vddlib.config import load_profile
-from vddlib.cost import count_flops, loglog_slope, peak_memory, selection_scaling, stage_flops, stage_seconds
+from vddlib.profile import load_profile
+from vddlib.experiments.cost import count_flops, loglog_slope, peak_memory, selection_scaling, stage_flops, stage_seconds
 
 
 def test_stage_seconds_sum_tagged_cells_from_papermill_metadata(tmp_path):
@@ -41,7 +41,7 @@ def test_stage_flops_scale_with_the_work_done():
 
 def test_latte_step_flops_are_linear_in_the_batch():
     """stage_flops counts Latte at batch 8 and scales to the profile's batch: that must be exact."""
-    from vddlib.diffusion import diffusion_loss, make_scheduler
+    from vddlib.diffusion.train import diffusion_loss, make_scheduler
     from vddlib.models.latte import LATTE_SIZES, LatteClassConditional
 
     m = LatteClassConditional(sample_size=8, num_frames=4, in_channels=4, num_classes=3, learn_sigma=False,

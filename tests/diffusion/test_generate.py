@@ -8,7 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vddlib.generate import GenerateConfig, generate_pool, load_pool, sample_latents, video_seed
+from vddlib.data.pool import load_pool
+from vddlib.diffusion.generate import GenerateConfig, generate_pool, sample_latents, video_seed
 from vddlib.models.autoencoder import SmallVAEConfig, build_small_vae, load_vae
 from vddlib.models.latte import LatteClassConditional
 
@@ -66,7 +67,8 @@ def test_a_video_regenerates_alone(tmp_path, pair):
 
 def test_autocast_auto_resolves_by_what_the_cpu_can_do(monkeypatch):
     """'auto' is bf16 only where the CPU has native bf16 as torch reports it (or on a GPU); AVX2-only → fp32."""
-    from vddlib import generate as gen
+    from vddlib import hardware as gen
+    from vddlib.diffusion.generate import precision
 
     def cpu(avx512_bf16, amx, capability, onednn_bf16):
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
@@ -88,31 +90,31 @@ def test_autocast_auto_resolves_by_what_the_cpu_can_do(monkeypatch):
     cpu(True, False, "AVX2", True)                         # the instructions, but torch told not to use them
     assert gen.resolve_autocast("auto", "cpu") == "no"
     assert not torch.is_autocast_enabled("cpu")
-    with gen.precision(GenerateConfig(autocast="auto"), "cpu"):
+    with precision(GenerateConfig(autocast="auto"), "cpu"):
         assert not torch.is_autocast_enabled("cpu")        # fp32 here: the context is a no-op
     cpu(True, False, "AVX512", True)
-    with gen.precision(GenerateConfig(autocast="auto"), "cpu"):
+    with precision(GenerateConfig(autocast="auto"), "cpu"):
         assert torch.is_autocast_enabled("cpu")
 
 
 def test_pool_folder_and_manifest_name_the_resolved_precision(tmp_path, pair, monkeypatch):
-    from vddlib import generate as gen
-    from vddlib import stages
-    from vddlib.config import load_profile
+    from vddlib import hardware
+    from vddlib.data.pool import pool_dir
+    from vddlib.profile import load_profile
 
     prof = load_profile("default")
-    monkeypatch.setattr(gen, "native_bf16", lambda: False)
-    assert stages.pool_dir(prof, "cpu").name.endswith("_fp32")
+    monkeypatch.setattr(hardware, "native_bf16", lambda: False)
+    assert pool_dir(prof, "cpu").name.endswith("_fp32")
     vae, latte = pair
     generate_pool(latte, vae, CLASSES, dataclasses.replace(CFG, autocast="auto"), tmp_path, progress=False)
     doc = json.loads((tmp_path / "manifest.json").read_text())
     assert doc["config"]["autocast"] == "auto" and doc["precision"] == "no"
-    monkeypatch.setattr(gen, "native_bf16", lambda: True)
-    assert stages.pool_dir(prof, "cpu").name.endswith("_bf16")
+    monkeypatch.setattr(hardware, "native_bf16", lambda: True)
+    assert pool_dir(prof, "cpu").name.endswith("_bf16")
 
 
 def test_pool_videos_are_fitted_to_the_evaluators_clip(tmp_path, pair):
-    from vddlib.generate import fit_videos
+    from vddlib.diffusion.generate import fit_videos
 
     v = torch.randint(0, 256, (2, 4, 3, 32, 32), dtype=torch.uint8)
     assert torch.equal(fit_videos(v), v)

@@ -6,13 +6,13 @@ import json
 import pytest
 import torch
 
-from vddlib import jobs as jobs_mod
-from vddlib.evaluate import evaluate_selections
-from vddlib.jobs import EvalJobs, balanced_order, expand_rows, read_done
-from vddlib.select import flat_indices
-
-from .launch import launch_two_processes
-from .test_selection_stage import grid_inputs
+from tests.fixtures import grid_inputs
+from tests.launch import launch_two_processes
+from vddlib.evaluation import jobs as jobs_mod
+from vddlib.evaluation.jobs import EvalJobs, balanced_order, expand_rows, read_done
+from vddlib.evaluation.results import read_runs, upsert_runs
+from vddlib.evaluation.train import evaluate_runs
+from vddlib.selection.registry import flat_indices
 
 
 def _queue(pool, test, cfg, manifests) -> EvalJobs:
@@ -26,12 +26,11 @@ def test_queue_gives_the_rows_of_direct_evaluation_in_job_order(tmp_path):
     pool, test, cfg, manifests = grid_inputs()
     q = _queue(pool, test, cfg, manifests)
     rows = q.run(1, tmp_path, progress=False)
-    direct = evaluate_selections(pool, test, cfg, manifests, dataset="toy", pool_name="synthetic", progress=False)
     key = lambda r: (r["method"], r["vpc"], r["seed"])
     assert [key(r) for r in rows] == [(m["method"], m["vpc"], m["seed"]) for m in manifests]
-    by = {key(r): r for r in direct}
-    for r in rows:
-        assert {k: r[k] for k in ("top1", "auc", "f1")} == {k: by[key(r)][k] for k in ("top1", "auc", "f1")}
+    for r, m in zip(rows, manifests):             # each row is that manifest's set trained and tested directly
+        (direct,) = evaluate_runs(pool.subset(flat_indices(m["indices"])), test, cfg, [m["seed"]], progress=False)
+        assert {k: r[k] for k in ("top1", "auc", "f1")} == {k: direct[k] for k in ("top1", "auc", "f1")}
     assert q.resolve([3, {"ready": 1}, 0]) == [rows[3], {"ready": 1}, rows[0]]
 
 
@@ -105,7 +104,7 @@ def test_identical_trainings_run_once_and_keep_their_own_keys(tmp_path, monkeypa
 
 
 def test_queue_refuses_another_test_split(tmp_path):
-    from vddlib.jobs import run_queue
+    from vddlib.evaluation.jobs import run_queue
 
     pool, test, cfg, manifests = grid_inputs()
     folder = _queue(pool, test, cfg, manifests[:1]).write(tmp_path)
@@ -122,3 +121,18 @@ def test_balanced_order_splits_the_work_evenly():
     work = lambda ids: sum(specs[i]["steps"] for i in ids)
     assert abs(work(order[:half]) - work(order[half:])) <= 150
     assert torch.tensor(order).unique().numel() == 8
+
+
+def test_a_grid_of_manifests_gives_one_row_each_in_the_results_csv(tmp_path):
+    """The grid of notebook 04: one queued job per manifest, rows keyed by (method, VPC, seed), and a rerun of
+    the same grid replaces its rows in the CSV instead of adding them."""
+    pool, test, cfg, manifests = grid_inputs()
+    csv = tmp_path / "eval_runs.csv"
+    upsert_runs(csv, _queue(pool, test, cfg, manifests).run(1, tmp_path / "q", progress=False))
+    first = read_runs(csv)
+    key = lambda r: (r["method"], r["vpc"], r["seed"])
+    assert sorted(map(key, first)) == sorted((m["method"], m["vpc"], m["seed"]) for m in manifests)
+    upsert_runs(csv, _queue(pool, test, cfg, manifests).run(1, tmp_path / "q", progress=False))
+    again = read_runs(csv)
+    assert len(again) == len(manifests)
+    assert {key(r): r["top1"] for r in again} == {key(r): r["top1"] for r in first}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, top_k_accuracy_score
 
-from vddlib.metrics import classification_metrics
+from vddlib.evaluation.metrics import classification_metrics
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

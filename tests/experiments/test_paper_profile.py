@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 import torch
 
-from vddlib.config import check_paths, load_profile
-from vddlib.paper import DATASET_FACTS
-from vddlib.plan import plan
+from vddlib.data.paths import check_paths
+from vddlib.profile import load_profile
+from vddlib.data.real import DATASETS
+from vddlib.experiments.plan import plan
 
 PAPER = {"paper_miniucf": "miniucf", "paper_ucf101": "ucf101", "paper_hmdb51": "hmdb51",
          "paper_kinetics400": "kinetics400", "paper_ssv2": "ssv2"}
@@ -19,7 +20,7 @@ PAPER = {"paper_miniucf": "miniucf", "paper_ucf101": "ucf101", "paper_hmdb51": "
 def test_paper_profile_plans_the_papers_shapes_on_the_meta_device(name):
     prof = load_profile(name)
     ds = PAPER[name]
-    K = DATASET_FACTS[ds]["classes"]
+    K = DATASETS[ds].classes
     p = plan(prof)
     assert p["classes"] == K
     assert p["diffusion_clip"] == [16, 3, 256, 256] and p["latent"] == [16, 4, 32, 32]
@@ -88,7 +89,7 @@ def test_default_profile_needs_no_files():
 
 
 def test_evaluation_device_and_accuracy_are_validated():
-    from vddlib.config import EvalProtocol
+    from vddlib.evaluation.train import EvalProtocol
 
     with pytest.raises(ValueError, match="evaluation.accuracy"):
         EvalProtocol(accuracy="top3")
@@ -98,7 +99,7 @@ def test_evaluation_device_and_accuracy_are_validated():
 
 
 def test_videomae_input_is_fitted_to_the_models_frames_and_size():
-    from vddlib.embeddings import fit_to_model, videomae_v2_giant_config
+    from vddlib.selection.embeddings import fit_to_model, videomae_v2_giant_config
 
     x = torch.rand(2, 8, 3, 112, 112)
     y = fit_to_model(x, videomae_v2_giant_config(5))
@@ -106,7 +107,7 @@ def test_videomae_input_is_fitted_to_the_models_frames_and_size():
 
 
 def test_the_first_stage_checks_the_paths_before_any_work(tmp_path):
-    from vddlib import stages
+    from vddlib.diffusion import stage as stages
 
     prof = load_profile("paper_miniucf")
     prof.dataset.root = str(tmp_path / "missing")
@@ -127,8 +128,7 @@ def test_the_pool_is_fitted_to_the_evaluators_clip_when_diffusion_works_larger()
 
 def test_diffusion_split_decodes_the_diffusion_clip_of_the_train_files(tmp_path):
     from tests import fixtures
-    from vddlib import stages
-    from vddlib.config import load_dataset
+    from vddlib.data.datasets import diffusion_split, load_dataset
     from vddlib.data.video_io import ClipSpec
 
     root = fixtures.ucf101(tmp_path / "ucf")
@@ -137,9 +137,9 @@ def test_diffusion_split_decodes_the_diffusion_clip_of_the_train_files(tmp_path)
     prof.dataset.clip = ClipSpec(frames=4, gap=2, resize=(64, 48), crop=32)
     prof.diffusion.clip = ClipSpec(frames=6, gap=1, resize=(64, 48), crop=48, start="random")
     splits = load_dataset(prof.dataset)
-    d = stages.diffusion_split(prof, splits)
+    d = diffusion_split(prof.dataset, prof.diffusion.clip, splits)
     assert tuple(d.videos.shape[1:]) == (6, 3, 48, 48) and tuple(splits["train"].videos.shape[1:]) == (4, 3, 32, 32)
     assert d.ids == splits["train"].ids                      # the same train files, never the test ones
     assert set(d.ids).isdisjoint(splits["test"].ids)
     prof.diffusion.clip = None
-    assert stages.diffusion_split(prof, splits) is splits["train"]
+    assert diffusion_split(prof.dataset, prof.diffusion.clip, splits) is splits["train"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vddlib.select import SELECTORS, flat_indices, select
+from vddlib.selection import select
+from vddlib.selection.registry import SELECTORS, flat_indices
 
 
 LABELS = np.repeat(np.arange(4), [5, 7, 6, 5])

@@ -2,6 +2,8 @@
 Plackett-Luce, VST-UNet's symmetry, and manifests that are re-used."""
 from __future__ import annotations
 
+import dataclasses
+
 import itertools
 import json
 import math
@@ -10,12 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from vddlib.losses import class_space, greedy_selection, set_objective, soft_objective
+from vddlib.selection.objective import class_space, greedy_selection, set_objective, soft_objective
 from vddlib.models.csta import CSTAConfig
 from vddlib.models.vst_unet import VSTUNet
-from vddlib.select import (SELECTORS, flat_indices, knapsack, manifest_path, representatives, select,
-                           selection_manifest, tac_dt_clusters)
-from vddlib.vst import VSTConfig, relaxed_draw, sequential_draw, train_vst_unet
+from vddlib.selection import select
+from vddlib.selection.manifests import manifest_path, selection_manifest
+from vddlib.selection.registry import SELECTORS, flat_indices
+from vddlib.selection.selectors.csta import knapsack
+from vddlib.selection.selectors.tac_dt import representatives, tac_dt_clusters
+from vddlib.selection.vst import VSTConfig, relaxed_draw, sequential_draw, train_vst_unet
 
 K, N = 3, 12
 
@@ -252,7 +257,7 @@ def test_vst_stops_early_when_the_objective_stalls():
 
 def test_vst_batching_of_classes_does_not_change_the_selection(monkeypatch):
     """Classes go through the network together (capped per call); unequal class sizes too; same result."""
-    import vddlib.vst as vst
+    import vddlib.selection.vst as vst
 
     g = torch.Generator().manual_seed(1)
     labels = torch.cat([torch.zeros(7), torch.ones(7), torch.full((5,), 2)]).long()   # class 2 is smaller
@@ -288,7 +293,7 @@ def test_manifest_is_written_and_reused(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise AssertionError("recomputed a saved selection")
-    monkeypatch.setitem(SELECTORS, "random", boom)
+    monkeypatch.setitem(SELECTORS, "random", dataclasses.replace(SELECTORS["random"], fn=boom))
     m2 = selection_manifest(tmp_path, "toy", "pool", "random", labels, 2, 0, settings={"a": 1}, num_classes=K)
     assert m2["reused"] and m2["indices"] == m1["indices"]
     with pytest.raises(AssertionError, match="recomputed"):      # other settings: not the same selection

@@ -1,5 +1,5 @@
 """The selection stage around the selectors: the VideoMAE embedder (train, save, load, features, probe),
-the profile's selection section, and the evaluation grid split over two processes."""
+and the profile's selection section."""
 from __future__ import annotations
 
 
@@ -7,29 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.launch import launch_two_processes
+from tests.fixtures import toy_videos
 from vddlib.data.videoset import VideoSet
-from vddlib.embeddings import (VideoMAETrainConfig, build_videomae, load_videomae, pool_features, train_videomae,
-                               videomae_features)
-from vddlib.evaluate import TrainConfig, evaluate_selections
-from vddlib.results import read_runs
-from vddlib.select import select
+from vddlib.selection.embeddings import VideoMAETrainConfig, build_videomae, load_videomae, pool_features, train_videomae, videomae_features
+from vddlib.selection import select
 
 TINY = VideoMAETrainConfig(patch_size=8, tubelet_size=2, hidden_size=32, layers=1, heads=2, intermediate_size=32,
                            steps=30, batch_size=8, lr=3e-3)
-
-
-def toy_videos(n_per_class: int = 6, classes: int = 3, seed: int = 0) -> VideoSet:
-    """Class c: a bright square that moves right (0), down (1) or stays (2), on noise."""
-    g = torch.Generator().manual_seed(seed)
-    v = (torch.rand(n_per_class * classes, 4, 3, 16, 16, generator=g) * 60).to(torch.uint8)
-    labels = torch.arange(classes).repeat_interleave(n_per_class)
-    for i, c in enumerate(labels.tolist()):
-        y, x = torch.randint(0, 4, (2,), generator=g).tolist()
-        for t in range(4):
-            dy, dx = [(0, 3 * t), (3 * t, 0), (0, 0)][c]
-            v[i, t, :, y + dy:y + dy + 4, x + dx:x + dx + 4] = 255
-    return VideoSet(v, labels, [f"c{k}" for k in range(classes)], [f"v{i}" for i in range(len(v))], {"split": "train"})
 
 
 def test_videomae_trains_saves_and_loads(tmp_path):
@@ -53,8 +37,8 @@ def test_videomae_learns():
 
 
 def test_a_shipped_embedder_is_used_only_for_its_own_data_and_settings(tmp_path, monkeypatch):
-    import vddlib.embeddings as emb_mod
-    from vddlib.embeddings import embedder, shipped_matches
+    import vddlib.selection.embeddings as emb_mod
+    from vddlib.selection.embeddings import embedder, shipped_matches
 
     train = toy_videos()
     cfg = VideoMAETrainConfig(**{**TINY.__dict__, "steps": 5})
@@ -101,7 +85,7 @@ def test_pool_features_cache_and_probe(tmp_path):
 
 
 def test_selection_profile_validation(tmp_path):
-    from vddlib.config import load_profile
+    from vddlib.profile import load_profile
 
     prof = load_profile("default")
     assert set(prof.selection.methods) == {"random", "mae_score", "csta", "dm_mmd", "vst_unet", "tac_dt", "herding",
@@ -117,28 +101,3 @@ def test_selection_profile_validation(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the grid on two processes
-def grid_inputs():
-    pool, test = toy_videos(6, seed=2), toy_videos(4, seed=3)
-    cfg = TrainConfig(classifier="c3d", model={"widths": [4, 4, 8, 8], "convs_per_block": [1, 1, 1, 1], "fc": 8,
-                                               "norm": "batch"}, min_steps=3, max_steps=3,
-                      batch_size=4)
-    manifests = [{"method": m, "vpc": v, "seed": s,
-                  "indices": select(m, pool.labels, v, seed=s, embeddings=pool.videos.flatten(1).float().numpy())}
-                 for m in ("random", "herding") for v in (1, 2) for s in (0, 1)]
-    return pool, test, cfg, manifests
-
-
-def test_grid_rows_do_not_depend_on_the_process_count(tmp_path):
-    pool, test, cfg, manifests = grid_inputs()
-    one = evaluate_selections(pool, test, cfg, manifests, dataset="toy", pool_name="synthetic", progress=False)
-    assert len(one) == 8 and len({(r["method"], r["vpc"], r["seed"]) for r in one}) == 8
-    p = launch_two_processes("grid_worker.py", str(tmp_path), port=29533)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "rank 0 of 2 done with 8 rows" in p.stdout and "rank 1 of 2 done with 8 rows" in p.stdout
-    two = read_runs(tmp_path / "rows.csv")
-    key = lambda r: (r["method"], r["vpc"], r["seed"])
-    assert sorted(map(key, two)) == sorted(map(key, one))
-    by = {key(r): r for r in two}
-    for r in one:
-        for m in ("top1", "top5", "auc", "f1"):
-            assert by[key(r)][m] == pytest.approx(r[m], abs=1e-3), (key(r), m)     # the CSV keeps 4 decimals

@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from vddlib.results import COLUMNS, read_runs, summarize_runs, upsert_runs, write_summary_table
+from vddlib.evaluation.results import COLUMNS, read_runs, summarize_runs, upsert_runs, write_summary_table
 
 
 def row(method="random", vpc=1, seed=0, top1=50.0, **kw):
@@ -48,7 +48,7 @@ def test_summary_mean_and_std(tmp_path):
 
 
 def test_dataset_table_says_when_there_are_no_rows(tmp_path):
-    from vddlib.results import write_dataset_table
+    from vddlib.evaluation.results import write_dataset_table
 
     md = write_dataset_table([], "ucf101", tmp_path / "table3", how_to="Run PROFILE=paper_ucf101 ./run_all.sh.")
     assert "No runs for ucf101" in md and "paper_ucf101" in md
@@ -56,7 +56,7 @@ def test_dataset_table_says_when_there_are_no_rows(tmp_path):
 
 
 def test_dataset_table_lays_out_methods_by_vpc(tmp_path):
-    from vddlib.results import write_dataset_table
+    from vddlib.evaluation.results import write_dataset_table
 
     def row(pool, method, vpc, seed, top1):
         return {"dataset": "ucf101", "pool": pool, "method": method, "vpc": vpc, "classifier": "c3d", "seed": seed,
@@ -73,7 +73,7 @@ def test_dataset_table_lays_out_methods_by_vpc(tmp_path):
 
 
 def test_a_benchmark_table_keeps_the_other_machines_rows(tmp_path):
-    from vddlib.results import keep_other_rows, write_table
+    from vddlib.evaluation.results import keep_other_rows, write_table
 
     head = ["cpu", "ms"]
     write_table(tmp_path / "t", head, [["AVX512", "1.0"], ["AVX2", "4.0"]])

@@ -8,8 +8,8 @@ from safetensors.torch import load_file
 
 from tests.launch import launch_two_processes
 from vddlib.data.digits_motion import DigitsMotionConfig, make_digits_motion
-from vddlib.diffusion import LatteTrainConfig, make_scheduler, read_train_log, train_latte, vlb_loss
-from vddlib.latents import encode_training_split, read_latents
+from vddlib.diffusion.train import LatteTrainConfig, make_scheduler, read_train_log, train_latte, vlb_loss
+from vddlib.diffusion.latents import encode_training_split, read_latents
 from vddlib.models.autoencoder import build_small_vae, SmallVAEConfig
 from vddlib.models.latte import LatteClassConditional
 

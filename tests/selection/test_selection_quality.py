@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from tests.fixtures import blob_pool
-from vddlib.losses import class_space, greedy_selection, random_objectives, set_objective
-from vddlib.select import select
-from vddlib.vst import VSTConfig, train_vst_unet
+from vddlib.selection.objective import class_space, greedy_selection, random_objectives, set_objective
+from vddlib.selection import select
+from vddlib.selection.vst import VSTConfig, train_vst_unet
 
 BLOBS = 5
 # small network, long enough to see the policy move; the defaults' budget is for pools of 100 videos
@@ -119,7 +119,7 @@ def test_a_seeded_selection_is_the_same_on_1_and_2_threads(pool):
 
 def test_selection_quality_reports_the_objective_and_per_video_means(pool):
     from vddlib.data.videoset import VideoSet
-    from vddlib.stages import selection_quality
+    from vddlib.selection.stage import selection_quality
 
     labels = pool["labels"]
     n = len(labels)

@@ -1,0 +1,55 @@
+"""The diffusion stage as the notebooks run it: the retrain and shipped paths."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from vddlib.data.hashing import data_hash
+from vddlib.diffusion import stage as stages
+from vddlib.profile import load_profile
+from vddlib.data.digits_motion import DigitsMotionConfig, make_digits_motion
+from vddlib.diffusion.train import LatteTrainConfig
+from vddlib.models.autoencoder import SmallVAEConfig
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return make_digits_motion(DigitsMotionConfig(train_per_class=2, test_per_class=2, seed=2))
+
+
+def tiny_profile(shipped="", smoke_batch=0):
+    p = load_profile("default")
+    d = dataclasses.replace(p.diffusion, shipped=shipped, retrain=False, vae_steps=2, vae_batch=4,
+                            vae=SmallVAEConfig(block_out_channels=(8, 8, 8), norm_num_groups=4),
+                            latte=LatteTrainConfig(size="tiny", steps=3, batch_size=4, checkpoint_every=3,
+                                                   learn_sigma=False), smoke_steps=2, smoke_batch=smoke_batch)
+    return dataclasses.replace(p, diffusion=d)
+
+
+def test_finetune_trains_both_when_nothing_is_shipped(tmp_path, splits):
+    rep = stages.finetune(tiny_profile(), splits, tmp_path)
+    assert rep["latte"].startswith("trained here: 3 steps") and rep["smoke_steps"] == 2
+    vae, latte = stages.load_diffusion(tmp_path)
+    assert latte.config.num_classes == 10 and vae.config.latents_mean is not None
+    assert json.loads((tmp_path / "finetune_report.json").read_text())["data_hash"] == data_hash(splits["train"])
+
+
+def test_finetune_uses_the_shipped_pair(tmp_path, splits):
+    first = tmp_path / "first"
+    stages.finetune(tiny_profile(), splits, first)
+    rep = stages.finetune(tiny_profile(shipped=str(first), smoke_batch=2), splits, tmp_path / "second")
+    assert rep["latte"] == f"shipped: {first}"
+    assert rep["smoke_batch"] == 2 and rep["smoke_steps"] == 2         # the smoke's own batch, not latte's 4
+    a = stages.load_diffusion(first)[1].state_dict()
+    b = stages.load_diffusion(tmp_path / "second")[1].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(FileNotFoundError, match="retrain: true"):
+        stages.finetune(tiny_profile(shipped=str(tmp_path / "nothing")), splits, tmp_path / "third")
+
+
+def test_load_diffusion_names_notebook_01(tmp_path):
+    with pytest.raises(FileNotFoundError, match="01_finetune"):
+        stages.load_diffusion(tmp_path)
