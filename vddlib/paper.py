@@ -49,3 +49,7 @@ TABLE6_MINIUCF = {
 }
 # Table 2 (MiniUCF): DM (distribution matching, the prior video-distillation baseline) top-1 by VPC.
 DM_MINIUCF = {1: {"top1": (15.3, 1.1)}, 5: {"top1": (25.7, 0.2)}}
+
+# The paper's own two selectors (its Table 2 rows beside Full real / Full syn) and Table 2's VPCs.
+PAPER_SELECTORS = ("vst_unet", "tac_dt")
+TABLE2_VPCS = (1, 5)
