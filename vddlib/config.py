@@ -141,10 +141,12 @@ def profile_path(name_or_path: str) -> Path:
 
 
 def read_profile(name_or_path: str) -> tuple[Path, dict]:
-    """(path, raw mapping) of a profile with its `base:` chain merged in; its name defaults to the file's stem."""
+    """(path, raw mapping) of a profile with its `base:` chain merged in. Its name is its own `name:` (never the
+    base's), else the file's stem."""
     path = profile_path(name_or_path)
     raw = _read_raw(path)
-    raw.setdefault("name", path.stem)
+    own = yaml.safe_load(path.read_text()) or {}
+    raw["name"] = own.get("name", path.stem) if isinstance(own, dict) else path.stem
     return path, raw
 
 

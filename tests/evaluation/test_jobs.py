@@ -1,4 +1,4 @@
-"""The evaluation queue (vddlib.jobs): rows in job order, the same on two processes, resumable."""
+"""The evaluation queue (vddlib.evaluation.jobs): rows in job order, the same on two processes, resumable."""
 from __future__ import annotations
 
 import json

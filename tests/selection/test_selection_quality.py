@@ -2,7 +2,7 @@
 
 Each class is 5 tight Gaussian blobs of 8 points (`fixtures.blob_pool`), given to the
 selectors as embeddings (TAC-DT, Herding) and as latent videos (VST-UNet's fixed space).
-The paper's objective (λ_d L_div + λ_r L_rep in the latents, `vddlib.losses`) is the yardstick:
+The paper's objective (λ_d L_div + λ_r L_rep in the latents, `vddlib.selection.objective`) is the yardstick:
 200 random sets of the same size give its chance level, a greedy optimiser a near-best one.
 """
 from __future__ import annotations

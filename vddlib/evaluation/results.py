@@ -35,7 +35,7 @@ def read_runs(path: str | Path) -> list[dict]:
         reader = csv.DictReader(f)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path} lacks the columns {missing}; it was not written by vddlib.results.")
+            raise ValueError(f"{path} lacks the columns {missing}; it was not written by vddlib.evaluation.results.")
         return [_typed(r) for r in reader]
 
 

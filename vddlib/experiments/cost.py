@@ -165,19 +165,17 @@ def stage_flops(prof: "Profile", latte_steps: int, n_train: int, n_test: int, gr
 _UNITS = ("latte_train", "generate", "videomae_train", "vst_unet", "evaluator")
 
 
-def _run_unit(profile: str, unit: str) -> float:
+def _run_unit(prof: "Profile", unit: str) -> float:
     """One unit of a stage, in this process (called by `peak_memory` in a fresh one). Returns MiB to add to the
     unit's measured peak for what it leaves out (0 unless said below)."""
     from ..diffusion.generate import GenerateConfig, sample_latents
     from ..diffusion.train import build_latte, diffusion_loss, make_scheduler
     from ..evaluation.train import new_evaluator
     from ..models.autoencoder import build_small_vae, decode_latents
-    from ..profile import load_profile
     from ..selection.embeddings import build_videomae
     from ..selection.vst import train_vst_unet
     from .plan import clip_shape, latent_shape, num_classes
 
-    prof = load_profile(profile)
     K, (T, S), (_, C, h) = num_classes(prof), clip_shape(prof, diffusion=True), latent_shape(prof)
     d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
     if unit == "latte_train":
@@ -222,9 +220,9 @@ def peak_memory(profile: str, units=_UNITS, workers: int | None = None) -> dict[
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    code = ("import sys; from vddlib.experiments.cost import _run_unit, _rss\n"
+    code = ("import sys; from vddlib.experiments.cost import _run_unit, _rss; from vddlib.profile import load_profile\n"
             "base = _rss('VmRSS'); open('/proc/self/clear_refs', 'w').write('5')\n"
-            "extra = _run_unit(sys.argv[1], sys.argv[2]); print(base, _rss('VmHWM') + extra)")
+            "extra = _run_unit(load_profile(sys.argv[1]), sys.argv[2]); print(base, _rss('VmHWM') + extra)")
 
     def one(u: str) -> tuple[float, float]:
         r = subprocess.run([sys.executable, "-c", code, profile, u], capture_output=True, text=True, timeout=600)

@@ -169,7 +169,7 @@ def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndar
     """What each method's selections hold, averaged over seeds per (method, VPC):
 
     - `objective`: the paper's selection objective λ_d L_div + λ_r L_rep in the fixed latent space
-      (`vddlib.losses`; lower is better), with `lambdas(vpc)` -> (λ_d, λ_r) (VST-UNet's, the paper's by VPC);
+      (`vddlib.selection.objective`; lower is better), with `lambdas(vpc)` -> (λ_d, λ_r) (VST-UNet's, the paper's by VPC);
     - each of `per_video` ({name: (N,) array}), averaged over the picks: e.g. `recognised` (the Full-real
       recogniser names the video's class) and `confidence` (its probability for that class);
     - `diversity`: mean pairwise cosine distance of the selected embeddings within a class;

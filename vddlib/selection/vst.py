@@ -2,7 +2,7 @@
 
 L = L_ce + λ_d L_div + λ_r L_rep, with the paper's λ per VPC unless set (VPC=1: λ_r=0.1,
 λ_d=0; VPC 5/10: λ_r=1, λ_d=0.1). L_div and L_rep are measured in a *fixed* space, each
-video's autoencoder latents (`vddlib.losses`), never on features the network reshapes:
+video's autoencoder latents (`vddlib.selection.objective`), never on features the network reshapes:
 otherwise the network can please them by moving its embedding instead of its choice.
 Each class's input is its whole pool of N_c videos, as in the paper; one optimiser step
 visits every class (one class per step lets the shared class head chase that class).

@@ -1,0 +1,83 @@
+"""The registry is the one place that knows the selectors: a new selector with settings is its own module, and the
+profile's `selection.<name>` section reaches it with no other edit."""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from vddlib.selection import registry
+from vddlib.selection.registry import SELECTORS, register, select
+from vddlib.selection.stage import SelectionSettings
+
+MODULE = '''
+from dataclasses import dataclass
+
+from vddlib.selection.registry import per_class, register
+
+
+@dataclass
+class EveryKthConfig:
+    step: int = 1
+
+    def kwargs(self) -> dict:
+        return {"step": self.step}
+
+
+@register("every_kth", settings=EveryKthConfig)
+def select_every_kth(labels, vpc, seed=0, num_classes=None, *, step=1, **_):
+    return per_class(labels, vpc, num_classes, lambda c, idx: [(i * step) % len(idx) for i in range(vpc)])
+'''
+
+
+@pytest.fixture
+def new_selector(tmp_path, monkeypatch):
+    """A selector module written as a user would write it, imported; the registry is restored afterwards."""
+    monkeypatch.setattr(registry, "SELECTORS", dict(SELECTORS))
+    monkeypatch.setattr(sys.modules["vddlib.selection.stage"], "SELECTORS", registry.SELECTORS)
+    path = tmp_path / "every_kth.py"
+    path.write_text(MODULE)
+    spec = importlib.util.spec_from_file_location("every_kth", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_a_new_selector_module_reaches_select_and_the_profile(new_selector):
+    labels = np.repeat(np.arange(3), 6)
+    picks = select("every_kth", labels, 2, step=2)
+    assert picks == {0: [0, 2], 1: [6, 8], 2: [12, 14]}
+    sel = SelectionSettings.from_dict({"methods": ["random", "every_kth"], "every_kth": {"step": 3}}, "test.yaml")
+    assert sel.methods == ("random", "every_kth") and sel.every_kth.step == 3
+    assert sel.settings("every_kth") == {"step": 3}
+    with pytest.raises(TypeError, match=r"test.yaml: selection.every_kth.step: expected an integer"):
+        SelectionSettings.from_dict({"every_kth": {"step": "3"}}, "test.yaml")
+    assert "every_kth" in SelectionSettings().methods           # empty methods: every registered selector
+
+
+def test_settings_of_unknown_or_settingless_selectors_are_errors():
+    with pytest.raises(ValueError, match="unknown"):
+        SelectionSettings(methods=("random", "no_such_method"))
+    with pytest.raises(ValueError, match="takes no settings"):
+        SelectionSettings.from_dict({"random": {"x": 1}}, "test.yaml")
+    with pytest.raises(ValueError, match="unknown setting"):
+        SelectionSettings.from_dict({"tac_dt": {"treshold": 0.1}}, "test.yaml")
+
+
+def test_two_selectors_cannot_share_a_name(monkeypatch):
+    monkeypatch.setattr(registry, "SELECTORS", dict(SELECTORS))
+    with pytest.raises(ValueError, match="Two selectors"):
+        register("random")(lambda *a, **k: None)
+
+
+def test_manifest_settings_keep_their_saved_form():
+    """What a manifest records for each selector with settings (saved manifests are re-used only if equal)."""
+    sel = SelectionSettings()
+    assert sel.settings("dm_mmd") == {"n_init": 10}
+    assert set(sel.settings("tac_dt")) == {"pca_dims", "threshold", "linkage", "knn", "candidates"}
+    assert set(sel.settings("vst_unet")) == {"config"} and set(sel.settings("csta")) == {"config"}
+    assert sel.settings("random") == {} and dataclasses.is_dataclass(sel.vst_unet)
