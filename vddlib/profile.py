@@ -6,9 +6,11 @@ This module sits above the stages: it puts each stage's own settings dataclass t
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from .config import build, read_profile
+from .config import REPO_ROOT, build, read_profile, write_run_config
 from .data.datasets import DatasetConfig, pool_resampling
 from .diffusion.generate import GenerateConfig
 from .diffusion.stage import DiffusionSettings
@@ -50,3 +52,13 @@ def load_profile(name_or_path: str) -> Profile:
                    diffusion, build(GenerateConfig, generate, f"{where}: generate"),
                    SelectionSettings.from_dict(raw.get("selection") or {}, where),
                    build(AblationSettings, raw.get("ablation"), f"{where}: ablation"))
+
+
+def start(profile: str, run_config: str | Path, **parameters) -> Profile:
+    """A notebook's first call: paths relative to the repository (papermill and nbval start in different
+    folders), the profile loaded and validated, and the resolved run config (with the notebook's parameters and
+    the git commit) written to `run_config` beside the outputs."""
+    os.chdir(REPO_ROOT)
+    prof = load_profile(profile)
+    write_run_config(run_config, prof, **parameters)
+    return prof

@@ -299,3 +299,10 @@ def read_train_log(path: str | Path) -> np.ndarray:
     p = Path(path)
     p = p / "train_log.csv" if p.is_dir() else p
     return np.loadtxt(p, delimiter=",", ndmin=2) if p.is_file() else np.zeros((0, 3))
+
+
+def smoothed_loss(log: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, mean loss) of a training log averaged over windows, at most `points` of them (for the loss curve)."""
+    k = max(1, len(log) // points)
+    smooth = torch.tensor(log[:, 1]).unfold(0, k, k).mean(1).numpy()
+    return log[k - 1::k, 0][:len(smooth)], smooth

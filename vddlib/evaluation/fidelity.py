@@ -74,3 +74,12 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 def recognition(model: torch.nn.Module, vs: VideoSet) -> float:
     """Percent of videos the evaluator assigns to their (conditioning) class."""
     return float((predict_proba(model, vs.videos).argmax(1) == vs.labels).float().mean() * 100)
+
+
+def pool_fidelity(model: torch.nn.Module, train: VideoSet, test: VideoSet, pool: VideoSet) -> dict[str, float]:
+    """How real the pool looks to the recogniser: the share of pool and real test videos it recognises, and the
+    Fréchet distance of its features from the pool to real test, beside real train to real test."""
+    f_test, f_train, f_pool = (embed(model, v.videos) for v in (test, train, pool))
+    return {"recognised_pool": recognition(model, pool), "recognised_real_test": recognition(model, test),
+            "frechet_pool_vs_real_test": frechet_distance(f_pool, f_test),
+            "frechet_real_train_vs_real_test": frechet_distance(f_train, f_test)}

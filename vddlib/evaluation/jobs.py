@@ -26,6 +26,7 @@ from safetensors import safe_open
 from tqdm.auto import tqdm
 
 from ..data.hashing import data_hash
+from ..data.selections import manifest_indices
 from ..data.videoset import VideoSet
 from ..files import save_tensors, write_text
 from .train import TrainConfig, evaluate_runs, result_row
@@ -193,3 +194,16 @@ def run_queue(folder: str | Path, test: VideoSet, accelerator=None, progress: bo
         accelerator.wait_for_everyone()
     else:
         run_jobs(folder, test, sorted(balanced_order(specs)), progress=progress, device=device)
+
+
+def queue_full(jobs: EvalJobs, train: VideoSet, cfg: TrainConfig, seeds, pool: str) -> list[int]:
+    """Queue the whole set once per seed (Full real / Full syn): method `full`, VPC 0."""
+    return [jobs.add(train, cfg, s, pool=pool, method="full", vpc=0) for s in seeds]
+
+
+def queue_manifests(jobs: EvalJobs, pool_set: VideoSet, manifests: list[dict], cfg: TrainConfig, pool: str,
+                    method: str | None = None) -> list[int]:
+    """Queue one evaluation per saved selection of `pool_set`, seeded by the selection's seed; rows take the
+    manifest's method (or `method`, e.g. a variant's name) and VPC."""
+    return [jobs.add(pool_set.subset(manifest_indices(m)), cfg, int(m["seed"]), pool=pool,
+                     method=method or m["method"], vpc=int(m["vpc"])) for m in manifests]

@@ -275,3 +275,43 @@ def pool_of_size(pool: VideoSet, inputs: dict, extra: tuple[VideoSet, dict] | No
                              "(ablate.extra_pool) to go beyond it.")
         pool, inputs = join_pools(pool, inputs, *extra)
     return per_class_prefix(pool, inputs, n_c)
+
+
+# ----------------------------------------------------------------------------- what notebook 05 reports
+def lambda_grid(jobs, cells: dict[tuple[int, int], list], lambda_d, lambda_r, results_csv: str | Path = ABLATION_CSV
+                ) -> tuple[np.ndarray, np.ndarray, list[dict], list[list]]:
+    """The λ_d × λ_r study after `jobs.run()`: mean and std of top-1 per cell, its rows, and the table body."""
+    grid = np.zeros((len(lambda_d), len(lambda_r)))
+    std, rows = np.zeros_like(grid), []
+    for (i, j), items in cells.items():
+        got = collect(jobs, items, results_csv)
+        rows += got
+        grid[i, j], std[i, j] = np.mean([x["top1"] for x in got]), np.std([x["top1"] for x in got])
+    body = [[f"{d:g}"] + [f"{grid[i, j]:.2f}±{std[i, j]:.2f}" for j in range(len(lambda_r))]
+            for i, d in enumerate(lambda_d)]
+    return grid, std, rows, body
+
+
+def pool_size_of(summary: dict, per_class: int) -> int:
+    """N_c of a pool-size row: from its pool label (`synthetic-nc<k>`), else the main pool's."""
+    return int(summary["pool"].split("nc")[1]) if "nc" in summary["pool"] else per_class
+
+
+CONTRAST_HEADER = ["pool", "spread (VideoMAE)", "spread (latents)", "method", "objective", "coverage distance", "top-1"]
+
+
+def contrast_rows(contrast: list[dict], summaries: list[dict], vpc: int) -> tuple[list[list], list[str]]:
+    """`pool_contrast` as table rows with each method's top-1 at `vpc`, and per pool a sentence on Herding against
+    Random (coverage and top-1) with the pool's spread."""
+    top1 = {(s["pool"], s["method"]): s for s in summaries if s["vpc"] == vpc}
+    body = [[c["pool"], f"{c['spread_videomae']:.3f}", f"{c['spread_latents']:.3f}", c["method"], f"{c['objective']:.4f}",
+             f"{c['coverage_dist']:.3f}",
+             f"{top1[c['pool'], c['method']]['top1']:.1f}" if (c["pool"], c["method"]) in top1 else "-"] for c in contrast]
+    lines = []
+    for p in dict.fromkeys(c["pool"] for c in contrast):
+        r = {c["method"]: c for c in contrast if c["pool"] == p}
+        if "random" in r and "herding" in r and (p, "herding") in top1 and (p, "random") in top1:
+            lines.append(f"{p}: Herding's coverage {r['herding']['coverage_dist']:.3f} vs Random's "
+                         f"{r['random']['coverage_dist']:.3f}; top-1 {top1[p, 'herding']['top1']:.1f} vs "
+                         f"{top1[p, 'random']['top1']:.1f}; within-class spread (VideoMAE) {r['random']['spread_videomae']:.3f}")
+    return body, lines

@@ -298,3 +298,110 @@ def loglog_slope(x, y, floor: float = 1e-3) -> float:
     (they are timer noise), so a method that costs nothing has slope ~0."""
     x, y = np.log(np.asarray(x, float)), np.log(np.maximum(np.asarray(y, float), floor))
     return float(np.polyfit(x, y, 1)[0])
+
+
+# ----------------------------------------------------------------------------- Table 7 and the cost tables
+def evaluator_seconds(results_csv: str | Path, dataset: str, classifier: str, runs: int) -> dict[tuple, list[float]]:
+    """Training seconds of each evaluator run, by (pool, method, VPC), from results/eval_runs.csv (seeds < runs)."""
+    from ..evaluation.results import read_runs
+
+    ev: dict[tuple, list[float]] = {}
+    for r in read_runs(results_csv):
+        if r["dataset"] == dataset and r["classifier"] == classifier and r["seed"] < runs:
+            ev.setdefault((r["pool"], r["method"], r["vpc"]), []).append(r["train_s"])
+    return ev
+
+
+def shipped_latte_log(prof: "Profile") -> np.ndarray | None:
+    """The shipped Latte's training log (step, loss, seconds) when the profile uses it, else None."""
+    if not prof.diffusion.shipped or prof.diffusion.retrain:
+        return None
+    return np.loadtxt(Path(prof.diffusion.shipped) / "latte_train_log.csv", delimiter=",", ndmin=2)
+
+
+def table7_rows(prof: "Profile", secs: dict[str, float], ev: dict[tuple, list[float]], pool_name: str,
+                notebooks) -> tuple[list[list], list[dict]]:
+    """Table 7's rows (stage, VPC, seconds, what) from what the run recorded: the notebooks' stage timings
+    (`stage_seconds`), the selection manifests and the evaluators' training seconds (`evaluator_seconds`); and
+    per (method, VPC) the select and evaluate seconds summed over the runs, as the paper's Table 7 does."""
+    from ..data.selections import manifest_path
+
+    ds, runs = prof.dataset.name, prof.evaluation.runs
+    rows = []
+    log = shipped_latte_log(prof)
+    if log is not None:
+        seg_ends = np.append(log[np.flatnonzero(np.diff(log[:, 2]) < 0), 2], log[-1, 2])   # one segment per resume
+        lt = prof.diffusion.latte                                       # measured by benchmarks/diffusion_curve.py
+        cpu_step = json.loads(Path(f"results/diffusion/cpu_step_time_{lt.size}_bs{lt.batch_size}/step_time.json")
+                              .read_text())["s_per_step"][lt.size]
+        rows.append(["diffusion fine-tune (shipped Latte, GPU)", "-", f"{seg_ends.sum():.0f}",
+                     f"{len(log)} steps on the GPU of checkpoints/{ds}/TRAINING.md; "
+                     f"≈ {len(log) * cpu_step / 3600:.1f} h on this CPU at {cpu_step:.3f} s/step"])
+    rows.append(["diffusion fine-tune (notebook 01)", "-", f"{secs.get('stage-finetune', float('nan')):.0f}",
+                 "autoencoder + Latte (shipped: copy, encode, short real training)"])
+    rows.append(["generate pool", "-", f"{secs.get('stage-generate', float('nan')):.0f}",
+                 f"{prof.generate.per_class} videos per class, {prof.generate.sampler} {prof.generate.steps} steps"])
+    rows.append(["embed (VideoMAE)", "-", f"{secs.get('stage-embed', float('nan')):.0f}",
+                 "embedder training (if any) + pool embeddings"])
+    vm_info = Path(prof.selection.videomae_shipped or "-") / "vddlib_train_info.json"
+    if vm_info.is_file():                 # the embedder 03 copied instead of training (when its data and settings match)
+        rows.append(["embedder training (shipped VideoMAE, CPU)", "-", f"{json.loads(vm_info.read_text())['seconds']:.0f}",
+                     f"{prof.selection.videomae.steps} steps on the real train split, once, by the same function; "
+                     f"{prof.selection.videomae_shipped}"])
+    for label, key in (("evaluate Full real", ("real", "full", 0)), ("evaluate Full syn", ("synthetic", "full", 0))):
+        if key in ev:
+            rows.append([label, "all", f"{sum(ev[key]):.0f}", f"{len(ev[key])} runs"])
+    by_method = []
+    for m in prof.selection.methods:
+        for v in prof.evaluation.vpcs:
+            sel_s = [json.loads(p.read_text())["seconds"] for s in range(runs)
+                     if (p := manifest_path(prof.selection.manifests, ds, pool_name, m, v, s)).is_file()]
+            ev_s = ev.get(("synthetic", m, v), [])
+            if sel_s or ev_s:
+                by_method.append({"method": m, "vpc": v, "select_s": sum(sel_s), "evaluate_s": sum(ev_s),
+                                  "runs": max(len(sel_s), len(ev_s))})
+                rows.append([f"{m} (select + evaluate)", v, f"{sum(sel_s) + sum(ev_s):.0f}",
+                             f"select {sum(sel_s):.1f} s + evaluate {sum(ev_s):.1f} s over {len(ev_s)} runs"])
+    for nb in notebooks:
+        if f"notebook:{Path(nb).stem}" in secs:
+            rows.append([f"notebook {Path(nb).stem} (whole)", "-", f"{secs[f'notebook:{Path(nb).stem}']:.0f}",
+                         "papermill wall time"])
+    return rows, by_method
+
+
+_UNIT_OF = {"diffusion fine-tune (Latte)": "latte_train", "generate pool": "generate",
+            "embed (VideoMAE training)": "videomae_train", "select (VST-UNet training)": "vst_unet",
+            "evaluate (VPC 5)": "evaluator"}
+FLOPS_HEADER = ["stage", "unit", "GFLOP per unit", "units", "TFLOP", "peak RSS MiB"]
+
+
+def flops_memory_rows(prof: "Profile", profile: str, ev: dict[tuple, list[float]], n_train: int, n_test: int
+                      ) -> tuple[list[list], float]:
+    """FLOPs (`stage_flops`, with the evaluator runs the results record) and peak memory (`peak_memory`) per
+    stage as table rows, and the pipeline's total TFLOP."""
+    vpcs = prof.evaluation.vpcs
+    grid_runs = {v: sum(len(s) for (p, m, vv), s in ev.items() if p == "synthetic" and m != "full" and vv == v)
+                 for v in vpcs}
+    full_runs = sum(len(ev.get(k, [])) for k in (("real", "full", 0), ("synthetic", "full", 0)))
+    log = shipped_latte_log(prof)
+    latte_steps = len(log) if log is not None else prof.diffusion.latte.steps
+    fl = stage_flops(prof, latte_steps, n_train, n_test, grid_runs, full_runs)
+    mem = peak_memory(profile)
+    body = []
+    for s in fl:
+        u = _UNIT_OF.get(s.stage)
+        body.append([s.stage, s.unit, f"{s.unit_flops / 1e9:.2f}", f"{s.units:g}", f"{s.total / 1e12:.2f}",
+                     f"{mem[u]['peak']:.0f} ({mem[u]['base']:.0f} after imports)" if u else "-"])
+    return body, sum(s.total for s in fl) / 1e12
+
+
+def scaling_series(rows: list[dict], methods, axis: str) -> tuple[dict, dict[str, float]]:
+    """Per method, (values, seconds) along one axis of `selection_scaling` for a log-log plot (times floored at
+    1 ms), and each method's log-log slope."""
+    series, slopes = {}, {}
+    for m in methods:
+        pts = sorted((r["value"], r["seconds"]) for r in rows if r["method"] == m and r["axis"] == axis)
+        x, y = [p[0] for p in pts], [p[1] for p in pts]
+        slopes[m] = loglog_slope(x, y)
+        series[f"{m} (slope {slopes[m]:.2f})"] = (x, np.maximum(y, 1e-3))
+    return series, slopes

@@ -1,8 +1,6 @@
-"""Selection manifests: each (method, VPC, seed) selection saved as JSON, and re-used while nothing changed.
-
-results/selections/<dataset>/<pool>/<method or variant>/vpc<k>_seed<s>.json holds the
-indices, the settings, a hash of the inputs the method read, and the seconds it took.
-Evaluation reads these files and never runs a selector.
+"""Selection manifests: each (method, VPC, seed) selection made once, saved as JSON, and re-used while nothing
+changed. The file layout (and reading it back) is `vddlib.data.selections`: evaluation reads the files and never
+runs a selector.
 """
 from __future__ import annotations
 
@@ -11,24 +9,15 @@ import time
 from pathlib import Path
 
 from ..data.hashing import inputs_hash
+from ..data.selections import manifest_indices, manifest_path  # noqa: F401  (re-exported: the manifests' layout)
 from ..files import write_text
-from .registry import flat_indices, get, select_with_info
-
-
-def manifest_indices(manifest: dict) -> list[int]:
-    """A saved selection's pool indices as one list (its JSON keys the classes as strings)."""
-    return flat_indices({int(c): v for c, v in manifest["indices"].items()})
+from .registry import get, select_with_info
 
 
 def _jsonable(o):
     from dataclasses import asdict, is_dataclass
 
     return asdict(o) if is_dataclass(o) else str(o)
-
-
-def manifest_path(root: str | Path, dataset: str, pool: str, method: str, vpc: int, seed: int) -> Path:
-    """results/selections/<dataset>/<pool>/<method>/vpc<k>_seed<s>.json"""
-    return Path(root) / dataset / pool / method / f"vpc{vpc}_seed{seed}.json"
 
 
 def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, labels, vpc: int, seed: int,

@@ -102,3 +102,13 @@ def selection_objective(x: torch.Tensor, labels, per_class: dict, lambda_d: floa
         local = torch.tensor([[int(np.flatnonzero(idx == i)[0]) for i in chosen]])
         vals.append(float(set_objective(class_space(x[torch.from_numpy(idx)]), local, lambda_d, lambda_r)[0]))
     return float(np.mean(vals))
+
+
+def greedy_objective(x: torch.Tensor, labels, vpc: int, lambda_d: float, lambda_r: float) -> float:
+    """The objective of the greedy optimiser's selection (the near-best reference beside every selector)."""
+    labels = np.asarray(labels)
+    picks = {}
+    for c in np.unique(labels):
+        own = np.flatnonzero(labels == c)
+        picks[int(c)] = own[greedy_selection(class_space(x[torch.from_numpy(own)]), vpc, lambda_d, lambda_r)].tolist()
+    return selection_objective(x, labels, picks, lambda_d, lambda_r)

@@ -24,6 +24,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..data.selections import flat_indices  # noqa: F401  (re-exported)
+
 
 @dataclass(frozen=True)
 class Selector:
@@ -128,11 +130,6 @@ def select_with_info(method: str, labels, vpc: int, seed: int = 0, **inputs) -> 
             raise ValueError(f"{k} has {len(inputs[k])} rows but there are {n} labels: they must index the same pool")
     out = sel.fn(labels, vpc, seed=seed, **inputs)
     return out if isinstance(out, tuple) else (out, {})
-
-
-def flat_indices(per_class: dict[int, list[int]]) -> list[int]:
-    """Per-class indices → one list (classes in order)."""
-    return [i for c in sorted(per_class) for i in per_class[c]]
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

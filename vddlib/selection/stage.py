@@ -208,3 +208,94 @@ def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndar
                     **{k: float(np.mean([r[k] for r in rs])) for k in rs[0]},
                     "objective_std": float(np.std([r["objective"] for r in rs]))})
     return out
+
+
+# ----------------------------------------------------------------------------- what notebook 03 reports
+def timing_rows(manifests: list[dict], methods, num_classes: int) -> list[list]:
+    """Per method: selections, total seconds, seconds per selection and per class (as recorded in the manifests)."""
+    body = []
+    for meth in methods:
+        secs = [m["seconds"] for m in manifests if m["method"] == meth]
+        if secs:
+            body.append([meth, len(secs), f"{sum(secs):.2f}", f"{np.mean(secs):.3f}", f"{np.mean(secs) / num_classes:.4f}"])
+    return body
+
+
+TIMING_HEADER = ["method", "selections", "total s", "s per selection", "s per class"]
+
+
+def selection_checks(manifests: list[dict], labels: np.ndarray, methods, vpcs, seeds, num_classes: int) -> dict[str, bool]:
+    """What every selection must be, and which methods' selections must differ across seeds (nbval compares these)."""
+    import json
+
+    ok = all(len(v) == m["vpc"] and len(set(v)) == len(v) and all(labels[i] == int(c) for i in v)
+             for m in manifests for c, v in m["indices"].items())
+    checks = {"one manifest per method × VPC × seed": len(manifests) == len(methods) * len(vpcs) * len(seeds),
+              "every selection: VPC distinct videos of its own class, for every class": ok}
+    tac = [m["seconds"] / num_classes for m in manifests if m["method"] == "tac_dt"]
+    if tac:
+        checks["TAC-DT within 1 s per class (N_c = 100, embeddings given)"] = max(tac) <= 1.0
+    # VST-UNet at VPC 1 (λ_d = 0) minimises the mean distance to the class: it finds the same medoid from any seed
+    randomised = [(m, v) for m in ("random", "kcenter", "tac_dt", "vst_unet") if m in methods for v in vpcs
+                  if not (m == "vst_unet" and v == 1)]
+    differ = [len({json.dumps(x["indices"], sort_keys=True) for x in manifests if x["method"] == m and x["vpc"] == v}) > 1
+              for m, v in randomised]
+    checks["Random's, K-Center's, TAC-DT's (every VPC) and VST-UNet's (VPC > 1) selections differ across seeds"] = (
+        len(seeds) < 2 or all(differ))
+    return checks
+
+
+def per_video_measures(proba: torch.Tensor, labels: torch.Tensor, latents: torch.Tensor) -> dict[str, np.ndarray]:
+    """Per pool video: whether the recogniser names its class, its probability for that class, and its latent
+    norm's rank within its class (0 smallest, 1 largest): what `selection_quality` averages over each selection."""
+    lab = labels.numpy()
+    norm = latents.flatten(1).norm(dim=1).numpy()
+    norm_pct = np.empty(len(lab))
+    for c in np.unique(lab):
+        own = np.flatnonzero(lab == c)
+        norm_pct[own] = np.argsort(np.argsort(norm[own])) / max(len(own) - 1, 1)
+    return {"recognised": (proba.argmax(1) == labels).numpy(),
+            "confidence": proba[torch.arange(len(lab)), labels].numpy(), "norm_pct": norm_pct}
+
+
+QUALITY_HEADER = ["method", "VPC", "objective", "objective std", "recognised", "confidence", "latent norm percentile",
+                  "diversity", "coverage distance"]
+
+
+def quality_rows(quality: list[dict]) -> list[list]:
+    """`selection_quality`'s summaries as table rows, by VPC then objective."""
+    return [[q["method"], q["vpc"], f"{q['objective']:.4f}", f"{q['objective_std']:.4f}", f"{q['recognised']:.3f}",
+             f"{q['confidence']:.3f}", f"{q['norm_pct']:.2f}", f"{q['diversity']:.3f}", f"{q['coverage_dist']:.3f}"]
+            for q in sorted(quality, key=lambda q: (q["vpc"], q["objective"]))]
+
+
+def objective_findings(quality: list[dict], greedy: dict[int, float], methods, vpcs,
+                       paper_selectors=("vst_unet", "tac_dt")) -> list[str]:
+    """Per VPC: Random's objective, the greedy optimiser's, which methods are below Random by more than its std,
+    and for the paper's selectors the share of the gap from Random to greedy they close and what they pick."""
+    q_of = {(q["method"], q["vpc"]): q for q in quality}
+    lines = []
+    for v in vpcs:
+        r = q_of.get(("random", v))
+        if r is None:
+            continue
+        better = [m for m in methods if m != "random" and (m, v) in q_of
+                  and q_of[m, v]["objective"] < r["objective"] - r["objective_std"]]
+        lines.append(f"VPC {v}: Random {r['objective']:.4f}±{r['objective_std']:.4f}, greedy optimiser {greedy[v]:.4f}; "
+                     f"below Random by more than its std: {', '.join(better) or 'none'}")
+        for m in paper_selectors:
+            if (m, v) in q_of:
+                q = q_of[m, v]
+                gap = 100 * (r["objective"] - q["objective"]) / max(r["objective"] - greedy[v], 1e-12)
+                lines.append(f"  {m}: objective {q['objective']:.4f} ({gap:.0f} % of the gap from Random to greedy), "
+                             f"recognised {q['recognised']:.2f} (Random {r['recognised']:.2f}), confidence "
+                             f"{q['confidence']:.2f} (Random {r['confidence']:.2f}), latent-norm percentile "
+                             f"{q['norm_pct']:.2f}, coverage {q['coverage_dist']:.3f} (Random {r['coverage_dist']:.3f})")
+    return lines
+
+
+def class_picks(manifests: list[dict], labels: np.ndarray, cls: int, vpc: int, seed: int) -> dict[str, list[int]]:
+    """Each method's picks in class `cls` at (vpc, seed), as positions within the class (for the projection figure)."""
+    pos = {int(i): k for k, i in enumerate(np.flatnonzero(labels == cls))}
+    return {m["method"]: [pos[int(i)] for i in m["indices"][cls]] for m in manifests
+            if m["vpc"] == vpc and m["seed"] == seed}

@@ -1,0 +1,36 @@
+"""Selections as data: the manifest files the selection stage writes, read by evaluation and the experiments.
+
+results/selections/<dataset>/<pool>/<method or variant>/vpc<k>_seed<s>.json holds a
+selection's pool indices per class, its settings, a hash of the inputs its method read, and
+the seconds it took. Reading one needs no selector.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def flat_indices(per_class: dict) -> list[int]:
+    """Per-class indices → one list (classes in order; JSON's string keys are read as integers)."""
+    per_class = {int(c): v for c, v in per_class.items()}
+    return [i for c in sorted(per_class) for i in per_class[c]]
+
+
+def manifest_indices(manifest: dict) -> list[int]:
+    """A saved selection's pool indices as one list."""
+    return flat_indices(manifest["indices"])
+
+
+def manifest_path(root: str | Path, dataset: str, pool: str, method: str, vpc: int, seed: int) -> Path:
+    """results/selections/<dataset>/<pool>/<method>/vpc<k>_seed<s>.json"""
+    return Path(root) / dataset / pool / method / f"vpc{vpc}_seed{seed}.json"
+
+
+def load_manifests(root: str | Path, dataset: str, pool: str, methods, vpcs, seeds) -> list[dict]:
+    """Every saved (method, VPC, seed) selection of a pool, in that order; one error lists what is missing."""
+    paths = [manifest_path(root, dataset, pool, m, v, s) for m in methods for v in vpcs for s in seeds]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(paths)} selection manifests are missing (e.g. {missing[0]}): "
+                                "run notebooks/03_select.ipynb (or vddlib.selection.stage.make_selections) first.")
+    return [json.loads(p.read_text()) for p in paths]
