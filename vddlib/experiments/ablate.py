@@ -315,3 +315,141 @@ def contrast_rows(contrast: list[dict], summaries: list[dict], vpc: int) -> tupl
                          f"{r['random']['coverage_dist']:.3f}; top-1 {top1[p, 'herding']['top1']:.1f} vs "
                          f"{top1[p, 'random']['top1']:.1f}; within-class spread (VideoMAE) {r['random']['spread_videomae']:.3f}")
     return body, lines
+
+
+# ----------------------------------------------------------------------------- notebook 05's studies, queued
+@dataclass
+class Study:
+    """One ablation study queued on an `EvalJobs`: its items (job ids, or rows already known) and how its rows are
+    labelled in its table (`label_of`: row method name → label; empty: the method name)."""
+
+    items: list
+    label_of: dict = field(default_factory=dict)
+    first: str = "method"
+
+    def label(self, summary: dict) -> str:
+        return self.label_of.get(summary["method"], summary["method"])
+
+
+def queue_table5(jobs, prof: "Profile", syn: dict, common: dict) -> Study:
+    """Table 5: VST-UNet's selections evaluated by C3D and by the video transformer, at every ablation VPC."""
+    items = []
+    for cfg in (common["cfg"], prof.ablation.transformer):
+        items += queue_variant(jobs, prof, **syn, name="vst_unet", method="vst_unet", vpcs=prof.ablation.vpcs,
+                               **{**common, "cfg": cfg})
+    return Study(items, first="evaluator")
+
+
+CLASSIFIER_NAMES = {"c3d": "C3D", "timesformer": "TimeSformer (for Video Swin)"}
+
+
+def queue_table6(jobs, prof: "Profile", syn: dict, common: dict) -> Study:
+    """Table 6: VST-UNet trained with CE alone, CE+Div, CE+Rep and all three (the paper's λ at the ablation VPC)."""
+    vpc = prof.ablation.vpc
+    ld, lr = prof.selection.vst_unet.lambdas(vpc)
+    study = Study([], first="losses")
+    for label, (d, r) in {"CE": (0.0, 0.0), "CE+Div": (ld, 0.0), "CE+Rep": (0.0, lr), "CE+Div+Rep": (ld, lr)}.items():
+        name, settings = lambda_variant(prof, d, r, vpc)
+        study.label_of[name] = label
+        study.items += queue_variant(jobs, prof, **syn, name=name, method="vst_unet", settings=settings, vpcs=[vpc],
+                                     **common)
+    return study
+
+
+VST_CHOICES = (("gradient", "relaxed"), ("decode", "topk"), ("ce_logit", True), ("mixing", "conv"))
+
+
+def queue_vst_choices(jobs, prof: "Profile", syn: dict, common: dict, choices=VST_CHOICES) -> Study:
+    """VST-UNet's open choices: the profile's settings, and each `choices` (field, value) switched alone."""
+    base = prof.selection.vst_unet
+    variants = {"vst_unet": (f"default ({base.gradient}, {base.decode}, {base.mixing})", prof.selection.settings("vst_unet"))}
+    for f, value in choices:
+        if getattr(base, f) != value:
+            variants[f"vst_unet-{f}-{value}"] = (f"{f}={value}", vst_variant(prof, **{f: value}))
+    study = Study([], first="VST-UNet")
+    for name, (label, settings) in variants.items():
+        study.label_of[name] = label
+        study.items += queue_variant(jobs, prof, **syn, name=name, method="vst_unet", settings=settings,
+                                     vpcs=[prof.ablation.vpc], **common)
+    return study
+
+
+def queue_lambda_grid(jobs, prof: "Profile", syn: dict, common: dict) -> dict[tuple[int, int], list]:
+    """VST-UNet over the λ_d × λ_r grid at the ablation VPC (cells shared with Table 6 are one job)."""
+    abl = prof.ablation
+    cells = {}
+    for i, d in enumerate(abl.lambda_d):
+        for j, r in enumerate(abl.lambda_r):
+            name, settings = lambda_variant(prof, d, r, abl.vpc)
+            cells[i, j] = queue_variant(jobs, prof, **syn, name=name, method="vst_unet", settings=settings,
+                                        vpcs=[abl.vpc], **common)
+    return cells
+
+
+def queue_tac_dt_embeddings(jobs, prof: "Profile", syn: dict, common: dict, evaluator_features: np.ndarray) -> Study:
+    """TAC-DT on three embeddings of the pool: VideoMAE's (the paper's), the autoencoder latents flattened, and
+    the Full-real evaluator's penultimate features."""
+    inputs = syn["inputs"]
+    embeds = {"tac_dt": ("VideoMAE", inputs["embeddings"]),
+              "tac_dt-latents": ("autoencoder latents", flat_latents(inputs["latents"])),
+              "tac_dt-evaluator": ("evaluator features", evaluator_features)}
+    study = Study([], first="embedding")
+    for name, (label, emb) in embeds.items():
+        study.label_of[name] = label
+        study.items += queue_variant(jobs, prof, **{**syn, "inputs": {**inputs, "embeddings": emb}}, name=name,
+                                     method="tac_dt", vpcs=[prof.ablation.vpc], **common)
+    return study
+
+
+def queue_pool_sizes(jobs, prof: "Profile", train: VideoSet, syn: dict, common: dict) -> Study:
+    """The ablation's selectors at the ablation VPC on pools of N_c per class (`ablation.n_cs`); N_c beyond the
+    pool joins a second pool generated with the next seed (`extra_pool`)."""
+    abl, pool, inputs = prof.ablation, syn["pool"], syn["inputs"]
+    have = len(pool) // pool.num_classes
+    extra = extra_pool(prof, train) if max(abl.n_cs) > have else None
+    study = Study([])
+    for n_c in abl.n_cs:
+        p, inp = pool_of_size(pool, inputs, extra, n_c)
+        label = "synthetic" if n_c == have else f"synthetic-nc{n_c}"
+        name = syn["pool_name"] if n_c == have else f"{syn['pool_name']}_nc{n_c}"
+        for m in abl.nc_methods:
+            study.items += queue_variant(jobs, prof, pool=p, inputs=inp, pool_name=name, pool_label=label, name=m,
+                                         method=m, vpcs=[abl.vpc], **common)
+    return study
+
+
+def queue_real_pool(jobs, prof: "Profile", train: VideoSet, syn: dict, common: dict) -> tuple[Study, dict]:
+    """The ablation's real-pool selectors on the real train split and on the synthetic pool, at every ablation
+    VPC; returns the study and the real split's selector inputs."""
+    real_inputs = real_pool_inputs(prof, train)
+    study = Study([])
+    for m in prof.ablation.real_methods:
+        study.items += queue_variant(jobs, prof, pool=train, inputs=real_inputs, pool_name="real-train",
+                                     pool_label="real", name=m, method=m, vpcs=prof.ablation.vpcs, **common)
+        study.items += queue_variant(jobs, prof, **syn, name=m, method=m, vpcs=prof.ablation.vpcs, **common)
+    return study, real_inputs
+
+
+def queue_dm(jobs, prof: "Profile", train: VideoSet, seeds, progress: bool = False) -> tuple[list, list[VideoSet]]:
+    """DM sets (`experiments.dm.dm_set`, cached) for every DM VPC and seed, each queued as method `dm` on the real
+    pool; returns the job ids and the sets."""
+    from .dm import dm_set
+
+    abl, items, sets = prof.ablation, [], []
+    for v in abl.dm_vpcs:
+        for s in seeds:
+            sets.append(dm_set(train, v, s, abl.dm, Path(abl.work_dir) / prof.dataset.name, progress=progress))
+            items.append(jobs.add(sets[-1], prof.evaluation.train, s, pool="real", method="dm", vpc=v))
+    return items, sets
+
+
+def table2_rows(eval_csv: str | Path, prof: "Profile", dm_seeds) -> list[dict]:
+    """Table 2's rows: Full real and Full syn, the paper's selectors at Table 2's VPCs on the pool (the main
+    protocol's runs), and the measured DM rows of this notebook's seeds."""
+    from ..paper import PAPER_SELECTORS, TABLE2_VPCS
+
+    ds, clf, runs = prof.dataset.name, prof.evaluation.train.classifier, prof.evaluation.runs
+    return [r for r in read_runs(eval_csv) if r["dataset"] == ds and r["classifier"] == clf and r["seed"] < runs
+            and (r["method"] == "full"
+                 or (r["method"] in PAPER_SELECTORS and r["vpc"] in TABLE2_VPCS and r["pool"] == "synthetic")
+                 or (r["method"] == "dm" and r["seed"] in set(dm_seeds)))]
