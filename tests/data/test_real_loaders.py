@@ -173,3 +173,27 @@ def test_random_start_is_seeded(tmp_path):
     a = load_clip(p, spec, np.random.default_rng(3))
     b = load_clip(p, spec, np.random.default_rng(3))
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("move", [
+    {},                                                                          # annotations/{train,validate}.csv
+    {"annotations/train.csv": "train.csv", "annotations/validate.csv": "validate.csv"},   # CSVs at the root
+    {"annotations/validate.csv": "annotations/val.csv"},                        # the download scripts' val.csv
+    {"annotations/validate.csv": "val.csv", "val": "validate"},                  # and the videos in validate/
+])
+def test_kinetics_layouts_of_the_download_tools(tmp_path, move):
+    root = fixtures.kinetics400(tmp_path / "k4")
+    for src, dst in move.items():
+        (root / src).rename(root / dst)
+    vs, report = load_real("kinetics400", root, "test", SPEC, cache_dir=None)
+    assert report.listed == 4 and report.loaded == 4 and not report.skipped
+    assert vs.class_names == ["abseiling", "air drumming"]
+
+
+def test_kinetics_missing_csv_names_every_place_tried(tmp_path):
+    root = fixtures.kinetics400(tmp_path / "k4")
+    (root / "annotations" / "validate.csv").unlink()
+    with pytest.raises(FileNotFoundError) as e:
+        load_real("kinetics400", root, "test", SPEC, cache_dir=None)
+    for place in ("annotations/validate.csv", "annotations/val.csv", "k4/val.csv"):
+        assert place in str(e.value)

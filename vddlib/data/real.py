@@ -9,8 +9,8 @@ UCF101 / MiniUCF   root/UCF-101/<Class>/v_<Class>_gXX_cYY.avi
                    root/ucfTrainTestlist/{classInd.txt, trainlist01.txt, testlist01.txt}
 HMDB51             root/hmdb51/<class>/<video>.avi
                    root/testTrainMulti_7030_splits/<class>_test_split1.txt  (1 train, 2 test, 0 unused)
-Kinetics-400       root/annotations/{train,validate}.csv  (label,youtube_id,time_start,time_end,split)
-                   root/{train,val}/[<label>/]<youtube_id>_<start:06d>_<end:06d>.mp4
+Kinetics-400       root/[annotations/]{train,validate|val}.csv  (label,youtube_id,time_start,time_end,split)
+                   root/{train,val|validate}/[<label>/]<youtube_id>_<start:06d>_<end:06d>.mp4
 SSv2               root/labels/{labels,train,validation}.json
                    root/20bn-something-something-v2/<id>.webm
 
@@ -124,28 +124,41 @@ def list_hmdb51(root: Path, split: str, fold: int = 1) -> tuple[list[tuple[Path,
     return items, names
 
 
-_K400_HOW = ("Place the Kinetics-400 annotation CSVs (train.csv, validate.csv with columns "
-             "label,youtube_id,time_start,time_end,split) in root/annotations/.")
+_K400_HOW = ("Place the Kinetics-400 annotation CSVs (columns label,youtube_id,time_start,time_end,split) in "
+             "root/annotations/ or root/ as the download scripts write them.")
+# Where each split's annotation CSV and videos may be: the layouts the public download tools produce
+# (annotations/ or the root; validate.csv or val.csv; videos in val/ or validate/, by class or flat).
+K400_CSVS = {"train": ("train.csv",), "test": ("validate.csv", "val.csv", "validation.csv")}
+K400_DIRS = {"train": ("train",), "test": ("val", "validate", "validation")}
+
+
+def _first_file(root: Path, names, what: str) -> Path:
+    """The first of `names` under root/annotations/ or root/; an error lists every place tried."""
+    tried = [d / n for n in names for d in (root / "annotations", root)]
+    for p in tried:
+        if p.is_file():
+            return p
+    raise FileNotFoundError(f"{what} not found; tried {', '.join(str(p) for p in tried)}. {_K400_HOW}")
 
 
 def list_kinetics400(root: Path, split: str) -> tuple[list[tuple[Path, int]], list[str]]:
     """(video path, label) pairs from the Kinetics-400 CSVs; the test split is the validation set."""
-    ann = root / "annotations"
-    csv_name, folder = {"train": ("train.csv", "train"), "test": ("validate.csv", "val")}[split]
-    _require(ann / "train.csv", "Kinetics-400 annotation train.csv", _K400_HOW)
-    split_csv = _require(ann / csv_name, f"Kinetics-400 annotation {csv_name}", _K400_HOW)
-    with open(ann / "train.csv", newline="") as f:
+    train_csv = _first_file(root, K400_CSVS["train"], "Kinetics-400 annotation train.csv")
+    split_csv = _first_file(root, K400_CSVS[split], f"Kinetics-400 annotation {' / '.join(K400_CSVS[split])}")
+    with open(train_csv, newline="") as f:
         names = sorted({row["label"] for row in csv.DictReader(f)})
     index = {c: i for i, c in enumerate(names)}
+    folders = [root / d for d in K400_DIRS[split] if (root / d).is_dir()]
+    folder = folders[0] if folders else root / K400_DIRS[split][0]
     # Videos may sit in per-class folders or flat; index the split folder once.
-    by_stem = {p.stem: p for p in (root / folder).rglob("*") if p.suffix in (".mp4", ".webm", ".mkv", ".avi")}
+    by_stem = {p.stem: p for f in folders for p in f.rglob("*") if p.suffix in (".mp4", ".webm", ".mkv", ".avi")}
     items = []
     with open(split_csv, newline="") as f:
         for n, row in enumerate(csv.DictReader(f), 2):
             if row["label"] not in index:
-                raise ValueError(f"{split_csv}:{n} names class {row['label']!r}, which train.csv does not have.")
+                raise ValueError(f"{split_csv}:{n} names class {row['label']!r}, which {train_csv.name} does not have.")
             stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
-            items.append((by_stem.get(stem, root / folder / row["label"] / f"{stem}.mp4"), index[row["label"]]))
+            items.append((by_stem.get(stem, folder / row["label"] / f"{stem}.mp4"), index[row["label"]]))
     return items, names
 
 
