@@ -197,3 +197,26 @@ def test_kinetics_missing_csv_names_every_place_tried(tmp_path):
         load_real("kinetics400", root, "test", SPEC, cache_dir=None)
     for place in ("annotations/validate.csv", "annotations/val.csv", "k4/val.csv"):
         assert place in str(e.value)
+
+
+def test_a_video_in_both_splits_is_refused_with_its_name(tmp_path):
+    root = fixtures.ucf101(tmp_path / "u")
+    lists = root / "ucfTrainTestlist"
+    leaked = lists.joinpath("testlist01.txt").read_text().splitlines()[0].strip()
+    with open(lists / "trainlist01.txt", "a") as f:
+        f.write(f"{leaked} 1\r\n")
+    for split in ("train", "test"):
+        with pytest.raises(ValueError, match="both the train and the test split") as e:
+            load_real("ucf101", root, split, SPEC, cache_dir=None)
+        assert leaked.split("/")[-1] in str(e.value)
+
+
+def test_a_video_listed_twice_is_refused(tmp_path):
+    root = fixtures.ucf101(tmp_path / "u")
+    lists = root / "ucfTrainTestlist"
+    first = lists.joinpath("trainlist01.txt").read_text().splitlines()[0]
+    with open(lists / "trainlist01.txt", "a") as f:
+        f.write(first + "\r\n")
+    with pytest.raises(ValueError, match="more than once") as e:
+        load_real("ucf101", root, "train", SPEC, cache_dir=None)
+    assert first.split()[0].split("/")[-1] in str(e.value)

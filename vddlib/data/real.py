@@ -211,6 +211,28 @@ DATASETS = {
 }
 
 
+def check_split(name: str, root: Path, split: str, items: list[tuple[Path, int]]) -> None:
+    """Refuse a split that lists a video twice, or a video that the other split lists too (a test-set leak);
+    the error names the videos and the fix."""
+    def rel(p: Path) -> str:
+        return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
+    seen, dup = set(), []
+    for p, _ in items:
+        if p in seen:
+            dup.append(p)
+        seen.add(p)
+    if dup:
+        raise ValueError(f"{name}/{split} lists {len(dup)} video(s) more than once, e.g. {[rel(p) for p in dup[:3]]}; "
+                         "remove the repeated lines from the split file.")
+    other, _ = DATASETS[name].lister(root, "test" if split == "train" else "train")
+    both = sorted(seen & {p for p, _ in other})
+    if both:
+        raise ValueError(f"{name}: {len(both)} video(s) are listed in both the train and the test split, e.g. "
+                         f"{[rel(p) for p in both[:3]]}; a test video in training leaks the test set. Fix the split "
+                         "files so that each video is in one split.")
+
+
 # ----------------------------------------------------------------------------- decoding
 def _decode_all(items, spec: ClipSpec, seed: int, workers: int, desc: str):
     def one(i_item):
@@ -237,6 +259,7 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
     if not root.is_dir():
         raise FileNotFoundError(f"Dataset root {root} for {name} does not exist; pass the folder you unpacked it into.")
     items, names = DATASETS[name].lister(root, split)
+    check_split(name, root, split, items)
     spec_key = hashlib.sha1(json.dumps([asdict(spec), seed, str(root.resolve())]).encode()).hexdigest()[:10]
     folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
     report = LoadReport(name, split, listed=len(items))
