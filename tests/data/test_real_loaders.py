@@ -220,3 +220,10 @@ def test_a_video_listed_twice_is_refused(tmp_path):
     with pytest.raises(ValueError, match="more than once") as e:
         load_real("ucf101", root, "train", SPEC, cache_dir=None)
     assert first.split()[0].split("/")[-1] in str(e.value)
+
+
+def test_an_hmdb_class_without_its_split_file_is_an_error_not_a_missing_class(tmp_path):
+    root = fixtures.hmdb51(tmp_path / "h")
+    (root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="cartwheel_test_split1.txt"):
+        load_real("hmdb51", root, "train", SPEC, cache_dir=None)

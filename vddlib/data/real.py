@@ -110,6 +110,11 @@ def list_hmdb51(root: Path, split: str, fold: int = 1) -> tuple[list[tuple[Path,
         raise FileNotFoundError(f"HMDB51 split files *_test_split{fold}.txt expected in {split_dir} "
                                 f"but none found. {_HMDB_HOW}")
     names = [f.name[: -len(f"_test_split{fold}.txt")] for f in files]
+    video_dirs = sorted(p.name for p in (root / "hmdb51").iterdir() if p.is_dir()) if (root / "hmdb51").is_dir() else []
+    unlisted = [c for c in video_dirs if c not in names]
+    if unlisted:          # a class with videos but no split file would silently drop out of both splits
+        raise FileNotFoundError(f"HMDB51 classes {unlisted[:5]} have videos in {root / 'hmdb51'} but no split file "
+                                f"{unlisted[0]}_test_split{fold}.txt in {split_dir}. {_HMDB_HOW}")
     want = {"train": "1", "test": "2"}[split]
     items = []
     for label, (cls, f) in enumerate(zip(names, files)):
