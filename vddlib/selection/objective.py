@@ -105,10 +105,12 @@ def selection_objective(x: torch.Tensor, labels, per_class: dict, lambda_d: floa
 
 
 def greedy_objective(x: torch.Tensor, labels, vpc: int, lambda_d: float, lambda_r: float) -> float:
-    """The objective of the greedy optimiser's selection (the near-best reference beside every selector)."""
+    """The objective of the greedy optimiser's selection, averaged over classes (the near-best reference beside
+    every selector); each class's pairwise space is built once, for the greedy search and its score."""
     labels = np.asarray(labels)
-    picks = {}
+    vals = []
     for c in np.unique(labels):
-        own = np.flatnonzero(labels == c)
-        picks[int(c)] = own[greedy_selection(class_space(x[torch.from_numpy(own)]), vpc, lambda_d, lambda_r)].tolist()
-    return selection_objective(x, labels, picks, lambda_d, lambda_r)
+        space = class_space(x[torch.from_numpy(np.flatnonzero(labels == c))])
+        picks = torch.tensor([greedy_selection(space, vpc, lambda_d, lambda_r)])
+        vals.append(float(set_objective(space, picks, lambda_d, lambda_r)[0]))
+    return float(np.mean(vals))
