@@ -149,8 +149,8 @@ def test_cache_is_read_back_and_a_lost_shard_is_redone(tmp_path, monkeypatch):
     shards = sorted(cache.rglob("shard_*.safetensors"))
     assert len(shards) == 2
     calls = []
-    orig = real.load_clip
-    monkeypatch.setattr(real, "load_clip", lambda *a, **k: calls.append(a[0]) or orig(*a, **k))
+    orig = real.decode_clip
+    monkeypatch.setattr(real, "decode_clip", lambda *a, **k: calls.append(a[0]) or orig(*a, **k))
     again, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
     assert calls == [] and torch.equal(first.videos, again.videos) and first.ids == again.ids
     shards[1].unlink()                                       # as if killed while writing shard 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .digits_motion import CLASSES as DIGITS_CLASSES, DigitsMotionConfig, load_digits_motion
-from .real import DATASETS as REAL_DATASETS, load_real
+from .real import DATASETS as REAL_DATASETS, SHORT_FRACTION, list_splits, load_real
 from .video_io import ClipSpec
 from .videoset import VideoSet
 
@@ -27,8 +27,15 @@ class DatasetConfig:
     digits_motion: DigitsMotionConfig = field(default_factory=DigitsMotionConfig)
     clip: ClipSpec = field(default_factory=ClipSpec)
     cache_dir: str = "artifacts/data"
+    short_fraction: float = SHORT_FRACTION          # real datasets: a file holding under this share of the frames
+                                                    # its container states gives a short clip (warned, reported)
+    short_clips: str = "keep"                       # keep | skip: what happens to short clips
 
     def __post_init__(self) -> None:
+        if self.short_clips not in ("keep", "skip"):
+            raise ValueError(f"dataset.short_clips must be 'keep' or 'skip'; got {self.short_clips!r}")
+        if not 0.0 <= self.short_fraction <= 1.0:
+            raise ValueError(f"dataset.short_fraction must lie in [0, 1]; got {self.short_fraction}")
         allowed = [EMBEDDED, *REAL_DATASETS]
         if self.name not in allowed:
             raise ValueError(f"dataset.name must be one of {allowed}; got {self.name!r}")
@@ -45,11 +52,37 @@ def num_classes(cfg: DatasetConfig) -> int:
     return len(DIGITS_CLASSES) if cfg.embedded else REAL_DATASETS[cfg.name].classes
 
 
+def _load_real(cfg: DatasetConfig, split: str, spec: ClipSpec, listing=None) -> VideoSet:
+    return load_real(cfg.name, cfg.root, split, spec, cfg.cache_dir, listing=listing,
+                     short_fraction=cfg.short_fraction, short_clips=cfg.short_clips)[0]
+
+
 def load_dataset(cfg: DatasetConfig) -> dict[str, VideoSet]:
-    """The train and test splits the profile names (the evaluators' clips), generated or decoded, and cached."""
+    """The train and test splits the profile names (the evaluators' clips), generated or decoded, and cached.
+    A real split's LoadReport (listed, loaded, skipped, short) is in its `meta["load_report"]`; `load_summary`
+    prints them."""
     if cfg.embedded:
         return load_digits_motion(cfg.digits_motion, cfg.cache_dir)
-    return {split: load_real(cfg.name, cfg.root, split, cfg.clip, cfg.cache_dir)[0] for split in ("train", "test")}
+    listing = list_splits(cfg.name, cfg.root)          # both splits listed once, checked for leaks and repeats
+    return {split: _load_real(cfg, split, cfg.clip, listing) for split in ("train", "test")}
+
+
+def load_summary(splits: dict[str, VideoSet]) -> str:
+    """One line per split: what was listed, loaded, skipped and flagged short (real datasets), or generated."""
+    lines = []
+    for split, vs in splits.items():
+        r = vs.meta.get("load_report")
+        if r is None:
+            lines.append(f"{split}: {len(vs)} videos generated ({vs.num_classes} classes)")
+            continue
+        line = (f"{r['dataset']}/{split}: {r['loaded']} of {r['listed']} videos loaded, "
+                f"{len(r['skipped'])} skipped, {len(r['short'])} short")
+        for what, entries in (("skipped", r["skipped"]), ("short", r["short"])):
+            line += "".join(f"\n    {what}: {path}: {why}" for path, why in entries[:5])
+            if len(entries) > 5:
+                line += f"\n    … and {len(entries) - 5} more {what}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- the clip rule
@@ -84,4 +117,4 @@ def diffusion_split(cfg: DatasetConfig, clip: ClipSpec | None, splits: dict[str,
     dclip = diffusion_clip(cfg, clip)
     if dclip is None:
         return splits["train"]
-    return load_real(cfg.name, cfg.root, "train", dclip, cfg.cache_dir)[0]
+    return _load_real(cfg, "train", dclip)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .video_io import ClipSpec, VideoDecodeError, load_clip
+from .video_io import ClipSpec, VideoDecodeError, decode_clip, short_reason
 from .videoset import VideoSet
 
 MINIUCF_CLASS_FILE = Path(__file__).resolve().parent / "miniucf_classes.txt"
@@ -49,10 +49,11 @@ class LoadReport:
     listed: int = 0
     loaded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    short: list[tuple[str, str]] = field(default_factory=list)    # short clips (kept or skipped), with the reason
 
     def __str__(self) -> str:
         return (f"{self.dataset}/{self.split}: {self.loaded} of {self.listed} videos loaded, "
-                f"{len(self.skipped)} skipped")
+                f"{len(self.skipped)} skipped, {len(self.short)} short")
 
 
 def _require(path: Path, what: str, how: str) -> Path:
@@ -216,35 +217,50 @@ DATASETS = {
 }
 
 
-def check_split(name: str, root: Path, split: str, items: list[tuple[Path, int]]) -> None:
-    """Refuse a split that lists a video twice, or a video that the other split lists too (a test-set leak);
-    the error names the videos and the fix."""
+Listing = dict  # {"train": [(path, label), ...], "test": [...], "names": [class names]}
+
+
+def list_splits(name: str, root: str | Path) -> Listing:
+    """Both splits of a dataset listed once, checked: no video listed twice in a split, none in both (a test-set
+    leak); an error names the videos and the fix."""
+    if name not in DATASETS:
+        raise KeyError(f"Unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Dataset root {root} for {name} does not exist; pass the folder you unpacked it into.")
+    train, names = DATASETS[name].lister(root, "train")
+    test, _ = DATASETS[name].lister(root, "test")
+
     def rel(p: Path) -> str:
         return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
-    seen, dup = set(), []
-    for p, _ in items:
-        if p in seen:
-            dup.append(p)
-        seen.add(p)
-    if dup:
-        raise ValueError(f"{name}/{split} lists {len(dup)} video(s) more than once, e.g. {[rel(p) for p in dup[:3]]}; "
-                         "remove the repeated lines from the split file.")
-    other, _ = DATASETS[name].lister(root, "test" if split == "train" else "train")
-    both = sorted(seen & {p for p, _ in other})
+    for split, items in (("train", train), ("test", test)):
+        seen, dup = set(), []
+        for p, _ in items:
+            if p in seen:
+                dup.append(p)
+            seen.add(p)
+        if dup:
+            raise ValueError(f"{name}/{split} lists {len(dup)} video(s) more than once, e.g. "
+                             f"{[rel(p) for p in dup[:3]]}; remove the repeated lines from the split file.")
+    both = sorted({p for p, _ in train} & {p for p, _ in test})
     if both:
         raise ValueError(f"{name}: {len(both)} video(s) are listed in both the train and the test split, e.g. "
                          f"{[rel(p) for p in both[:3]]}; a test video in training leaks the test set. Fix the split "
                          "files so that each video is in one split.")
+    return {"train": train, "test": test, "names": names}
 
 
 # ----------------------------------------------------------------------------- decoding
+SHORT_FRACTION = 0.9   # a clip whose file holds under this share of the frames its container states is flagged
+
+
 def _decode_all(items, spec: ClipSpec, seed: int, workers: int, desc: str):
     def one(i_item):
         i, (path, _) = i_item
         rng = np.random.default_rng([seed, i])
         try:
-            return load_clip(path, spec, rng), None
+            return decode_clip(path, spec, rng), None
         except VideoDecodeError as e:
             return None, str(e)
 
@@ -252,53 +268,97 @@ def _decode_all(items, spec: ClipSpec, seed: int, workers: int, desc: str):
         return list(tqdm(pool.map(one, enumerate(items)), total=len(items), desc=desc, leave=False))
 
 
+def _digest(obj) -> str:
+    return hashlib.sha1(json.dumps(obj, default=str).encode()).hexdigest()[:10]
+
+
+def _file_state(path: Path) -> list:
+    """What makes a cached clip stale: the file's size and modification time (nanoseconds); absent: None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return [None, None]
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _report_short(report: LoadReport, short: list[tuple[str, str]], fraction: float, policy: str) -> None:
+    if not short:
+        return
+    report.short += short
+    what = "skipped" if policy == "skip" else "kept"
+    warnings.warn(f"{report.dataset}/{report.split}: {len(short)} short clip(s) {what}, e.g. {short[0][0]}: "
+                  f"{short[0][1]}. A short clip repeats frames or comes from a file cut short; re-download those "
+                  f"files, or set dataset.short_clips: skip (or dataset.short_fraction, now {fraction}) in the "
+                  "profile.", stacklevel=3)
+
+
 def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec(),
               cache_dir: str | Path | None = "artifacts/data", shard_size: int = 512,
-              workers: int = 4, seed: int = 0) -> tuple[VideoSet, LoadReport]:
-    """Decode (or read from cache) one split of a real dataset as a VideoSet and a LoadReport."""
-    if name not in DATASETS:
-        raise KeyError(f"Unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+              workers: int = 4, seed: int = 0, listing: Listing | None = None,
+              short_fraction: float = SHORT_FRACTION, short_clips: str = "keep") -> tuple[VideoSet, LoadReport]:
+    """Decode (or read from cache) one split of a real dataset as a VideoSet and a LoadReport.
+
+    `listing`: both splits as `list_splits` returns them (listed here when None). The cache folder's key covers
+    the clip, seed, root and the split's listing; each shard's name covers its files' sizes and modification
+    times, so an edited split file or a replaced video re-decodes what changed and nothing else. A clip from a
+    file that holds under `short_fraction` of the frames its container states, or fewer frames than the clip,
+    is short: warned about, listed in the report, and kept or skipped (`short_clips`)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    if short_clips not in ("keep", "skip"):
+        raise ValueError(f"short_clips must be 'keep' or 'skip'; got {short_clips!r}")
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"Dataset root {root} for {name} does not exist; pass the folder you unpacked it into.")
-    items, names = DATASETS[name].lister(root, split)
-    check_split(name, root, split, items)
-    spec_key = hashlib.sha1(json.dumps([asdict(spec), seed, str(root.resolve())]).encode()).hexdigest()[:10]
+    listing = listing or list_splits(name, root)
+    items, names = listing[split], listing["names"]
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
+    spec_key = _digest([asdict(spec), seed, str(root.resolve()), names, [(rel(p), y) for p, y in items]])
     folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
     report = LoadReport(name, split, listed=len(items))
-    videos, labels, ids = [], [], []
-    for s0 in range(0, len(items), shard_size):
+    videos, labels, ids, short = [], [], [], []
+    chunks = range(0, len(items), shard_size)
+    for s0 in tqdm(chunks, desc=f"{name}/{split} shards", leave=False, disable=len(chunks) < 2):
         chunk = items[s0:s0 + shard_size]
-        shard = folder / f"shard_{s0 // shard_size:05d}.safetensors" if folder else None
+        stem = f"shard_{s0 // shard_size:05d}"
+        shard = folder / f"{stem}_{_digest([_file_state(p) for p, _ in chunk])}.safetensors" if folder else None
         if shard is not None and shard.is_file():
             part = VideoSet.load(shard)
-            skipped = part.meta.get("skipped", [])
         else:
-            decoded = _decode_all(list(zip([p for p, _ in chunk], [y for _, y in chunk])), spec,
-                                  seed + s0, workers, f"{name}/{split} {s0}")
+            decoded = _decode_all(chunk, spec, seed + s0, workers, f"{name}/{split} {s0}")
             keep = [k for k, (clip, _) in enumerate(decoded) if clip is not None]
-            skipped = [(str(chunk[k][0]), err) for k, (clip, err) in enumerate(decoded) if clip is None]
-            vids = (torch.from_numpy(np.stack([decoded[k][0] for k in keep])) if keep
+            vids = (torch.from_numpy(np.stack([decoded[k][0].frames for k in keep])) if keep
                     else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop), dtype=torch.uint8))
             part = VideoSet(vids, torch.tensor([chunk[k][1] for k in keep], dtype=torch.long), names,
-                            [str(chunk[k][0].relative_to(root)) if chunk[k][0].is_relative_to(root)
-                             else str(chunk[k][0]) for k in keep],
-                            {"skipped": skipped})
+                            [rel(chunk[k][0]) for k in keep],
+                            {"skipped": [(str(chunk[k][0]), err) for k, (clip, err) in enumerate(decoded)
+                                         if clip is None],
+                             "frames": [[decoded[k][0].stated, decoded[k][0].decoded] for k in keep]})
             if shard is not None:
+                for stale in folder.glob(f"{stem}_*.safetensors"):   # this shard's files before they changed
+                    stale.unlink()
                 part.save(shard)                      # atomic: a killed run redoes only this shard
-        for path, err in skipped:
+        for path, err in part.meta.get("skipped", []):
             warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=2)
-        report.skipped += [tuple(s) for s in skipped]
+        report.skipped += [tuple(s) for s in part.meta.get("skipped", [])]
+        flags = [short_reason(st, dec, spec.frames, short_fraction)
+                 for st, dec in part.meta.get("frames", [[None, None]] * len(part))]
+        short += [(str(root / i), why) for i, why in zip(part.ids, flags) if why]
+        if short_clips == "skip" and any(flags):
+            ok = torch.tensor([not f for f in flags], dtype=torch.bool)
+            part = VideoSet(part.videos[ok], part.labels[ok], names, [i for i, f in zip(part.ids, flags) if not f])
         videos.append(part.videos)
         labels.append(part.labels)
         ids += part.ids
+    _report_short(report, short, short_fraction, short_clips)
+    if short_clips == "skip":
+        report.skipped += short
+    report.loaded = len(ids)
     vs = VideoSet(torch.cat(videos) if videos else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop),
                                                                  dtype=torch.uint8),
                   torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long), names, ids,
-                  {"dataset": name, "split": split, "clip": asdict(spec)})
-    report.loaded = len(vs)
+                  {"dataset": name, "split": split, "clip": asdict(spec), "load_report": asdict(report)})
     counts = vs.class_counts()
     empty = [names[c] for c, k in enumerate(counts) if k == 0]
     if empty:
