@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
+from ..checksums import read_tensors
 from ..hardware import resolve_autocast
 from .videoset import VideoSet
 
@@ -38,7 +38,7 @@ def load_pool(out_dir: str | Path, with_latents: bool = False) -> VideoSet | tup
     if not manifest.is_file():
         raise FileNotFoundError(f"No pool manifest at {manifest}; run notebooks/02_generate.ipynb to make the pool.")
     doc = json.loads(manifest.read_text())
-    parts = [load_file(str(shard_path(out_dir, k))) for k in range(doc["n_shards"])]
+    parts = [read_tensors(shard_path(out_dir, k))[0] for k in range(doc["n_shards"])]
     videos = torch.cat([p["videos"] for p in parts])
     labels = torch.cat([p["labels"] for p in parts])
     ids = [f"syn_c{e['class']:03d}_{e['index']:06d}" for e in doc["videos"]]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from safetensors.torch import load_file
+
+from ..checksums import read_tensors
 
 
 @dataclass
@@ -75,14 +76,10 @@ class VideoSet:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "VideoSet":
-        from safetensors import safe_open
-
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"No VideoSet file at {path}; the stage that writes it has not run yet.")
-        with safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
-        tensors = load_file(str(path))
+        tensors, header = read_tensors(path)
         return cls(tensors["videos"], tensors["labels"], json.loads(header["class_names"]),
                    json.loads(header.get("ids", "[]")), json.loads(header.get("meta", "{}")))
 

@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
 
+from ..checksums import read_tensors
 from ..data.videoset import VideoSet
 from ..files import save_tensors
 from ..models.autoencoder import encode_videos
@@ -36,6 +35,4 @@ def read_latents(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No latent file at {path}; notebooks/01_finetune.ipynb writes it.")
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    return load_file(str(path)), meta
+    return read_tensors(path)

@@ -18,6 +18,7 @@ from ..data.hashing import data_hash
 from ..data.paths import check_paths
 from ..data.video_io import ClipSpec
 from ..data.videoset import VideoSet
+from ..checksums import load_checked, verify, write_sums
 from ..files import copy_tree, write_text
 from ..models.autoencoder import (SmallVAEConfig, build_small_vae, decode_latents, encode_videos, fit_latent_stats,
                                   load_vae, psnr, train_vae)
@@ -60,7 +61,8 @@ def _copy_pair(src: Path, dst: Path) -> None:
         if not (src / sub / "config.json").is_file():
             raise FileNotFoundError(f"The shipped checkpoint {src} lacks {sub}/; set diffusion.retrain: true "
                                     "to train one, or restore the folder from git.")
-        copy_tree(src / sub, dst / sub)
+        verify(src / sub)                   # a damaged shipped file is an error here, never copied
+        copy_tree(src / sub, dst / sub)     # with its SHA256SUMS, so the copy is checked when loaded
 
 
 def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, retrain: bool | None = None) -> dict:
@@ -89,6 +91,7 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
         report["vae_losses"] = train_vae(vae, train.videos, d.vae_steps, d.vae_batch, d.vae_lr)
         fit_latent_stats(vae, train.videos)
         vae.save_pretrained(out / "vae")
+        write_sums(out / "vae")
     report["vae_seconds"] = time.perf_counter() - t0
     lat = encode_training_split(vae, train, out / "train_latents.safetensors")
     report["decoded_test"] = VideoSet(decode_latents(vae, encode_videos(vae, test.videos)), test.labels,
@@ -113,6 +116,7 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
         run = out / "latte_run"
         train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None)
         copy_tree(run / "latte_ema", out / "latte_ema")
+        write_sums(out / "latte_ema")
         report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
         report["latte_log"] = str(run / "train_log.csv")
     report["seconds"] = time.perf_counter() - t0
@@ -126,7 +130,9 @@ def load_diffusion(out_dir: str | Path) -> tuple:
     out = Path(out_dir)
     if not (out / "latte_ema" / "config.json").is_file():
         raise FileNotFoundError(f"No trained Latte in {out}/latte_ema; run notebooks/01_finetune.ipynb first.")
-    return load_vae(out / "vae"), LatteClassConditional.from_pretrained(out / "latte_ema", local_files_only=True).eval()
+    latte = load_checked(lambda p: LatteClassConditional.from_pretrained(p, local_files_only=True), out / "latte_ema",
+                         "Latte")
+    return load_vae(out / "vae"), latte.eval()
 
 
 

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from ..files import write_text
 from ..models.latte import LATTE_SIZES, LatteClassConditional
+from ..checksums import load_checked
 
 
 @dataclass
@@ -177,7 +178,8 @@ def build_latte(num_classes: int, frames: int, latent_size: int, latent_channels
 
             return load_original_latte(init_from, num_classes=num_classes, num_heads=LATTE_SIZES[cfg.size]["num_heads"],
                                        reinit_labels=True, sample_size=latent_size, in_channels=latent_channels)
-        model = LatteClassConditional.from_pretrained(init_from, local_files_only=True)
+        model = load_checked(lambda p: LatteClassConditional.from_pretrained(p, local_files_only=True), init_from,
+                             "Latte to fine-tune")
         if model.config.num_classes != num_classes:
             raise ValueError(f"{init_from} has {model.config.num_classes} classes, the dataset {num_classes}; "
                              "convert it with reinit_labels or pick a matching checkpoint.")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
 from ..data.hashing import data_hash
 from ..data.videoset import VideoSet
+from ..checksums import CheckpointError, read_tensors
 from ..files import copy_file, save_tensors
 from .train import TrainConfig, model_inputs, new_evaluator, predict_proba, train_evaluator
 
@@ -31,20 +31,24 @@ def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 
     meta = {"cfg": json.dumps(asdict(cfg)), "data": data_hash(train), "seed": str(seed),
             "num_classes": str(train.num_classes), "frames": str(train.frames), "size": str(train.videos.shape[-1])}
 
-    def matches(f: Path) -> bool:
+    def matching(f: Path) -> dict | None:
+        """The weights in `f` if it was saved with these settings on this data; a damaged cache file: None."""
         if not f.is_file():
-            return False
-        from safetensors import safe_open
+            return None
+        try:
+            tensors, saved = read_tensors(f)
+        except CheckpointError:
+            if f != path:
+                raise                               # a damaged shipped file: an error naming it, never copied
+            return None                             # a damaged cache file is trained again
+        return tensors if all(saved.get(k) == v for k, v in meta.items()) else None
 
-        with safe_open(str(f), framework="pt") as h:
-            saved = h.metadata() or {}
-        return all(saved.get(k) == v for k, v in meta.items())
-
-    if not matches(path) and shipped is not None and matches(Path(shipped)):
+    weights = matching(path)
+    if weights is None and shipped is not None and (weights := matching(Path(shipped))) is not None:
         copy_file(shipped, path)
-    if matches(path):
+    if weights is not None:
         model = new_evaluator(cfg, train.num_classes, train.frames, train.videos.shape[-1])
-        model.load_state_dict(load_file(str(path)))
+        model.load_state_dict(weights)
         return model.eval()
     model = train_evaluator(train, cfg, seed)
     save_tensors(path, model.state_dict(), metadata=meta)

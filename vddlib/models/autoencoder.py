@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL
 from tqdm.auto import tqdm
 
+from ..checksums import load_checked
+
 
 @dataclass(frozen=True)
 class SmallVAEConfig:
@@ -62,7 +64,7 @@ def load_vae(path: str | Path) -> AutoencoderKL:
             f"No autoencoder at {path} (expected config.json and diffusion_pytorch_model.safetensors). "
             "For the paper profile download stabilityai/sd-vae-ft-ema into that folder; for the default "
             "profile run notebooks/01_finetune.ipynb, which trains and saves one there.")
-    return AutoencoderKL.from_pretrained(path, local_files_only=True)
+    return load_checked(lambda p: AutoencoderKL.from_pretrained(p, local_files_only=True), path, "autoencoder")
 
 
 def _to_pm1(videos_u8: torch.Tensor) -> torch.Tensor:

@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from tqdm.auto import tqdm
 from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
 from ..data.augment import augment
 from ..data.hashing import data_hash, settings_hash, weights_hash
 from ..data.videoset import VideoSet
+from ..checksums import CheckpointError, load_checked, read_tensors, write_sums
 from ..files import atomic_path, copy_tree, save_tensors
 
 # VideoMAE's image processor normalises with the ImageNet statistics.
@@ -122,7 +124,8 @@ def load_videomae(path: str | Path) -> VideoMAEForVideoClassification:
             f"No VideoMAE weights at {path} (config.json missing). Put a transformers-format VideoMAE folder there "
             "(config.json + model.safetensors, e.g. VideoMAE-v2 converted with save_pretrained), or set "
             "selection.videomae_path to \"\" to train the small embedder on the real train split.")
-    return VideoMAEForVideoClassification.from_pretrained(str(path), local_files_only=True, use_safetensors=True).eval()
+    return load_checked(lambda p: VideoMAEForVideoClassification.from_pretrained(
+        str(p), local_files_only=True, use_safetensors=True), path, "VideoMAE").eval()
 
 
 @torch.no_grad()
@@ -175,10 +178,15 @@ def embedder(train: VideoSet, cfg: VideoMAETrainConfig, work_dir: str | Path, da
         return load_videomae(path)
     folder = Path(work_dir) / f"videomae_{data_id}_{settings_hash(cfg)}"
     if (folder / "config.json").is_file():
-        return load_videomae(folder)
+        try:
+            return load_videomae(folder)
+        except CheckpointError as e:            # a damaged cache entry is dropped and made again, never kept
+            warnings.warn(f"{e} Dropping that cached copy and making it again.", stacklevel=2)
+            shutil.rmtree(folder)
     if shipped is not None and shipped_matches(shipped, cfg, data_id):
+        model = load_videomae(shipped)          # checked and loaded before anything is cached from it
         copy_tree(shipped, folder)
-        return load_videomae(folder)
+        return model
     t0 = time.perf_counter()
     model = train_videomae(train, cfg)
     seconds = time.perf_counter() - t0
@@ -188,6 +196,7 @@ def embedder(train: VideoSet, cfg: VideoMAETrainConfig, work_dir: str | Path, da
         (tmp / "vddlib_train_info.json").write_text(json.dumps(
             {"data_id": data_id, "cfg_id": settings_hash(cfg), "seconds": round(seconds, 1), "torch": torch.__version__,
              "threads": torch.get_num_threads()}, indent=1))
+        write_sums(tmp)
     return model.eval()
 
 
@@ -210,12 +219,12 @@ def pool_features(model: VideoMAEForVideoClassification, pool: VideoSet, path: s
     path = Path(path)
     key = {"pool": data_hash(pool), "model": weights_hash(model)}
     if path.is_file():
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
+        try:
+            t, meta = read_tensors(path)
+        except CheckpointError as e:            # a damaged cache file is computed again
+            warnings.warn(f"{e} Computing it again.", stacklevel=2)
+            t, meta = {}, {}
         if all(meta.get(k) == v for k, v in key.items()):
-            t = load_file(str(path))
             return {k: v.numpy() for k, v in t.items()}
     t0 = time.perf_counter()
     emb, probs = videomae_features(model, pool.videos, progress=True)
