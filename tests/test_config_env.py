@@ -102,8 +102,29 @@ def test_ci_profile_is_the_default_made_smaller_on_the_same_paths():
     assert max(ci.ablation.n_cs) > ci.generate.per_class and max(d.ablation.n_cs) > d.generate.per_class
     assert ci.selection.methods == d.selection.methods and ci.ablation.real_methods == d.ablation.real_methods
     assert ci.dataset == d.dataset and ci.diffusion == d.diffusion and ci.evaluation.train == d.evaluation.train
-    for path in (ci.selection.manifests, ci.selection.work_dir, ci.ablation.work_dir):
-        assert path.startswith("artifacts/"), path
+    for path in (ci.selection.manifests, ci.selection.work_dir, ci.ablation.work_dir, ci.results_dir, ci.figures_dir):
+        assert path.startswith(("artifacts/", "runs/ci/")), path
+
+
+def test_only_the_default_profile_writes_the_committed_outputs(tmp_path):
+    """default.yaml's `outputs: .` is its own: a profile built on it writes to runs/<name>/, manifests included."""
+    d = load_profile("default")
+    assert (d.results_dir, d.figures_dir, d.selection.manifests) == ("results", "figures", "results/selections")
+    assert d.notebooks_dir == Path("notebooks")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("base: default\nname: mine\nevaluation: {runs: 2}\n")
+    p = load_profile(str(mine))
+    assert p.outputs == "runs/mine" and p.results_dir == "runs/mine/results" and p.figures_dir == "runs/mine/figures"
+    assert p.selection.manifests == "runs/mine/results/selections" and p.notebooks_dir == Path("runs/mine/notebooks")
+    for name in ("ci", "paper_ucf101", "paper_base"):
+        assert load_profile(name).results_dir == f"runs/{name}/results"
+    p.set_output_dirs(str(tmp_path / "r"), str(tmp_path / "f"))       # a notebook's results_dir parameter
+    assert p.selection.manifests == str(tmp_path / "r" / "selections")
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text("base: default\nname: fixed\nselection: {manifests: /data/sel}\noutputs: /data/out\n")
+    p = load_profile(str(fixed))
+    p.set_output_dirs(str(tmp_path / "r"))
+    assert p.selection.manifests == "/data/sel" and p.figures_dir == "/data/out/figures"
 
 
 def test_every_notebook_takes_the_profile_and_output_folders_as_parameters():

@@ -142,11 +142,14 @@ def profile_path(name_or_path: str) -> Path:
 
 def read_profile(name_or_path: str) -> tuple[Path, dict]:
     """(path, raw mapping) of a profile with its `base:` chain merged in. Its name is its own `name:` (never the
-    base's), else the file's stem."""
+    base's), else the file's stem; likewise its `outputs:` (never the base's, so a profile built on `default`
+    does not write over the default's committed outputs), else "" (runs/<name>)."""
     path = profile_path(name_or_path)
     raw = _read_raw(path)
     own = yaml.safe_load(path.read_text()) or {}
-    raw["name"] = own.get("name", path.stem) if isinstance(own, dict) else path.stem
+    own = own if isinstance(own, dict) else {}
+    raw["name"] = own.get("name", path.stem)
+    raw["outputs"] = own.get("outputs", "")
     return path, raw
 
 

@@ -2,6 +2,12 @@
 
 This module sits above the stages: it puts each stage's own settings dataclass together
 (`vddlib.config` reads and type-checks the YAML and knows no stage).
+
+**Where a run writes.** A profile's `outputs:` folder holds its executed notebooks
+(`notebooks/`), tables (`results/`, selection manifests in `results/selections/` unless
+`selection.manifests` names another place) and figures (`figures/`). Only `default.yaml` says
+`outputs: .`, the committed outputs of the repository; every other profile writes to
+`runs/<name>/` (its own `outputs:` where it sets one; never inherited from its `base:`).
 """
 from __future__ import annotations
 
@@ -28,6 +34,27 @@ class Profile:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     selection: SelectionSettings = field(default_factory=SelectionSettings)
     ablation: AblationSettings = field(default_factory=AblationSettings)
+    outputs: str = ""                   # the profile's output folder; "": runs/<name>
+    results_dir: str = ""               # tables and manifests; "": <outputs>/results (a notebook parameter may move it)
+    figures_dir: str = ""               # PNGs; "": <outputs>/figures
+
+    def __post_init__(self) -> None:
+        self.outputs = self.outputs or f"runs/{self.name}"
+        self._manifests_follow = not self.selection.manifests
+        self.set_output_dirs(self.results_dir or None, self.figures_dir or None)
+
+    def set_output_dirs(self, results_dir: str | None = None, figures_dir: str | None = None) -> None:
+        """Results and figures folders (default: under `outputs`); manifests follow the results unless the profile's
+        `selection.manifests` names a folder."""
+        self.results_dir = str(results_dir or Path(self.outputs) / "results")
+        self.figures_dir = str(figures_dir or Path(self.outputs) / "figures")
+        if self._manifests_follow:
+            self.selection.manifests = str(Path(self.results_dir) / "selections")
+
+    @property
+    def notebooks_dir(self) -> Path:
+        """Where the executed notebooks of this run are (their papermill timings feed notebook 06)."""
+        return Path(self.results_dir).parent / "notebooks"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -40,7 +67,7 @@ SECTIONS = {"dataset": DatasetConfig, "evaluation": EvalProtocol, "diffusion": D
 def load_profile(name_or_path: str) -> Profile:
     """Read params/<name>.yaml (or a path), with its `base:` chain, into a validated Profile."""
     path, raw = read_profile(name_or_path)
-    unknown = sorted(set(raw) - set(SECTIONS) - {"name"})
+    unknown = sorted(set(raw) - set(SECTIONS) - {"name", "outputs"})
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(SECTIONS)}")
     where = str(path)
@@ -51,14 +78,24 @@ def load_profile(name_or_path: str) -> Profile:
     return Profile(raw["name"], dataset, build(EvalProtocol, raw.get("evaluation"), f"{where}: evaluation"),
                    diffusion, build(GenerateConfig, generate, f"{where}: generate"),
                    SelectionSettings.from_dict(raw.get("selection") or {}, where),
-                   build(AblationSettings, raw.get("ablation"), f"{where}: ablation"))
+                   build(AblationSettings, raw.get("ablation"), f"{where}: ablation"),
+                   outputs=build_outputs(raw.get("outputs"), where))
 
 
-def start(profile: str, run_config: str | Path, **parameters) -> Profile:
+def build_outputs(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: outputs: expected a string (a folder); got {value!r} ({type(value).__name__})")
+    return value
+
+
+def start(profile: str, run_config: str, results_dir: str | None = None, figures_dir: str | None = None,
+          **parameters) -> Profile:
     """A notebook's first call: paths relative to the repository (papermill and nbval start in different
-    folders), the profile loaded and validated, and the resolved run config (with the notebook's parameters and
-    the git commit) written to `run_config` beside the outputs."""
+    folders), the profile loaded and validated, its results and figures folders (the notebook's parameters, else
+    the profile's `outputs`), and the resolved run config (with the notebook's parameters and the git commit)
+    written to `<results_dir>/<run_config>`."""
     os.chdir(REPO_ROOT)
     prof = load_profile(profile)
-    write_run_config(run_config, prof, **parameters)
+    prof.set_output_dirs(results_dir, figures_dir)
+    write_run_config(Path(prof.results_dir) / run_config, prof, **parameters)
     return prof

@@ -101,3 +101,19 @@ def test_selection_profile_validation(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the grid on two processes
+
+
+def test_missing_manifests_name_what_is_missing_and_what_is_there(tmp_path):
+    import json as _json
+
+    from vddlib.data.selections import load_manifests, manifest_path
+
+    p = manifest_path(tmp_path, "ds", "poolA", "random", 1, 0)
+    p.parent.mkdir(parents=True)
+    p.write_text(_json.dumps({"method": "random", "vpc": 1, "seed": 0, "indices": {}}))
+    assert load_manifests(tmp_path, "ds", "poolA", ["random"], [1], [0])[0]["method"] == "random"
+    with pytest.raises(FileNotFoundError) as e:
+        load_manifests(tmp_path, "ds", "poolA", ["random", "tac_dt"], [1], [0, 1])
+    msg = str(e.value)
+    assert "3 of 4" in msg and "tac_dt/vpc1_seed0" in msg and "methods found there: ['random']" in msg
+    assert "same profile, runs, vpcs and methods" in msg

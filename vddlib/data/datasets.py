@@ -8,7 +8,9 @@ diffusion model sees `diffusion.clip` where a profile sets one (the paper: 16 fr
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .digits_motion import CLASSES as DIGITS_CLASSES, DigitsMotionConfig, load_digits_motion
 from .real import DATASETS as REAL_DATASETS, SHORT_FRACTION, list_splits, load_real
@@ -48,8 +50,21 @@ class DatasetConfig:
 
 
 def num_classes(cfg: DatasetConfig) -> int:
-    """Classes of the dataset, from its facts (no data read)."""
-    return len(DIGITS_CLASSES) if cfg.embedded else REAL_DATASETS[cfg.name].classes
+    """Classes of the dataset: those its split files list where its root is there (a subset of a dataset has
+    fewer), else the dataset's facts (planning a run before the data is in place)."""
+    if cfg.embedded:
+        return len(DIGITS_CLASSES)
+    if Path(cfg.root).is_dir():
+        try:
+            return _listed_classes(cfg.name, str(Path(cfg.root).resolve()))
+        except (OSError, ValueError):
+            pass                                      # unreadable split files: load_dataset reports them
+    return REAL_DATASETS[cfg.name].classes
+
+
+@functools.lru_cache(maxsize=8)
+def _listed_classes(name: str, root: str) -> int:
+    return len(list_splits(name, root)["names"])
 
 
 def _load_real(cfg: DatasetConfig, split: str, spec: ClipSpec, listing=None) -> VideoSet:

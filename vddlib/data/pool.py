@@ -14,9 +14,6 @@ from ..checksums import read_tensors
 from ..hardware import resolve_autocast
 from .videoset import VideoSet
 
-POOLS_DIR = Path("artifacts/pools")
-
-
 def shard_path(out_dir: str | Path, k: int) -> Path:
     return Path(out_dir) / f"shard_{k:05d}.safetensors"
 
@@ -27,7 +24,7 @@ def pool_dir(prof, device: str = "cpu") -> Path:
     and fp32 never share a folder."""
     g = prof.generate
     prec = "bf16" if resolve_autocast(g.autocast, device) == "bf16" else "fp32"
-    return (POOLS_DIR / prof.dataset.name / f"latte-{prof.diffusion.latte.size}_cfg{g.guidance_scale:g}_"
+    return (Path(prof.diffusion.pools_dir) / prof.dataset.name / f"latte-{prof.diffusion.latte.size}_cfg{g.guidance_scale:g}_"
             f"{g.sampler}{g.steps}_nc{g.per_class}_seed{g.seed}_{prec}")
 
 

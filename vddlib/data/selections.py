@@ -31,6 +31,11 @@ def load_manifests(root: str | Path, dataset: str, pool: str, methods, vpcs, see
     paths = [manifest_path(root, dataset, pool, m, v, s) for m in methods for v in vpcs for s in seeds]
     missing = [p for p in paths if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} of {len(paths)} selection manifests are missing (e.g. {missing[0]}): "
-                                "run notebooks/03_select.ipynb (or vddlib.selection.stage.make_selections) first.")
+        have = sorted({p.parent.name for p in Path(root, dataset, pool).glob("*/vpc*_seed*.json")})
+        lacking = sorted({(p.parent.name, p.stem) for p in missing})
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(paths)} selection manifests of pool {pool} are missing from {Path(root)} (e.g. "
+            f"{', '.join(f'{m}/{k}' for m, k in lacking[:4])}); methods found there: {have or 'none'}. Run "
+            "notebooks/03_select.ipynb (or vddlib.selection.stage.make_selections) with the same profile, runs, vpcs "
+            "and methods, and the same results_dir (the manifests are in its selections/), before this.")
     return [json.loads(p.read_text()) for p in paths]

@@ -118,7 +118,7 @@ def short_reason(stated: int | None, decoded: int | None, clip_frames: int, frac
     if decoded is not None and stated and decoded < fraction * stated:
         return f"{decoded} of the {stated} frames its container states could be decoded"
     if decoded is not None and decoded < clip_frames:
-        return f"only {decoded} frames for a {clip_frames}-frame clip (last frame repeated)"
+        return f"only {decoded} frames for a clip of {clip_frames} (last frame repeated)"
     return None
 
 
@@ -207,13 +207,15 @@ def load_clip(path: str | Path, spec: ClipSpec, rng: np.random.Generator | None 
     return decode_clip(path, spec, rng).frames
 
 
-def write_video(path: str | Path, frames: np.ndarray, codec: str, fps: int = 25) -> None:
-    """Write uint8 (N, H, W, 3) frames with PyAV (test fixtures and exported pools)."""
+def write_video(path: str | Path, frames: np.ndarray, codec: str, fps: int = 25,
+                options: dict[str, str] | None = None) -> None:
+    """Write uint8 (N, H, W, 3) frames with PyAV (test fixtures and exported pools); `options`: the container's
+    (e.g. {"movflags": "faststart"}: an MP4's index before its frames, as streaming sites serve them)."""
     import av
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"

@@ -10,12 +10,14 @@ changing a byte of the manifest.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from ..data.hashing import weights_hash
 from ..data.pool import shard_path
 from ..files import save_tensors, write_text
 from ..hardware import AUTOCAST, resolve_autocast
@@ -118,10 +120,24 @@ def sample_latents(model, labels: torch.Tensor, seeds: list[int], cfg: GenerateC
 def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_dir: str | Path,
                   accelerator=None, settings: dict | None = None, progress: bool = True,
                   stop_after_shards: int | None = None) -> Path:
-    """Write the pool's shards and manifest into out_dir; returns the manifest path."""
+    """Write the pool's shards and manifest into out_dir; returns the manifest path.
+
+    Resumable: finished shards are kept. `out_dir/made_by.json` records which weights made them; a folder whose
+    shards other weights made (a retrained model, another run's) is emptied and generated again, never mixed."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
+    made_by = {"latte": weights_hash(model), "vae": weights_hash(vae)}
+    mark = out_dir / "made_by.json"
+    if rank == 0:
+        if mark.is_file() and json.loads(mark.read_text()) != made_by:
+            warnings.warn(f"{out_dir} holds a pool that other weights made ({mark}); generating it again with these.",
+                          stacklevel=2)
+            for p in [*out_dir.glob("shard_*"), out_dir / "manifest.json"]:
+                p.unlink(missing_ok=True)
+        write_text(mark, json.dumps(made_by))
+    if accelerator:
+        accelerator.wait_for_everyone()
     device = accelerator.device if accelerator else next(model.parameters()).device
     model.eval()
     total = len(class_names) * cfg.per_class
@@ -154,7 +170,7 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
                     "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
                     "shard": shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
         doc = {"config": asdict(cfg), "precision": resolve_autocast(cfg.autocast, device),
-               "settings": settings or {}, "class_names": class_names,
+               "settings": settings or {}, "made_by": made_by, "class_names": class_names,
                "n_videos": total, "n_shards": n_shards, "videos": entries}
         write_text(manifest, json.dumps(doc, indent=1))
     if accelerator:

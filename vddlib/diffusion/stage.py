@@ -48,6 +48,7 @@ class DiffusionSettings:
     smoke_steps: int = 20               # a short real training run that keeps the path tested when shipped weights are used
     smoke_batch: int = 0                # its batch size; 0: latte.batch_size (a GPU-sized batch can cost seconds a step on CPU)
     work_dir: str = "artifacts/diffusion"
+    pools_dir: str = "artifacts/pools"  # generated pools, one folder per dataset and generate settings
 
     def __post_init__(self) -> None:
         if self.vae_steps < 1 or self.smoke_steps < 1:

@@ -199,7 +199,8 @@ def _run_unit(prof: "Profile", unit: str) -> float:
         F.cross_entropy(m(pixel_values=x).logits, torch.zeros(len(x), dtype=torch.long)).backward()
     elif unit == "vst_unet":
         n = K * g.per_class
-        train_vst_unet(torch.randn(n, T, C, h, h), torch.arange(K).repeat_interleave(g.per_class), 5,
+        train_vst_unet(torch.randn(n, T, C, h, h), torch.arange(K).repeat_interleave(g.per_class),
+                       min(prof.ablation.vpc, g.per_class),
                        replace(sel.vst_unet, epochs=2), seed=0, num_classes=K)
     elif unit == "evaluator":
         m = new_evaluator(ev.train, K, T, S)
@@ -251,11 +252,12 @@ def _rss(field: str) -> float:
 VST_TIMED_EPOCHS = 6
 
 
-def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int = 5,
+def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int | None = None,
                       base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
     """Seconds of each method on random inputs of the profile's shapes: against N_c (at `base_classes`)
     and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
-    axes share is timed once. VST-UNet's is its full epoch budget, timed on VST_TIMED_EPOCHS epochs."""
+    axes share is timed once. VST-UNet's is its full epoch budget, timed on VST_TIMED_EPOCHS epochs. `vpc`: the
+    profile's one-VPC setting (`ablation.vpc`) unless given, at most the smallest N_c timed."""
     from tqdm.auto import tqdm
 
     from ..selection import select
@@ -265,6 +267,7 @@ def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 
     T, C, h = latent_shape(prof)
     D = VIDEOMAE_V2_GIANT["hidden_size"] if prof.selection.videomae_path else prof.selection.videomae.hidden_size
     methods = list(methods or prof.selection.methods)
+    vpc = min(vpc or prof.ablation.vpc, *n_cs, base_nc)
     jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]
     rows, seen = [], {}
     for axis, value, other in tqdm(jobs, desc="selection scaling", disable=not progress):
@@ -371,7 +374,7 @@ def table7_rows(prof: "Profile", secs: dict[str, float], ev: dict[tuple, list[fl
 
 _UNIT_OF = {"diffusion fine-tune (Latte)": "latte_train", "generate pool": "generate",
             "embed (VideoMAE training)": "videomae_train", "select (VST-UNet training)": "vst_unet",
-            "evaluate (VPC 5)": "evaluator"}
+            "evaluate": "evaluator"}
 FLOPS_HEADER = ["stage", "unit", "GFLOP per unit", "units", "TFLOP", "peak RSS MiB"]
 
 
@@ -389,7 +392,7 @@ def flops_memory_rows(prof: "Profile", profile: str, ev: dict[tuple, list[float]
     mem = peak_memory(profile)
     body = []
     for s in fl:
-        u = _UNIT_OF.get(s.stage)
+        u = _UNIT_OF.get(s.stage.split(" (VPC")[0])          # every evaluate (VPC k) row: the evaluator's peak
         body.append([s.stage, s.unit, f"{s.unit_flops / 1e9:.2f}", f"{s.units:g}", f"{s.total / 1e12:.2f}",
                      f"{mem[u]['peak']:.0f} ({mem[u]['base']:.0f} after imports)" if u else "-"])
     return body, sum(s.total for s in fl) / 1e12

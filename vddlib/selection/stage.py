@@ -46,7 +46,7 @@ class SelectionSettings:
     videomae: VideoMAETrainConfig = field(default_factory=VideoMAETrainConfig)
     configs: dict = field(default_factory=dict)
     parallel: int = 2                   # selections of a threaded method (VST-UNet) trained at once, each on its threads
-    manifests: str = "results/selections"
+    manifests: str = ""                 # "": <results>/selections (vddlib.profile)
     work_dir: str = "artifacts/selection"
 
     def __post_init__(self) -> None:

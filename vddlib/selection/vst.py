@@ -186,21 +186,22 @@ def _forward_groups(net: VSTUNet, latents: torch.Tensor, picks: list[torch.Tenso
 
 
 _LOCK = threading.Lock()
-_THREADS = {"users": 0, "before": 0}
+_THREADS = {"users": 0, "before": 0, "n": 0}
 
 
 @contextmanager
 def torch_threads(n: int):
     """Run the block on n torch threads, then restore the count. Trainings may run in several Python threads
-    at once (`make_selections`): the first to enter sets the count, the last to leave restores it."""
+    at once (`make_selections`): the first to enter records the count, each sets it for itself (under OpenMP a
+    thread's count can be its own), the last to leave restores the count from before."""
     with _LOCK:
         if _THREADS["users"] == 0:
-            _THREADS["before"] = torch.get_num_threads()
-            torch.set_num_threads(n)
-        elif torch.get_num_threads() != n:
+            _THREADS["before"], _THREADS["n"] = torch.get_num_threads(), n
+        elif _THREADS["n"] != n:
             raise RuntimeError(f"VST-UNet trainings running at once must use the same thread count; "
-                               f"one uses {torch.get_num_threads()}, another asks for {n}")
+                               f"one uses {_THREADS['n']}, another asks for {n}")
         _THREADS["users"] += 1
+        torch.set_num_threads(n)
     try:
         yield
     finally:
