@@ -25,7 +25,9 @@ from pathlib import Path
 
 import torch
 
-from vddlib import stages
+from vddlib.data.hashing import data_hash
+from vddlib.diffusion.stage import diffusion_dir
+from vddlib.evaluation.fidelity import embed, frechet_distance, recogniser, recognition
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
 from vddlib.profile import load_profile
@@ -64,10 +66,10 @@ def main() -> None:
     splits = load_dataset(prof.dataset)
     train, test = splits["train"], splits["test"]
     vae = load_vae(Path(prof.diffusion.shipped) / "vae")
-    rec = stages.recogniser(train, prof.evaluation.train, stages.diffusion_dir(prof) / "recogniser.safetensors")
-    f_test = stages.embed(rec, test.videos)
+    rec = recogniser(train, prof.evaluation.train, diffusion_dir(prof) / "recogniser.safetensors")
+    f_test = embed(rec, test.videos)
     out = Path(a.out)
-    res = {"data_hash": stages.data_hash(train), "recogniser_real_test": stages.recognition(rec, test),
+    res = {"data_hash": data_hash(train), "recogniser_real_test": recognition(rec, test),
            "cpu_cores": os.cpu_count(), "torch": torch.__version__, "rows": []}
     for label, weights, g, steps in specs:
         latte = load_latte(weights).eval()
@@ -87,8 +89,8 @@ def main() -> None:
         res["rows"].append({
             "label": label, "weights": os.path.relpath(weights, REPO_ROOT), "guidance": g, "sampler_steps": cfg.steps,
             "params_M": sum(p.numel() for p in latte.parameters()) / 1e6, "videos": len(pool),
-            "generate_s": round(gen_s, 1), "recognised": stages.recognition(rec, pool),
-            "frechet_to_real_test": stages.frechet_distance(stages.embed(rec, vids), f_test),
+            "generate_s": round(gen_s, 1), "recognised": recognition(rec, pool),
+            "frechet_to_real_test": frechet_distance(embed(rec, vids), f_test),
             "full_syn_top1": [r["top1"] for r in runs], "full_syn_mean": float(top1.mean()),
             "full_syn_std": float(top1.std()) if len(top1) > 1 else 0.0})
         print(json.dumps(res["rows"][-1]), flush=True)

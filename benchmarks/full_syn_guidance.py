@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from vddlib import stages
+from vddlib.diffusion.stage import diffusion_dir, load_diffusion
+from vddlib.evaluation.fidelity import embed, frechet_distance, recogniser, recognition
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
 from vddlib.profile import load_profile
@@ -39,9 +40,9 @@ def main() -> None:
     prof = load_profile("default")
     splits = load_dataset(prof.dataset)
     train, test = splits["train"], splits["test"]
-    vae, latte = stages.load_diffusion(stages.diffusion_dir(prof))
-    rec = stages.recogniser(train, prof.evaluation.train, stages.diffusion_dir(prof) / "recogniser.safetensors")
-    f_test = stages.embed(rec, test.videos)
+    vae, latte = load_diffusion(diffusion_dir(prof))
+    rec = recogniser(train, prof.evaluation.train, diffusion_dir(prof) / "recogniser.safetensors")
+    f_test = embed(rec, test.videos)
     rows = []
     for w in a.guidance:
         cfg = GenerateConfig(per_class=a.per_class, guidance_scale=w, steps=prof.generate.steps, seed=7)
@@ -54,8 +55,8 @@ def main() -> None:
         pool = VideoSet(vids, labels, train.class_names)
         (run,) = evaluate_runs(pool, test, prof.evaluation.train, [0], progress=False)
         rows.append({"guidance": w, "videos": len(pool), "generate_s": gen_s, "videos_per_s": len(pool) / gen_s,
-                     "recognised": stages.recognition(rec, pool),
-                     "frechet_to_real_test": stages.frechet_distance(stages.embed(rec, vids), f_test),
+                     "recognised": recognition(rec, pool),
+                     "frechet_to_real_test": frechet_distance(embed(rec, vids), f_test),
                      "full_syn_top1": run["top1"]})
         print(rows[-1], flush=True)
     res = {"per_class": a.per_class, "rows": rows,

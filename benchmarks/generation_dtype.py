@@ -18,7 +18,8 @@ import time
 
 import torch
 
-from vddlib import stages
+from vddlib.diffusion.stage import diffusion_dir, load_diffusion
+from vddlib.evaluation.fidelity import recogniser
 from vddlib.data.datasets import load_dataset
 from vddlib.profile import load_profile
 from vddlib.evaluation.train import predict_proba
@@ -36,11 +37,11 @@ def main() -> None:
     args = ap.parse_args()
     prof = load_profile(args.profile)
     splits = load_dataset(prof.dataset)
-    work = stages.diffusion_dir(prof)
+    work = diffusion_dir(prof)
     if not (work / "latte_ema").is_dir():
         raise SystemExit(f"No diffusion pair in {work}: run notebooks/01_finetune.ipynb first.")
-    vae, latte = stages.load_diffusion(work)
-    rec = stages.recogniser(splits["train"], prof.evaluation.train, work / "recogniser.safetensors")
+    vae, latte = load_diffusion(work)
+    rec = recogniser(splits["train"], prof.evaluation.train, work / "recogniser.safetensors")
     K = splits["train"].num_classes
     labels = torch.arange(args.videos) % K
     rows, ref = [], None

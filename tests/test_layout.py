@@ -54,3 +54,13 @@ def test_the_leaves_import_no_stage():
     for leaf in LEAVES:
         names = imports_of(ROOT / f"{leaf}.py")
         assert names <= LEAVES | {"data"} if leaf == "figures" else names <= LEAVES, (leaf, names)
+
+
+def test_every_benchmark_and_script_imports():
+    """The benchmarks and scripts follow the layout too: each one's imports resolve (its main is not run)."""
+    import importlib.util
+
+    for f in sorted([*(ROOT.parent / "benchmarks").glob("*.py"), *(ROOT.parent / "scripts").glob("*.py")]):
+        spec = importlib.util.spec_from_file_location(f"_bench_{f.stem}", f)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)                     # raises on a stale import
