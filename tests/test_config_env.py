@@ -137,3 +137,27 @@ def test_every_notebook_takes_the_profile_and_output_folders_as_parameters():
         assert len(params) == 1, nb.name
         names = {line.split("=")[0].strip() for line in "".join(params[0]["source"]).splitlines() if "=" in line}
         assert {"profile", "results_dir", "figures_dir"} <= names, nb.name
+
+
+def test_code_defaults_are_the_default_profile():
+    """A library user who builds a settings class with no arguments gets the embedded default profile's values
+    (the paper's live in params/paper_base.yaml). Exempt: paths into this repository, and the method order."""
+    import dataclasses
+
+    from vddlib.profile import SECTIONS
+    from vddlib.selection.stage import SelectionSettings
+
+    exempt = {"diffusion.shipped", "selection.videomae_shipped", "selection.manifests", "selection.methods"}
+    prof, differ = load_profile("default"), []
+
+    def walk(a, b, path):
+        if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+            for f in dataclasses.fields(a):
+                walk(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+        elif path not in exempt and a != b:
+            differ.append(f"{path}: profile {a!r}, code {b!r}")
+
+    for name, cls in SECTIONS.items():
+        walk(getattr(prof, name), SelectionSettings.from_dict({}, "code") if name == "selection" else cls(), name)
+    assert not differ, "\n".join(differ)
+    assert set(prof.selection.methods) == set(SelectionSettings.from_dict({}, "code").methods)

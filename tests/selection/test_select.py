@@ -44,3 +44,34 @@ def test_registry():
     assert "random" in SELECTORS
     with pytest.raises(KeyError, match="Unknown selection method 'vst'"):
         select("vst", LABELS, 1)
+
+
+def test_unknown_settings_are_refused_listing_what_the_selector_takes():
+    emb = np.random.default_rng(0).normal(size=(len(LABELS), 6))
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['treshold'\].*threshold"):
+        select("tac_dt", LABELS, 1, embeddings=emb, treshold=0.01)
+    with pytest.raises(TypeError, match=r"\['temperature'\].*no settings"):
+        select("random", LABELS, 1, temperature=2)
+
+
+def test_a_setting_by_name_overrides_the_defaults_and_the_config():
+    from vddlib.selection.selectors.tac_dt import TacDTConfig
+
+    emb = np.random.default_rng(0).normal(size=(len(LABELS), 6))
+    by_name = select("tac_dt", LABELS, 2, seed=1, embeddings=emb, pca_dims=3, candidates=1)
+    by_config = select("tac_dt", LABELS, 2, seed=1, embeddings=emb, config=TacDTConfig(pca_dims=3, candidates=1))
+    over = select("tac_dt", LABELS, 2, seed=1, embeddings=emb, config=TacDTConfig(pca_dims=4), pca_dims=3,
+                  candidates=1)
+    assert by_name == by_config == over
+
+
+def test_labels_may_be_any_hashable_values():
+    names = np.array(["wave", "run", "jump", "sit"])[LABELS]
+    by_name = select("random", list(names), 2, seed=3)
+    assert set(by_name) == set(names) and all(names[i] == n for n, idx in by_name.items() for i in idx)
+    ordered = np.array(["a", "b", "c", "d"])[LABELS]             # sorted names: class k is the k-th name
+    by_index = select("random", LABELS, 2, seed=3)
+    assert select("random", ordered, 2, seed=3) == {"abcd"[k]: v for k, v in by_index.items()}
+    assert select("random", [("cls", int(k)) for k in LABELS], 2, seed=3) == {("cls", k): v for k, v in by_index.items()}
+    with pytest.raises(ValueError, match="distinct values"):
+        select("random", list(names), 1, num_classes=7)

@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..logs import bar
 
 from .video_io import ClipSpec, VideoDecodeError, decode_clip, short_reason
 from .videoset import VideoSet
@@ -265,7 +265,7 @@ def _decode_all(items, spec: ClipSpec, seed: int, workers: int, desc: str):
             return None, str(e)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(tqdm(pool.map(one, enumerate(items)), total=len(items), desc=desc, leave=False))
+        return list(bar(pool.map(one, enumerate(items)), total=len(items), desc=desc, leave=False, show=True))
 
 
 def _digest(obj) -> str:
@@ -319,7 +319,7 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
     report = LoadReport(name, split, listed=len(items))
     videos, labels, ids, short = [], [], [], []
     chunks = range(0, len(items), shard_size)
-    for s0 in tqdm(chunks, desc=f"{name}/{split} shards", leave=False, disable=len(chunks) < 2):
+    for s0 in bar(chunks, desc=f"{name}/{split} shards", leave=False, show=len(chunks) >= 2):
         chunk = items[s0:s0 + shard_size]
         stem = f"shard_{s0 // shard_size:05d}"
         shard = folder / f"{stem}_{_digest([_file_state(p) for p, _ in chunk])}.safetensors" if folder else None

@@ -46,7 +46,7 @@ class DiffusionSettings:
     init_from: str = ""                 # Latte weights to fine-tune (original .pt or our folder); empty: scratch
     latte: LatteTrainConfig = field(default_factory=LatteTrainConfig)
     smoke_steps: int = 20               # a short real training run that keeps the path tested when shipped weights are used
-    smoke_batch: int = 0                # its batch size; 0: latte.batch_size (a GPU-sized batch can cost seconds a step on CPU)
+    smoke_batch: int = 8                # its batch size; 0: latte.batch_size (a GPU-sized batch can cost seconds a step on CPU)
     work_dir: str = "artifacts/diffusion"
     pools_dir: str = "artifacts/pools"  # generated pools, one folder per dataset and generate settings
 
@@ -105,7 +105,8 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     smoke_dir = out / "smoke"
     if smoke_dir.exists():
         shutil.rmtree(smoke_dir)
-    r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None)
+    r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None,
+                    class_names=train.class_names)
     report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
     report["smoke_batch"] = smoke.batch_size
     report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])
@@ -115,7 +116,8 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     else:
         t1 = time.perf_counter()
         run = out / "latte_run"
-        train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None)
+        train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None,
+                    class_names=train.class_names)
         copy_tree(run / "latte_ema", out / "latte_ema")
         write_sums(out / "latte_ema")
         report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"

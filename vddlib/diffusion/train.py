@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from ..logs import bar
 
 from ..files import write_text
 from ..models.latte import LATTE_SIZES, LatteClassConditional
@@ -35,16 +35,16 @@ from ..checksums import load_checked
 
 @dataclass
 class LatteTrainConfig:
-    size: str = "tiny"                  # a LATTE_SIZES name
-    lr: float = 1e-4                    # Latte: AdamW 1e-4, no weight decay
-    batch_size: int = 64                # global batch, split across processes
-    steps: int = 1000
-    ema_decay: float = 0.9999
+    size: str = "small"                 # a LATTE_SIZES name (the paper: XL/2)
+    lr: float = 1e-3                    # Latte: AdamW 1e-4, no weight decay (params/paper_base.yaml)
+    batch_size: int = 512               # global batch, split across processes
+    steps: int = 4000
+    ema_decay: float = 0.999            # Latte: 0.9999
     grad_clip: float = 1.0
     class_dropout_prob: float = 0.1
-    learn_sigma: bool = True
+    learn_sigma: bool = False           # Latte: True (learned variance; the paper profiles)
     mixed_precision: str = "no"         # "no", "bf16" or "fp16" (GPU)
-    checkpoint_every: int = 250
+    checkpoint_every: int = 1000
     keep_checkpoints: int = 2
     gradient_checkpointing: bool = False
     seed: int = 0
@@ -191,8 +191,9 @@ def build_latte(num_classes: int, frames: int, latent_size: int, latent_channels
 
 def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: LatteTrainConfig,
                 out_dir: str | Path, init_from: str | Path | None = None, accelerator=None,
-                stop_after: int | None = None, progress: bool = True) -> dict:
-    """Train (or resume) Latte on latents (N, T, C, h, w) of the *training split* and their labels.
+                stop_after: int | None = None, progress: bool = True, class_names: list[str] | None = None) -> dict:
+    """Train (or resume) Latte on latents (N, T, C, h, w) of the *training split* and their labels
+    (`class_names`: what each label means, recorded in the saved config).
 
     Writes `out_dir/checkpoints/step_<k>/` (Accelerate state), `out_dir/latte_ema/` and
     `out_dir/latte/` (save_pretrained) and `out_dir/train_log.csv`. `stop_after` ends the
@@ -208,6 +209,10 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     torch.manual_seed(cfg.seed)
     T, C, h = latents.shape[1], latents.shape[2], latents.shape[3]
     model = build_latte(num_classes, T, h, C, cfg, init_from)
+    if class_names is not None:
+        if len(class_names) != num_classes:
+            raise ValueError(f"class_names has {len(class_names)} names for {num_classes} classes")
+        model.register_to_config(class_names=list(class_names))
     if cfg.gradient_checkpointing:
         model.enable_gradient_checkpointing()
     ema = EMAModel(model.parameters(), decay=cfg.ema_decay, model_cls=LatteClassConditional, model_config=model.config)
@@ -233,9 +238,9 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     t0 = time.perf_counter()
     losses, pending = [], []
     model.train()
-    bar = tqdm(range(start, end), desc="train Latte", disable=not (progress and acc.is_main_process),
+    pbar = bar(range(start, end), desc="train Latte", show=progress and acc.is_main_process,
                initial=start, total=end)
-    for step in bar:
+    for step in pbar:
         idx = _batch_indices(len(latents), step, cfg.batch_size, cfg.seed, rank, world)
         x0 = latents[idx].to(acc.device)
         y = labels[idx].to(acc.device)
@@ -253,7 +258,7 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         # make the host wait for the GPU each step, and small models on a GPU are bound by kernel launches.
         pending.append((step + 1, acc.gather(loss.detach()[None]).mean(), time.perf_counter() - t0))
         if acc.is_main_process and step % 50 == 0 and progress:
-            bar.set_postfix(loss=f"{pending[-1][1].item():.4f}")
+            pbar.set_postfix(loss=f"{pending[-1][1].item():.4f}")
         done = step + 1
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             _save_checkpoint(acc, ckpt_dir, done, cfg.keep_checkpoints)

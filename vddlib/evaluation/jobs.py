@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from tqdm.auto import tqdm
+from ..logs import bar
 
 from ..data.hashing import data_hash
 from ..data.selections import manifest_indices
@@ -172,7 +172,7 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
     with safe_open(str(folder / "videos.safetensors"), framework="pt") as f, open(log, "a") as out:
         if log.stat().st_size and not log.read_bytes().endswith(b"\n"):
             out.write("\n")                                 # a line cut by a kill stays alone (and ignored)
-        for i in tqdm(todo, desc=f"evaluate {len(todo)} queued sets", disable=not progress):
+        for i in bar(todo, desc=f"evaluate {len(todo)} queued sets", show=progress):
             spec = doc["jobs"][i]
             k = spec["set"]
             train = VideoSet(f.get_tensor(f"videos_{k}"), f.get_tensor(f"labels_{k}"), doc["class_names"])

@@ -43,7 +43,7 @@ def _transformer_eval() -> TrainConfig:
 class AblationSettings:
     """Notebook 05: what each ablation varies, and how many runs it takes (fewer than the main tables)."""
 
-    runs: int = 3                       # seeds per setting (selection and evaluator, as in the main grid)
+    runs: int = 2                       # seeds per setting (selection and evaluator, as in the main grid)
     vpc: int = 5                        # the VPC of the one-VPC ablations (Table 6's)
     vpcs: tuple[int, ...] = (1, 5, 10)  # Table 5 and the real-pool coreset table
     transformer: TrainConfig = field(default_factory=_transformer_eval)   # Table 5's video transformer

@@ -258,7 +258,7 @@ def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 
     and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
     axes share is timed once. VST-UNet's is its full epoch budget, timed on VST_TIMED_EPOCHS epochs. `vpc`: the
     profile's one-VPC setting (`ablation.vpc`) unless given, at most the smallest N_c timed."""
-    from tqdm.auto import tqdm
+    from ..logs import bar
 
     from ..selection import select
     from ..selection.embeddings import VIDEOMAE_V2_GIANT
@@ -270,7 +270,7 @@ def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 
     vpc = min(vpc or prof.ablation.vpc, *n_cs, base_nc)
     jobs = [("n_c", n, base_classes) for n in n_cs] + [("classes", k, base_nc) for k in classes]
     rows, seen = [], {}
-    for axis, value, other in tqdm(jobs, desc="selection scaling", disable=not progress):
+    for axis, value, other in bar(jobs, desc="selection scaling", show=progress):
         K, nc = (base_classes, value) if axis == "n_c" else (value, other)
         if (K, nc) in seen:                              # the shared point: the same inputs, timed once
             rows += [{**r, "axis": axis, "value": value} for r in seen[(K, nc)]]

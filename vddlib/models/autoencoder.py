@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
-from tqdm.auto import tqdm
+from ..logs import bar
 
 from ..checksums import load_checked
 
@@ -92,7 +92,7 @@ def encode_videos(vae: AutoencoderKL, videos_u8: torch.Tensor, batch_frames: int
     frames = videos_u8.flatten(0, 1)
     dev, dt = vae.device, vae.dtype
     outs = []
-    for i in tqdm(range(0, len(frames), batch_frames), desc="encode", disable=not progress, leave=False):
+    for i in bar(range(0, len(frames), batch_frames), desc="encode", show=progress, leave=False):
         dist = vae.encode(_to_pm1(frames[i:i + batch_frames]).to(dev, dt)).latent_dist
         outs.append((dist.sample(generator) if sample else dist.mean).float().cpu())
     z = torch.cat(outs)
@@ -110,7 +110,7 @@ def decode_latents(vae: AutoencoderKL, latents: torch.Tensor, batch_frames: int 
     shift, scale = _latent_norm(vae, z)
     z = z / scale + shift
     outs = []
-    for i in tqdm(range(0, len(z), batch_frames), desc="decode", disable=not progress, leave=False):
+    for i in bar(range(0, len(z), batch_frames), desc="decode", show=progress, leave=False):
         x = vae.decode(z[i:i + batch_frames].to(vae.device, vae.dtype)).sample.float().cpu()
         outs.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
     x = torch.cat(outs)
@@ -143,7 +143,7 @@ def train_vae(vae: AutoencoderKL, videos_u8: torch.Tensor, steps: int, batch_siz
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * s / steps)))
     vae.train()
     losses = []
-    for _ in tqdm(range(steps), desc="train autoencoder", disable=not progress):
+    for _ in bar(range(steps), desc="train autoencoder", show=progress):
         x = _to_pm1(frames[torch.randint(0, len(frames), (batch_size,), generator=g)])
         dist = vae.encode(x).latent_dist
         rec = vae.decode(dist.sample(g)).sample

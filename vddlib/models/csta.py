@@ -21,7 +21,7 @@ import torch.nn.functional as F
 class CSTAConfig:
     dim: int = 64
     channels: int = 8
-    epochs: int = 40
+    epochs: int = 20                # the paper profiles: 40
     lr: float = 1e-3
 
     def __post_init__(self) -> None:

@@ -66,8 +66,11 @@ class LatteClassConditional(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, sample_size: int = 32, num_frames: int = 16, in_channels: int = 4, patch_size: int = 2,
                  hidden_size: int = 1152, depth: int = 28, num_heads: int = 16, mlp_ratio: float = 4.0,
-                 num_classes: int = 101, class_dropout_prob: float = 0.1, learn_sigma: bool = True) -> None:
-        super().__init__()
+                 num_classes: int = 101, class_dropout_prob: float = 0.1, learn_sigma: bool = True,
+                 class_names: list[str] | None = None) -> None:
+        super().__init__()          # class_names: what label k means, kept in config.json (None: not recorded)
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"class_names has {len(class_names)} names for num_classes={num_classes}")
         if depth % 2:
             raise ValueError(f"Latte alternates spatial and temporal blocks, so depth must be even; got {depth}")
         if sample_size % patch_size:

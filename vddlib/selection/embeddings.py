@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from ..logs import bar
 from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
 from ..data.augment import augment
@@ -50,7 +50,7 @@ class VideoMAETrainConfig:
     layers: int = 4
     heads: int = 4
     intermediate_size: int = 256
-    steps: int = 400
+    steps: int = 1000
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -80,8 +80,9 @@ def _pixels(videos_u8: torch.Tensor) -> torch.Tensor:
     return (videos_u8.float() / 255.0 - _MEAN.to(videos_u8.device)) / _STD.to(videos_u8.device)
 
 
-def build_videomae(num_classes: int, frames: int, size: int, cfg: VideoMAETrainConfig) -> VideoMAEForVideoClassification:
-    """An untrained VideoMAE classifier for (frames, 3, size, size) videos."""
+def build_videomae(num_classes: int, frames: int, size: int, cfg: VideoMAETrainConfig,
+                   class_names: list[str] | None = None) -> VideoMAEForVideoClassification:
+    """An untrained VideoMAE classifier for (frames, 3, size, size) videos; `class_names` label its outputs."""
     if size % cfg.patch_size or frames % cfg.tubelet_size:
         raise ValueError(f"VideoMAE needs size % patch_size == 0 and frames % tubelet_size == 0; got size {size}, "
                          f"patch {cfg.patch_size}, frames {frames}, tubelet {cfg.tubelet_size}")
@@ -89,7 +90,9 @@ def build_videomae(num_classes: int, frames: int, size: int, cfg: VideoMAETrainC
                           tubelet_size=cfg.tubelet_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.layers,
                           num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate_size,
                           use_mean_pooling=True, num_labels=num_classes, hidden_dropout_prob=0.0,
-                          attention_probs_dropout_prob=0.0)
+                          attention_probs_dropout_prob=0.0,
+                          **({"id2label": dict(enumerate(class_names)),
+                              "label2id": {c: i for i, c in enumerate(class_names)}} if class_names else {}))
     return VideoMAEForVideoClassification(conf)
 
 
@@ -97,13 +100,13 @@ def train_videomae(train: VideoSet, cfg: VideoMAETrainConfig, progress: bool = T
     """Train the small VideoMAE classifier on a (real) training split; seeded, cosine schedule."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_videomae(train.num_classes, train.frames, train.videos.shape[-1], cfg).train()
+    model = build_videomae(train.num_classes, train.frames, train.videos.shape[-1], cfg, train.class_names).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
     bs = min(cfg.batch_size, len(train))
-    for _ in tqdm(range(cfg.steps), desc="train VideoMAE", disable=not progress):
+    for _ in bar(range(cfg.steps), desc="train VideoMAE", show=progress):
         idx = torch.randint(0, len(train), (bs,), generator=gen)
         # augment works on (N, C, T, H, W); VideoMAE takes (N, T, C, H, W)
         x = augment(_pixels(train.videos[idx]).transpose(1, 2), cfg.shift, False, gen).transpose(1, 2)
@@ -124,8 +127,19 @@ def load_videomae(path: str | Path) -> VideoMAEForVideoClassification:
             f"No VideoMAE weights at {path} (config.json missing). Put a transformers-format VideoMAE folder there "
             "(config.json + model.safetensors, e.g. VideoMAE-v2 converted with save_pretrained), or set "
             "selection.videomae_path to \"\" to train the small embedder on the real train split.")
-    return load_checked(lambda p: VideoMAEForVideoClassification.from_pretrained(
-        str(p), local_files_only=True, use_safetensors=True), path, "VideoMAE").eval()
+    from transformers.utils import logging as hf_logging
+
+    from ..logs import verbose
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    if not verbose():
+        hf_logging.disable_progress_bar()       # its per-tensor "Loading weights" bar, unless vddlib is verbose
+    try:
+        return load_checked(lambda p: VideoMAEForVideoClassification.from_pretrained(
+            str(p), local_files_only=True, use_safetensors=True), path, "VideoMAE").eval()
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 @torch.no_grad()
@@ -135,7 +149,7 @@ def videomae_features(model: VideoMAEForVideoClassification, videos_u8: torch.Te
     model.eval()
     dev = next(model.parameters()).device
     embs, probs = [], []
-    for i in tqdm(range(0, len(videos_u8), batch_size), desc="VideoMAE embeddings", disable=not progress):
+    for i in bar(range(0, len(videos_u8), batch_size), desc="VideoMAE embeddings", show=progress):
         x = fit_to_model(_pixels(videos_u8[i:i + batch_size].to(dev)), model.config)
         seq = model.videomae(pixel_values=x.to(model.dtype)).last_hidden_state
         e = model.fc_norm(seq.mean(1)) if model.fc_norm is not None else seq[:, 0]

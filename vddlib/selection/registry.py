@@ -111,25 +111,84 @@ def method_rng(method: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(method.encode())])
 
 
-def select(method: str, labels, vpc: int, seed: int = 0, **inputs) -> dict[int, list[int]]:
-    """Run a registered selector by name: {class: pool indices}."""
-    return select_with_info(method, labels, vpc, seed, **inputs)[0]
+INPUTS = ("embeddings", "scores", "latents")
 
 
-def select_with_info(method: str, labels, vpc: int, seed: int = 0, **inputs) -> tuple[dict[int, list[int]], dict]:
-    """Run a registered selector by name: its selection and what it reports about it (e.g. VST-UNet's training
-    log; {} for most). A selector returns the selection, or (selection, info)."""
+def select(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> dict:
+    """Run a registered selector by name: {class: pool indices}. See `select_with_info`."""
+    return select_with_info(method, labels, vpc, seed, **kwargs)[0]
+
+
+def _encode_labels(labels, num_classes: int | None) -> tuple[np.ndarray, list | None]:
+    """Integer class indices as they are; any other hashable labels (strings, tuples, floats) as indices into
+    their sorted distinct values (first-seen order where they do not sort), returned beside the codes."""
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().cpu().numpy()
+    arr = np.asarray(labels)
+    if arr.ndim == 1 and arr.dtype.kind in "iu":
+        return arr, None
+    values = list(labels)
+    try:
+        names = sorted(set(values))
+    except TypeError:
+        names = list(dict.fromkeys(values))
+    if num_classes is not None and num_classes != len(names):
+        raise ValueError(f"num_classes={num_classes}, but the labels hold {len(names)} distinct values "
+                         f"({names[:5]}{'…' if len(names) > 5 else ''}); drop num_classes or pass integer labels")
+    index = {v: i for i, v in enumerate(names)}
+    return np.array([index[v] for v in values], dtype=np.int64), names
+
+
+def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> tuple[dict, dict]:
+    """Run a registered selector by name: its selection {class: sorted pool indices} and what it reports about
+    it (e.g. VST-UNet's training log; {} for most).
+
+    `labels`: one per pool video, integer class indices or any hashable values (e.g. class names; the selection
+    is then keyed by them). Keywords: `num_classes`, the inputs the selector needs (`embeddings`, `scores`,
+    `latents`), and its settings: `config=` (its settings dataclass) and/or any of that dataclass's fields by
+    name (`threshold=0.3` for TAC-DT), which override `config` or the defaults. Anything else is an error
+    listing what the selector takes."""
+    import dataclasses
+    import time
+
+    from ..logs import log
+
     sel = get(method)
+    fields = [f.name for f in dataclasses.fields(sel.settings)] if sel.settings else []
+    setting_keys = set(sel.kwargs()) if sel.settings else set()
+    allowed = {"num_classes", *INPUTS, *setting_keys, *fields, *(["config"] if sel.settings else [])}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(f"select({method!r}): unknown argument(s) {unknown}. It takes num_classes, the inputs "
+                        f"{list(INPUTS)}" + (f", config= (a {sel.settings.__name__}) and its fields {fields}"
+                                             if sel.settings else " and no settings") + ".")
+    config = kwargs.pop("config", None) if "config" not in setting_keys else kwargs.get("config")
+    overrides = {k: kwargs.pop(k) for k in fields if k in kwargs and k != "config"}
+    if overrides or config is not None:
+        base = config if config is not None else sel.settings()
+        kwargs.update(sel.kwargs(dataclasses.replace(base, **overrides)))
+    num_classes = kwargs.pop("num_classes", None)
+    inputs = {k: kwargs.pop(k) for k in INPUTS if k in kwargs}
     missing = [k for k in sel.needs if inputs.get(k) is None]
     if missing:
         raise ValueError(f"Selector {method!r} needs {missing}; pass them as keyword arrays (embeddings/scores: "
                          "vddlib.selection.embeddings.pool_features; latents: load_pool(with_latents=True))")
     n = len(labels)
-    for k in ("embeddings", "scores", "latents"):
-        if inputs.get(k) is not None and len(inputs[k]) != n:
-            raise ValueError(f"{k} has {len(inputs[k])} rows but there are {n} labels: they must index the same pool")
-    out = sel.fn(labels, vpc, seed=seed, **inputs)
-    return out if isinstance(out, tuple) else (out, {})
+    for k, v in inputs.items():
+        if v is not None and len(v) != n:
+            raise ValueError(f"{k} has {len(v)} rows but there are {n} labels: they must index the same pool")
+    codes, names = _encode_labels(labels, num_classes)
+    if names is not None:
+        num_classes = len(names)
+    log.info("select %s: %d videos, VPC %d, seed %d", method, n, vpc, seed)
+    t0 = time.perf_counter()
+    out = sel.fn(codes, vpc, seed=seed, num_classes=num_classes,
+                 **{k: v for k, v in inputs.items() if k in sel.needs}, **kwargs)
+    chosen, info = out if isinstance(out, tuple) else (out, {})
+    log.info("select %s: done in %.1f s", method, time.perf_counter() - t0)
+    if names is not None:
+        chosen = {names[int(c)]: idx for c, idx in chosen.items()}
+    return chosen, info
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

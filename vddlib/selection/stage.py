@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..logs import bar
 
 from ..config import build
 from ..data.hashing import data_hash
@@ -148,7 +148,7 @@ def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, 
 
     jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
     done = {}
-    with tqdm(total=len(jobs), desc="selections", disable=not progress) as bar:
+    with bar(total=len(jobs), desc="selections", show=progress) as pbar:
         # a threaded method's trainings run `selection.parallel` at a time (each on its own fixed thread count,
         # so the selections are those of one at a time); the rest one by one
         threaded = [j for j in jobs if get(j[0]).threaded]
@@ -156,11 +156,11 @@ def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, 
             with ThreadPoolExecutor(prof.selection.parallel) as ex:
                 for job, man in zip(threaded, ex.map(one, threaded)):
                     done[job] = man
-                    bar.update()
+                    pbar.update()
         for job in jobs:
             if job not in done:
                 done[job] = one(job)
-                bar.update()
+                pbar.update()
     return [done[j] for j in jobs]
 
 

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from ..logs import bar
 
 from .objective import ClassSpace, class_space, set_objective, soft_objective
 from ..models.vst_unet import MIXING, VSTUNet
@@ -242,8 +242,8 @@ def _train(latents, labels, vpc, cfg, seed, num_classes, progress, device) -> VS
     use_set = bool(ld or lr_) and vpc < min(len(g) for g in groups)
     best = (np.inf, None, 0)
     log: list[dict] = []
-    bar = tqdm(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", disable=not progress)
-    for epoch in bar:
+    pbar = bar(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", show=progress)
+    for epoch in pbar:
         beta = F.softplus(rho) if cfg.repulsion else rho.new_zeros(())
         total = torch.zeros((), device=device)
         ce_sum, draw_obj, picked, objs = 0.0, [], {}, []
@@ -281,7 +281,7 @@ def _train(latents, labels, vpc, cfg, seed, num_classes, progress, device) -> VS
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-    bar.close()
+    pbar.close()
     probs = np.zeros(len(labels), dtype=np.float64)
     net.eval()
     with torch.no_grad():
