@@ -44,18 +44,35 @@ def test_missing_profile_lists_the_known_ones():
         load_profile("no_such_profile")
 
 
-def _norm(req: str) -> str:
-    return re.sub(r"\s+", "", req).lower()
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
-def test_environment_yml_and_pyproject_agree():
-    py = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+def test_packaging_ranges_and_the_lock_agree():
+    """pyproject.toml states ranges (vddlib joins other environments); constraints.txt pins the tested versions,
+    each inside its range; environment.yml and scripts/ensure_venv.sh install torch first, then under the pins."""
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    reqs = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["notebooks"]
+            + project["optional-dependencies"]["test"]]
+    pins = {}
+    for line in (REPO_ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[_norm(name)] = version
+    for r in reqs:
+        assert not any(sp.operator == "==" for sp in r.specifier), f"{r}: a range, not a pin, in pyproject.toml"
+        assert _norm(r.name) in pins, f"{r.name} is not pinned in constraints.txt"
+        assert r.specifier.contains(pins[_norm(r.name)]), f"{r.name}=={pins[_norm(r.name)]} is outside {r.specifier}"
+    assert pins["torch"] == "2.13.0"
     env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert sorted(_norm(r) for r in py) == sorted(_norm(r) for r in pip if not r.startswith("-e"))
-    assert pip[0] == "torch==2.13.0"                     # torch first, pinned
-    assert "torch==2.13.0" in py
-    assert not any(r.startswith(("timm", "torchvision")) for r in py + pip)
+    assert pip == ["torch==2.13.0", "-c constraints.txt", "-e .[notebooks,test]"]     # torch first, then pinned
+    script = (REPO_ROOT / "scripts" / "ensure_venv.sh").read_text()
+    assert script.index('"torch==2.13.0"') < script.index('-c constraints.txt -e ".[notebooks,test]"')
+    assert not any(r.name in ("timm", "torchvision") for r in reqs)
+    assert project["scripts"]["vddlib"] == "vddlib.cli.main:main"
 
 
 def test_videoset_rejects_wrong_shapes():
@@ -161,3 +178,13 @@ def test_code_defaults_are_the_default_profile():
         walk(getattr(prof, name), SelectionSettings.from_dict({}, "code") if name == "selection" else cls(), name)
     assert not differ, "\n".join(differ)
     assert set(prof.selection.methods) == set(SelectionSettings.from_dict({}, "code").methods)
+
+
+def test_committed_notebooks_carry_no_injected_parameters():
+    """./run_all.sh runs the default profile in place with no parameters given, so a reader's edit to the
+    parameters cell is what runs: no papermill `injected-parameters` cell overrides it."""
+    import json
+
+    for nb in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        tags = [c.get("metadata", {}).get("tags", []) for c in json.loads(nb.read_text())["cells"]]
+        assert not any("injected-parameters" in t for t in tags), nb.name
