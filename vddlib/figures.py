@@ -1,4 +1,9 @@
-"""Figures drawn from saved data (VideoSets, results CSVs), written as PNGs to figures/."""
+"""Figures drawn from saved data (VideoSets, results CSVs), written as PNGs to figures/.
+
+Every figure is saved at 150 dpi with its bounding box fitted to what it draws (nothing clipped), legends outside
+the axes, the paper's method names (`pretty`), and error bars wherever a mean is drawn. The paper's own figures
+and tables (stems starting `fig` or `table`) are written as PDF too, beside the PNG.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +15,28 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .data.videoset import VideoSet  # noqa: E402
+
+DPI = 150
+PAPER_STEMS = ("fig", "table")          # the paper's figures and table plots: PDF beside the PNG
+# registry names → the paper's names (and ours for the methods the paper does not have)
+NAMES = {"vst_unet": "VST-UNet", "tac_dt": "TAC-DT", "mae_score": "MAE-Score", "dm_mmd": "DM-MMD", "csta": "CSTA",
+         "random": "Random", "herding": "Herding", "kcenter": "K-Center", "full": "Full", "dm": "DM",
+         "c3d": "C3D", "timesformer": "TimeSformer", "convnet3d": "ConvNet3D"}
+
+
+def pretty(label) -> str:
+    """A label with every registry name in it replaced by the paper's name (`vst_unet 5` → `VST-UNet 5`)."""
+    import re
+
+    text = str(label)
+    for code in sorted(NAMES, key=len, reverse=True):
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(code)}(?![A-Za-z0-9_])", NAMES[code], text)
+    return text
+
+
+def _legend_outside(ax_or_fig, **kw) -> None:
+    """The legend to the right of the axes, off the data."""
+    ax_or_fig.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
 
 
 def class_frames_figure(vs: VideoSet, path: str | Path, per_class: int = 1, max_classes: int = 20) -> list[int]:
@@ -29,17 +56,17 @@ def class_frames_figure(vs: VideoSet, path: str | Path, per_class: int = 1, max_
             if row == 0:
                 ax.set_title(f"t={t}", fontsize=7)
     fig.tight_layout(pad=0.2)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
     return chosen
 
 
 def _save(fig, path) -> None:
+    """PNG at DPI with a tight bounding box (labels and outside legends included); PDF too for the paper's."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.05)
+    if path.name.startswith(PAPER_STEMS):
+        fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
 
 
@@ -51,9 +78,9 @@ def video_strip(video_u8, path: str | Path, title: str = "") -> None:
         ax.imshow(video_u8[t].permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.set_axis_off()
         ax.set_title(f"t={t}", fontsize=7)
+    fig.tight_layout(pad=0.2, rect=(0, 0, 1, 0.8 if title else 1))
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=0.2)
+        fig.suptitle(title, fontsize=9, y=0.98)           # above the frame labels, in the space kept for it
     _save(fig, path)
 
 
@@ -79,11 +106,19 @@ def real_vs_synthetic(real: VideoSet, syn: VideoSet, path: str | Path, frames=(0
 
 
 def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: str, title: str = "",
-              logy: bool = False, logx: bool = False) -> None:
-    """One line per name: {name: (x, y)}."""
+              logy: bool = False, logx: bool = False, refs: dict[str, tuple] | None = None) -> None:
+    """One line per name: {name: (x, y)} or, for means, {name: (x, y, std)} drawn with error bars.
+    `refs`: dashed reference lines {name: (x, y[, std])} (e.g. the paper's values)."""
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    for name, (x, y) in series.items():
-        ax.plot(x, y, marker="o" if len(x) < 30 else None, label=name, lw=1.2)
+    for name, xs in series.items():
+        x, y = xs[0], xs[1]
+        if len(xs) > 2 and xs[2] is not None:
+            ax.errorbar(x, y, yerr=xs[2], marker="o", capsize=3, label=pretty(name), lw=1.2, ms=4)
+        else:
+            ax.plot(x, y, marker="o" if len(x) < 30 else None, label=pretty(name), lw=1.2, ms=4)
+    for name, xs in (refs or {}).items():
+        ax.errorbar(xs[0], xs[1], yerr=xs[2] if len(xs) > 2 else None, ls="--", marker="s", ms=3, capsize=2,
+                    lw=1, alpha=0.8, label=pretty(name))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if logy:
@@ -92,8 +127,8 @@ def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: s
         ax.set_xscale("log")
     if title:
         ax.set_title(title, fontsize=9)
-    if len(series) > 1:
-        ax.legend(fontsize=7)
+    if len(series) + len(refs or {}) > 1:
+        _legend_outside(ax)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
@@ -108,20 +143,24 @@ def selection_projections(emb_class: np.ndarray, chosen: dict[str, list[int]], o
     """
     from sklearn.decomposition import PCA
 
-    xy = PCA(n_components=2, svd_solver="full").fit_transform(np.asarray(emb_class, dtype=np.float64))
+    pca = PCA(n_components=2, svd_solver="full")
+    xy = pca.fit_transform(np.asarray(emb_class, dtype=np.float64))
+    var = pca.explained_variance_ratio_ * 100
     out_dir = Path(out_dir)
     paths = []
 
     def draw(ax, method, pos):
-        ax.scatter(xy[:, 0], xy[:, 1], s=8, c="0.75", lw=0)
-        ax.scatter(xy[pos, 0], xy[pos, 1], s=40, c="tab:red", marker="*", lw=0)
-        ax.set_title(method, fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.scatter(xy[:, 0], xy[:, 1], s=8, c="0.7", lw=0, label=f"class pool ({len(xy)} videos)")
+        ax.scatter(xy[pos, 0], xy[pos, 1], s=60, c="tab:red", marker="*", lw=0, label=f"selected ({len(pos)})")
+        ax.set_title(pretty(method), fontsize=8)
+        ax.set_xlabel(f"PC 1 ({var[0]:.0f} % of variance)", fontsize=7)
+        ax.set_ylabel(f"PC 2 ({var[1]:.0f} %)", fontsize=7)
+        ax.tick_params(labelsize=6)
 
     for method, pos in chosen.items():
         fig, ax = plt.subplots(figsize=(3, 3))
         draw(ax, method, pos)
+        _legend_outside(ax)
         if title:
             fig.suptitle(title, fontsize=7)
         fig.tight_layout()
@@ -135,6 +174,8 @@ def selection_projections(emb_class: np.ndarray, chosen: dict[str, list[int]], o
         draw(ax, method, pos)
     for ax in list(axes.flat)[len(chosen):]:
         ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.04))
     if title:
         fig.suptitle(title, fontsize=8)
     fig.tight_layout()
@@ -149,14 +190,36 @@ def bar_plot(bars: list[tuple[str, float, float]], path: str | Path, ylabel: str
     fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(bars) + 1.5), 3.2))
     x = np.arange(len(bars))
     ax.bar(x, [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=3, color="#4C72B0", alpha=0.85)
-    ax.set_xticks(x, [b[0] for b in bars], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(x, [pretty(b[0]) for b in bars], rotation=30, ha="right", fontsize=7)
     if hline is not None:
-        ax.axhline(hline[1], color="#C44E52", ls="--", lw=1, label=hline[0])
-        ax.legend(fontsize=7)
+        ax.axhline(hline[1], color="#C44E52", ls="--", lw=1, label=pretty(hline[0]))
+        _legend_outside(ax)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def paired_bars(items: list[tuple], path: str | Path, ylabel: str, title: str = "", ours: str = "ours",
+                theirs: str = "paper") -> None:
+    """Our mean ± std beside the paper's for each item: [(label, mean, std, paper_mean | None, paper_std | None)].
+    Items the paper lacks show our bar alone."""
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.75 * len(items) + 2.0), 3.2))
+    x = np.arange(len(items))
+    w = 0.38
+    ax.bar(x - w / 2, [i[1] for i in items], w, yerr=[i[2] for i in items], capsize=3, color="#4C72B0", label=ours)
+    have = [k for k, i in enumerate(items) if i[3] is not None]
+    if have:
+        ax.bar(x[have] + w / 2, [items[k][3] for k in have], w, yerr=[items[k][4] or 0 for k in have], capsize=3,
+               color="#DD8452", label=theirs)
+    ax.set_xticks(x, [pretty(i[0]) for i in items], rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+    _legend_outside(ax)
     fig.tight_layout()
     _save(fig, path)
 
@@ -190,7 +253,7 @@ def panel_bars(panels: dict[str, list[tuple[str, float, float]]], path: str | Pa
     for ax, (name, bars) in zip(axes[0], panels.items()):
         x = np.arange(len(bars))
         ax.bar(x, [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=3, color="#4C72B0", alpha=0.85)
-        ax.set_xticks(x, [b[0] for b in bars], rotation=45, ha="right", fontsize=7)
+        ax.set_xticks(x, [pretty(b[0]) for b in bars], rotation=45, ha="right", fontsize=7)
         lo = min(b[1] - b[2] for b in bars)
         for (label, v), col in zip((refs or {}).get(name, []), colors):
             ax.axhline(v, color=col, ls="--", lw=1, label=label)
@@ -201,11 +264,11 @@ def panel_bars(panels: dict[str, list[tuple[str, float, float]]], path: str | Pa
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel(ylabel)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, fontsize=7, loc="upper right", ncol=len(handles))
     if title:
         fig.suptitle(title, fontsize=9, x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    if handles:
+        fig.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.9))
     _save(fig, path)
 
 
@@ -216,7 +279,7 @@ def labelled_scatter(groups: dict[str, list[tuple[str, float, float]]], path: st
     for ax, (name, pts) in zip(axes[0], groups.items()):
         ax.scatter([p[1] for p in pts], [p[2] for p in pts], color="#4C72B0", s=22)
         for label, x, y in pts:
-            ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.annotate(pretty(label), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         xs = [p[1] for p in pts]
         pad = 0.15 * (max(xs) - min(xs) + 1e-9)
         ax.set_xlim(min(xs) - pad, max(xs) + 2 * pad)           # room for the labels on the right

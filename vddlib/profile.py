@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,10 @@ def build_outputs(value, where: str) -> str:
     return value
 
 
+def _short_warning(message, category, filename, lineno, line=None) -> str:
+    return f"{category.__name__}: {message}\n"
+
+
 def start(profile: str, run_config: str, results_dir: str | None = None, figures_dir: str | None = None,
           **parameters) -> Profile:
     """A notebook's first call: paths relative to the repository (papermill and nbval start in different
@@ -95,6 +100,7 @@ def start(profile: str, run_config: str, results_dir: str | None = None, figures
     the profile's `outputs`), and the resolved run config (with the notebook's parameters and the git commit)
     written to `<results_dir>/<run_config>`."""
     os.chdir(REPO_ROOT)
+    warnings.formatwarning = _short_warning   # "UserWarning: message": no machine paths or source lines in outputs
     prof = load_profile(profile)
     prof.set_output_dirs(results_dir, figures_dir)
     write_run_config(Path(prof.results_dir) / run_config, prof, **parameters)

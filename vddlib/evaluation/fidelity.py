@@ -7,6 +7,7 @@ and its penultimate features give a Fréchet distance (as FID/FVD, on our evalua
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -70,7 +71,9 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double().numpy(), b.double().numpy()
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = linalg.sqrtm(s1 @ s2)
+    with warnings.catch_warnings():       # a rank-deficient covariance (features that never fire) is expected here:
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)      # its square root is still the one FID uses
+        covmean = linalg.sqrtm(s1 @ s2)
     covmean = covmean.real
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 

@@ -39,15 +39,19 @@ def read_runs(path: str | Path) -> list[dict]:
         return [_typed(r) for r in reader]
 
 
-def upsert_runs(path: str | Path, rows: list[dict]) -> list[dict]:
-    """Add rows to the CSV, replacing any existing row with the same key. Returns the file's rows."""
+def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]:
+    """Add rows to the CSV, replacing any existing row with the same key. Returns the file's rows.
+
+    `replaces(row) -> bool`: existing rows this batch supersedes as a whole (e.g. a study rerun with fewer seeds
+    drops its old extra seeds instead of leaving them beside the new ones)."""
     path = Path(path)
     for r in rows:
         missing = [c for c in COLUMNS if c not in r]
         if missing:
             raise ValueError(f"result row lacks {missing}: {r}")
     new = {tuple(str(r[k]) for k in KEY): _typed(r) for r in rows}
-    kept = [r for r in read_runs(path) if tuple(str(r[k]) for k in KEY) not in new]
+    kept = [r for r in read_runs(path) if tuple(str(r[k]) for k in KEY) not in new
+            and not (replaces is not None and replaces(r))]
     merged = kept + list(new.values())
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -46,13 +46,65 @@ def checkpoints_table(name: str = "full_syn_checkpoints.json") -> tuple[list[str
     body = [[r["label"], f"{r['guidance']:g}", r["sampler_steps"], f"{r['recognised']:.1f}", f"{r['frechet_to_real_test']:.1f}",
              f"{r['full_syn_mean']:.2f}±{r['full_syn_std']:.2f}", f"{r['generate_s']:.0f}"] for r in doc["rows"]]
     steps = Counter(r["sampler_steps"] for r in doc["rows"]).most_common(1)[0][0]
-    series: dict[str, tuple[list, list]] = {}
+    series: dict[str, tuple[list, list, list]] = {}
     for r in doc["rows"]:
         if r["sampler_steps"] == steps:
-            s = series.setdefault(r["label"], ([], []))
+            s = series.setdefault(r["label"], ([], [], []))
             s[0].append(r["guidance"])
             s[1].append(r["full_syn_mean"])
+            s[2].append(r["full_syn_std"])                  # mean ± std over the benchmark's C3D runs
     return header, body, series, steps
+
+
+def full_syn_findings(eval_csv: str | Path, dataset: str, classifier: str, guidance: float, steps: int,
+                      name: str = "full_syn_checkpoints.json") -> list[str]:
+    """What limits Full syn, as sentences computed from results (never typed by hand): Full syn against Full real
+    from `eval_csv` (notebook 04's rows), and from the checkpoint benchmark the best setting, the recognition
+    without guidance, the cost of the sampler steps and of the model size."""
+    import csv
+
+    from ..paper import MINIUCF
+
+    out = []
+    rows = []
+    if Path(eval_csv).is_file():
+        with open(eval_csv, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["dataset"] == dataset and r["method"] == "full"
+                    and r["classifier"] == classifier]
+    top = {p: [float(r["top1"]) for r in rows if r["pool"] == p] for p in ("real", "synthetic")}
+    if top["real"] and top["synthetic"]:
+        syn, real = sum(top["synthetic"]) / len(top["synthetic"]), sum(top["real"]) / len(top["real"])
+        paper = MINIUCF[("full", 0, "synthetic")]["top1"][0] / MINIUCF[("full", 0, "real")]["top1"][0]
+        out.append(f"Full syn / Full real = {syn / real:.2f} ({syn:.1f} against {real:.1f} % top-1, "
+                   f"{len(top['synthetic'])} runs, {eval_csv}); the paper's MiniUCF: {paper:.2f}.")
+    else:
+        out.append(f"Full syn / Full real: not measured yet ({eval_csv} has no Full rows for {dataset}; "
+                   "notebook 04 makes them).")
+    doc = _read(name)
+    best = max(doc["rows"], key=lambda r: r["full_syn_mean"])
+    out.append(f"Best measured setting: {best['label']} at CFG {best['guidance']:g}, {best['sampler_steps']} sampler "
+               f"steps: Full syn {best['full_syn_mean']:.1f}±{best['full_syn_std']:.1f} (results/diffusion/{name}).")
+    shipped = [r for r in doc["rows"] if "checkpoints/" in r["weights"]]
+    no_cfg = [r for r in shipped if r["guidance"] == 1.0]
+    if no_cfg:
+        out.append(f"Without guidance (CFG 1) the recogniser names the conditioning class of "
+                   f"{no_cfg[0]['recognised']:.0f} % of the shipped model's videos; at CFG "
+                   f"{best['guidance']:g}, {best['recognised']:.0f} %.")
+    same = {r["sampler_steps"]: r for r in shipped if r["guidance"] == guidance}
+    if steps in same and len(same) > 1:
+        other = max(k for k in same if k != steps)
+        a, b = same[steps], same[other]
+        out.append(f"{steps} sampler steps at CFG {guidance:g}: Full syn {a['full_syn_mean']:.1f}±{a['full_syn_std']:.1f} "
+                   f"in {a['generate_s'] / b['generate_s']:.2f}× the CPU time of {other} steps "
+                   f"({b['full_syn_mean']:.1f}±{b['full_syn_std']:.1f}).")
+    pairs = [(r, t) for r in shipped for t in doc["rows"] if t is not r and t["label"] != r["label"]
+             and (t["guidance"], t["sampler_steps"]) == (r["guidance"], r["sampler_steps"])]
+    if pairs:
+        r, t = pairs[0]
+        out.append(f"Sampling cost of {r['label']} ({r['params_M']:.1f} M parameters) against {t['label']} "
+                   f"({t['params_M']:.1f} M) at CFG {r['guidance']:g}: {r['generate_s'] / t['generate_s']:.1f}× "
+                   "(guidance doubles either: two passes per step).")
+    return out
 
 
 def guidance_sweep(name: str = "full_syn_vs_guidance.json") -> tuple[list[str], list[list], dict]:
