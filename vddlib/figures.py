@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .data.videoset import VideoSet  # noqa: E402
@@ -123,8 +124,13 @@ def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: s
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())      # no crowded minor labels
     if logx:
         ax.set_xscale("log")
+        xs = sorted({float(v) for v in [*[x for s in series.values() for x in s[0]]]})
+        if len(xs) <= 8:                                   # few points: label exactly those, as plain numbers
+            ax.set_xticks(xs, [f"{v:g}" for v in xs])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     if title:
         ax.set_title(title, fontsize=9)
     if len(series) + len(refs or {}) > 1:
@@ -272,14 +278,32 @@ def panel_bars(panels: dict[str, list[tuple[str, float, float]]], path: str | Pa
     _save(fig, path)
 
 
-def labelled_scatter(groups: dict[str, list[tuple[str, float, float]]], path: str | Path, xlabel: str, ylabel: str,
+def labelled_scatter(groups: dict[str, list[tuple]], path: str | Path, xlabel: str, ylabel: str,
                      title: str = "") -> None:
-    """One panel per group (e.g. per VPC, each on its own scales) of named points (label, x, y)."""
-    fig, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups), 3.6), squeeze=False)
+    """One panel per group (e.g. per VPC, each on its own scales) of named points (label, x, y) or, for means,
+    (label, x, y, x_std, y_std) drawn with error bars. Points that coincide share one label; labels that would
+    overlap are moved apart."""
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.8 * len(groups), 3.8), squeeze=False)
     for ax, (name, pts) in zip(axes[0], groups.items()):
-        ax.scatter([p[1] for p in pts], [p[2] for p in pts], color="#4C72B0", s=22)
-        for label, x, y in pts:
-            ax.annotate(pretty(label), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        merged: dict[tuple, list] = {}
+        for p in pts:
+            merged.setdefault((round(p[1], 9), round(p[2], 9)), []).append(p)
+        for (x, y), ps in merged.items():
+            p = ps[0]
+            if len(p) >= 5:
+                ax.errorbar(x, y, xerr=p[3], yerr=p[4], fmt="o", color="#4C72B0", ms=4, capsize=2, lw=0.8, alpha=0.9)
+            else:
+                ax.scatter([x], [y], color="#4C72B0", s=22)
+        ys, xs_all = [p[2] for p in pts], [p[1] for p in pts]
+        yspan, xspan = (max(ys) - min(ys)) or 1.0, (max(xs_all) - min(xs_all)) or 1.0
+        placed: list[tuple[float, float]] = []            # label positions, in fractions of the data's spans
+        for (x, y), ps in sorted(merged.items(), key=lambda kv: -kv[0][1]):
+            xn, yn, shift = x / xspan, y / yspan, 0
+            while shift < 6 and any(abs(xn - a) < 0.2 and abs(yn - 0.06 * shift - b) < 0.06 for a, b in placed):
+                shift += 1                                 # a label already there: this one goes lower
+            placed.append((xn, yn - 0.06 * shift))
+            ax.annotate(" = ".join(pretty(p[0]) for p in ps), (x, y), fontsize=7, xytext=(4, 3 - 10 * shift),
+                        textcoords="offset points")
         xs = [p[1] for p in pts]
         pad = 0.15 * (max(xs) - min(xs) + 1e-9)
         ax.set_xlim(min(xs) - pad, max(xs) + 2 * pad)           # room for the labels on the right

@@ -60,7 +60,7 @@ def test_objective_and_accuracy_ranks(tmp_path):
     s4 = {("random", 1): {"top1": 20.0, "top1_std": 1.0}, ("good", 1): {"top1": 30.0, "top1_std": 1.0},
           ("bad", 1): {"top1": 10.0, "top1_std": 1.0}}
     points, lines = findings.objective_and_accuracy(quality, s4, ["random", "good", "bad"], [1])
-    assert points["VPC 1"][0] == ("random", 0.5, 20.0)
+    assert points["VPC 1"][0] == ("random", 0.5, 20.0, 0.0, 1.0)          # (method, objective, top-1, their stds)
     assert "with a better objective -0.50" in lines[0] and "confidence +1.00" in lines[0] and "best objective: bad" in lines[0]
     with pytest.raises(FileNotFoundError, match="03_select"):
         findings.read_quality(tmp_path / "absent.csv")

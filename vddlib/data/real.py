@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from ..logs import bar
+from ..logs import bar, log
 
 from .video_io import ClipSpec, VideoDecodeError, decode_clip, short_reason
 from .videoset import VideoSet
@@ -355,6 +355,7 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
     if short_clips == "skip":
         report.skipped += short
     report.loaded = len(ids)
+    log.info("%s", report)
     vs = VideoSet(torch.cat(videos) if videos else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop),
                                                                  dtype=torch.uint8),
                   torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long), names, ids,

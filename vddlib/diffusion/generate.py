@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from ..logs import bar
+from ..logs import bar, log
 
 from ..data.hashing import weights_hash
 from ..data.pool import shard_path
@@ -144,6 +144,8 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
     n_shards = -(-total // cfg.shard_size)
     mine = [k for k in range(n_shards) if k % world == rank]
     made = 0
+    log.info("generate %s: %d videos in %d shards (%d here)", out_dir, total, n_shards,
+             sum(not shard_path(out_dir, k).is_file() for k in mine))
     for k in bar(mine, desc="generate shards", show=progress):
         path = shard_path(out_dir, k)
         if path.is_file():

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ..logs import bar
+from ..logs import bar, log
 
 from ..files import write_text
 from ..models.latte import LATTE_SIZES, LatteClassConditional
@@ -238,6 +238,9 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     t0 = time.perf_counter()
     losses, pending = [], []
     model.train()
+    if acc.is_main_process:
+        log.info("train Latte %s in %s: steps %d-%d of %d, batch %d", cfg.size, out_dir, start + 1, end, cfg.steps,
+                 cfg.batch_size)
     pbar = bar(range(start, end), desc="train Latte", show=progress and acc.is_main_process,
                initial=start, total=end)
     for step in pbar:

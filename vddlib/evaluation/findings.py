@@ -90,7 +90,8 @@ def objective_and_accuracy(quality: dict, s4: dict, methods, vpcs) -> tuple[dict
     points, lines = {}, []
     for v in vpcs:
         ms = [m for m in methods if (m, v) in quality and (m, v) in s4]
-        points[f"VPC {v}"] = [(m, float(quality[m, v]["objective"]), s4[(m, v)]["top1"]) for m in ms]
+        points[f"VPC {v}"] = [(m, float(quality[m, v]["objective"]), s4[(m, v)]["top1"],
+                               float(quality[m, v].get("objective_std", 0) or 0), s4[(m, v)]["top1_std"]) for m in ms]
         if len(ms) < 2:
             continue
         acc = [s4[(m, v)]["top1"] for m in ms]

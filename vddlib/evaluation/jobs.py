@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from ..logs import bar
+from ..logs import bar, log
 
 from ..data.hashing import data_hash
 from ..data.selections import manifest_indices
@@ -113,10 +113,14 @@ class EvalJobs:
             return []
         folder = self.write(work_dir)
         if processes > 1:
+            # every launch setting stated, so accelerate prints no "values were not passed" notice
             cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
+                   "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                    "--multi_gpu", "-m", "vddlib.cli.evaluate_jobs", "--jobs", str(folder), "--profile", profile]
+            log.info("evaluate %d queued sets on %d processes (accelerate launch)", len(self.specs), processes)
             subprocess.run(cmd, check=True)
         else:
+            log.info("evaluate %d queued sets here (%s)", len(self.specs), device)
             run_queue(folder, self.test, progress=progress, device=device)
         done = expand_rows(self.specs, read_done(folder))
         if len(done) != len(self.specs):
