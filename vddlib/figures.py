@@ -142,42 +142,23 @@ def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: s
 
 def selection_projections(emb_class: np.ndarray, chosen: dict[str, list[int]], out_dir: str | Path, stem: str,
                           title: str = "") -> list[Path]:
-    """A 2-D PCA of one class's pool embeddings with each method's selected videos marked.
-
-    `chosen` maps method → positions within the class. Writes `<stem>_<method>.png` per method
-    and `<stem>_all.png` (one panel per method); returns the paths.
-    """
+    """A 2-D PCA of one class's pool embeddings with each method's selected videos marked, one panel per method,
+    written as `<stem>_all.png`; returns [its path]. `chosen` maps method → positions within the class."""
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=2, svd_solver="full")
     xy = pca.fit_transform(np.asarray(emb_class, dtype=np.float64))
     var = pca.explained_variance_ratio_ * 100
-    out_dir = Path(out_dir)
-    paths = []
-
-    def draw(ax, method, pos):
+    cols = min(4, len(chosen))
+    rows = (len(chosen) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
+    for ax, (method, pos) in zip(axes.flat, chosen.items()):
         ax.scatter(xy[:, 0], xy[:, 1], s=8, c="0.7", lw=0, label=f"class pool ({len(xy)} videos)")
         ax.scatter(xy[pos, 0], xy[pos, 1], s=60, c="tab:red", marker="*", lw=0, label=f"selected ({len(pos)})")
         ax.set_title(pretty(method), fontsize=8)
         ax.set_xlabel(f"PC 1 ({var[0]:.0f} % of variance)", fontsize=7)
         ax.set_ylabel(f"PC 2 ({var[1]:.0f} %)", fontsize=7)
         ax.tick_params(labelsize=6)
-
-    for method, pos in chosen.items():
-        fig, ax = plt.subplots(figsize=(3, 3))
-        draw(ax, method, pos)
-        _legend_outside(ax)
-        if title:
-            fig.suptitle(title, fontsize=7)
-        fig.tight_layout()
-        p = out_dir / f"{stem}_{method}.png"
-        _save(fig, p)
-        paths.append(p)
-    cols = min(4, len(chosen))
-    rows = (len(chosen) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.4 * rows), squeeze=False)
-    for ax, (method, pos) in zip(axes.flat, chosen.items()):
-        draw(ax, method, pos)
     for ax in list(axes.flat)[len(chosen):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -185,9 +166,9 @@ def selection_projections(emb_class: np.ndarray, chosen: dict[str, list[int]], o
     if title:
         fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    p = out_dir / f"{stem}_all.png"
+    p = Path(out_dir) / f"{stem}_all.png"
     _save(fig, p)
-    return paths + [p]
+    return [p]
 
 
 def bar_plot(bars: list[tuple[str, float, float]], path: str | Path, ylabel: str, title: str = "",

@@ -123,6 +123,9 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
         report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
         report["latte_log"] = str(run / "train_log.csv")
     report["seconds"] = time.perf_counter() - t0
+    from .pipeline import write_model_index
+
+    write_model_index(out)                  # LatteVideoPipeline.from_pretrained(out) samples from this folder
     write_text(out / "finetune_report.json", json.dumps(
         {k: v for k, v in report.items() if k not in ("vae_losses", "decoded_test")}, indent=2, default=str))
     return report
