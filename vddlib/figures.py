@@ -67,7 +67,8 @@ def _save(fig, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.05)
     if path.name.startswith(PAPER_STEMS):
-        fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight", pad_inches=0.05)
+        fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight", pad_inches=0.05,
+                    metadata={"CreationDate": None})        # no timestamp: a rerun rewrites the same bytes
     plt.close(fig)
 
 
