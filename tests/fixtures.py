@@ -149,3 +149,22 @@ def grid_inputs():
                   "indices": select(m, pool.labels, v, seed=s, embeddings=pool.videos.flatten(1).float().numpy())}
                  for m in ("random", "herding") for v in (1, 2) for s in (0, 1)]
     return pool, test, cfg, manifests
+
+
+def tiny_real_profile(tmp_path: Path, name: str) -> tuple[Path, dict]:
+    """A profile on params/tiny_real.yaml whose data (the UCF101 layout of vddlib.data.tiny), caches, work folders
+    and outputs all live under tmp_path (outputs: tmp_path/out). Returns (its path, write_tiny's info)."""
+    from vddlib.data.tiny import write_tiny
+
+    info = write_tiny(tmp_path / "ucf101", "ucf101")
+    work = tmp_path / "work"
+    profile = tmp_path / f"{name}.yaml"
+    profile.write_text(f"""base: tiny_real
+name: {name}
+outputs: {tmp_path / 'out'}
+dataset: {{root: {info['root']}, cache_dir: {work / 'cache'}}}
+diffusion: {{work_dir: {work / 'diffusion'}, pools_dir: {work / 'pools'}}}
+selection: {{work_dir: {work / 'selection'}}}
+ablation: {{work_dir: {work / 'ablation'}}}
+""")
+    return profile, info

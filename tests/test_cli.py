@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from tests import fixtures
 from vddlib.cli.main import EXAMPLES, build_parser, main
 from vddlib.config import REPO_ROOT
-from vddlib.data.tiny import write_tiny
 
 
 @pytest.mark.parametrize("module", ["vddlib", "vddlib.cli"])
@@ -34,16 +34,7 @@ def test_every_subcommand_help_has_an_example_that_parses(name, capsys):
 
 
 def test_the_stages_run_from_the_command_line(tmp_path):
-    info = write_tiny(tmp_path / "ucf101", "ucf101")
-    work = tmp_path / "work"
-    profile = tmp_path / "cli.yaml"
-    profile.write_text(f"""base: tiny_real
-name: cli_test
-outputs: {tmp_path / 'out'}
-dataset: {{root: {info['root']}, cache_dir: {work / 'cache'}}}
-diffusion: {{work_dir: {work / 'diffusion'}, pools_dir: {work / 'pools'}}}
-selection: {{work_dir: {work / 'selection'}}}
-""")
+    profile, _ = fixtures.tiny_real_profile(tmp_path, "cli_test")
     common = ["--profile", str(profile), "--quiet"]
     grid = ["--methods", "random", "tac_dt", "--vpcs", "1", "--runs", "1"]
     with pytest.warns(UserWarning, match="short clip"):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import csv
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from tests import fixtures
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import DatasetConfig, load_dataset, load_summary
 from vddlib.data.tiny import LAYOUTS, write_tiny
@@ -42,17 +42,7 @@ def _tracked_changes() -> list[str]:
 def test_the_notebook_chain_runs_on_real_format_files(tmp_path):
     import papermill as pm
 
-    info = write_tiny(tmp_path / "ucf101", "ucf101")
-    work = tmp_path / "work"
-    profile = tmp_path / "tiny_chain.yaml"
-    profile.write_text(f"""base: tiny_real
-name: tiny_chain
-outputs: {tmp_path / 'out'}
-dataset: {{root: {info['root']}, cache_dir: {work / 'cache'}}}
-diffusion: {{work_dir: {work / 'diffusion'}, pools_dir: {work / 'pools'}}}
-selection: {{work_dir: {work / 'selection'}}}
-ablation: {{work_dir: {work / 'ablation'}}}
-""")
+    profile, _ = fixtures.tiny_real_profile(tmp_path, "tiny_chain")
     before = _tracked_changes()
     out = tmp_path / "out" / "notebooks"
     out.mkdir(parents=True)
