@@ -16,13 +16,11 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .data.videoset import VideoSet  # noqa: E402
+from .paper import METHOD_NAMES  # noqa: E402
 
 DPI = 150
 PAPER_STEMS = ("fig", "table")          # the paper's figures and table plots: PDF beside the PNG
-# registry names → the paper's names (and ours for the methods the paper does not have)
-NAMES = {"vst_unet": "VST-UNet", "tac_dt": "TAC-DT", "mae_score": "MAE-Score", "dm_mmd": "DM-MMD", "csta": "CSTA",
-         "random": "Random", "herding": "Herding", "kcenter": "K-Center", "full": "Full", "dm": "DM",
-         "c3d": "C3D", "timesformer": "TimeSformer", "convnet3d": "ConvNet3D"}
+NAMES = METHOD_NAMES                    # registry names → the paper's names (ours for methods it does not have)
 
 
 def pretty(label) -> str:

@@ -12,11 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import write_text
-from ..paper import MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
+from ..paper import METHOD_NAMES as NAMES, MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
 from .results import markdown_table, pm, summarize_runs
 
-NAMES = {"vst_unet": "VST-UNet", "tac_dt": "TAC-DT", "mae_score": "MAE-Score", "dm_mmd": "DM-MMD", "csta": "CSTA",
-         "random": "Random", "herding": "Herding", "kcenter": "K-Center", "dm": "DM"}
 PAPER_DATASET = {ours: paper for paper, ours, _ in TABLE2_DATASETS}
 
 
