@@ -23,6 +23,7 @@ from .diffusion.generate import GenerateConfig
 from .diffusion.stage import DiffusionSettings
 from .evaluation.train import EvalProtocol
 from .experiments.ablate import AblationSettings
+from .experiments.beyond import BeyondSettings
 from .selection.stage import SelectionSettings
 
 
@@ -35,6 +36,7 @@ class Profile:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     selection: SelectionSettings = field(default_factory=SelectionSettings)
     ablation: AblationSettings = field(default_factory=AblationSettings)
+    beyond: BeyondSettings = field(default_factory=BeyondSettings)
     outputs: str = ""                   # the profile's output folder; "": runs/<name>
     results_dir: str = ""               # tables and manifests; "": <outputs>/results (a notebook parameter may move it)
     figures_dir: str = ""               # PNGs; "": <outputs>/figures
@@ -62,7 +64,8 @@ class Profile:
 
 
 SECTIONS = {"dataset": DatasetConfig, "evaluation": EvalProtocol, "diffusion": DiffusionSettings,
-            "generate": GenerateConfig, "selection": SelectionSettings, "ablation": AblationSettings}
+            "generate": GenerateConfig, "selection": SelectionSettings, "ablation": AblationSettings,
+            "beyond": BeyondSettings}
 
 
 def load_profile(name_or_path: str) -> Profile:
@@ -80,6 +83,7 @@ def load_profile(name_or_path: str) -> Profile:
                    diffusion, build(GenerateConfig, generate, f"{where}: generate"),
                    SelectionSettings.from_dict(raw.get("selection") or {}, where),
                    build(AblationSettings, raw.get("ablation"), f"{where}: ablation"),
+                   build(BeyondSettings, raw.get("beyond"), f"{where}: beyond"),
                    outputs=build_outputs(raw.get("outputs"), where))
 
 

@@ -81,3 +81,34 @@ def test_a_benchmark_table_keeps_the_other_machines_rows(tmp_path):
     assert rows == [["AVX2", "4.0"], ["AVX512", "2.0"]]                      # this machine's row replaced, the other kept
     assert keep_other_rows(tmp_path / "t", ["cpu", "seconds"], [["x", "1"]]) == [["x", "1"]]   # another table: ignored
     assert keep_other_rows(tmp_path / "none", head, [["x", "1"]]) == [["x", "1"]]
+
+
+def test_labels_column_keeps_hard_and_soft_rows_apart_and_readers_see_hard_by_default(tmp_path):
+    p = tmp_path / "r.csv"
+    upsert_runs(p, [row(labels="hard", storage_mb=0.5), row(labels="soft", top1=70.0, storage_mb=0.5)])
+    assert [r["top1"] for r in read_runs(p)] == [50.0]                     # the paper's tables: hard rows only
+    assert sorted(r["labels"] for r in read_runs(p, labels=None)) == ["hard", "soft"]
+    assert [r["top1"] for r in read_runs(p, labels="soft")] == [70.0]
+    with pytest.raises(ValueError, match="labels must be one of"):
+        upsert_runs(p, [row(labels="fuzzy")])
+
+
+def test_a_file_written_before_the_labels_and_storage_columns_reads_as_hard_labels(tmp_path):
+    p = tmp_path / "old.csv"
+    old = [c for c in COLUMNS if c not in ("labels", "storage_mb")]
+    p.write_text(",".join(old) + "\n" + "d,real,random,1,c3d,0,50,90,80,45,1.5\n")
+    (r,) = read_runs(p)
+    assert r["labels"] == "hard" and r["storage_mb"] != r["storage_mb"]     # NaN: not recorded then
+    upsert_runs(p, [row(seed=1, storage_mb=0.2)])
+    with open(p) as f:
+        assert next(csv.reader(f)) == COLUMNS
+    assert len(read_runs(p)) == 2
+
+
+def test_motion_control_rows_are_kept_from_readers_that_do_not_ask_for_them(tmp_path):
+    p = tmp_path / "r.csv"
+    upsert_runs(p, [row(method="full", vpc=0), row(method="full", vpc=0, pool="real/shuffled", top1=30.0)])
+    assert [r["pool"] for r in read_runs(p)] == ["real"]
+    assert sorted(r["pool"] for r in read_runs(p, controls=True)) == ["real", "real/shuffled"]
+    upsert_runs(p, [row(seed=3)])                                          # an upsert keeps them
+    assert len(read_runs(p, labels=None, controls=True)) == 3

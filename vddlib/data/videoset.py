@@ -25,6 +25,7 @@ class VideoSet:
     class_names: list[str]
     ids: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    soft: torch.Tensor | None = None     # a teacher's logits (N, classes), float: soft labels (notebook 07)
 
     def __post_init__(self) -> None:
         if self.videos.dtype != torch.uint8 or self.videos.ndim != 5:
@@ -43,6 +44,11 @@ class VideoSet:
             self.ids = [str(i) for i in range(len(self))]
         if len(self.ids) != len(self):
             raise ValueError(f"VideoSet.ids has {len(self.ids)} entries for {len(self)} videos")
+        if self.soft is not None:
+            self.soft = torch.as_tensor(self.soft, dtype=torch.float32)
+            if self.soft.shape != (len(self), len(self.class_names)):
+                raise ValueError(f"VideoSet.soft must be teacher logits shaped ({len(self)}, {len(self.class_names)}),"
+                                 f" one row per video and a column per class; got {tuple(self.soft.shape)}")
 
     def __len__(self) -> int:
         return int(self.videos.shape[0])
@@ -64,7 +70,8 @@ class VideoSet:
     def subset(self, indices: Sequence[int] | torch.Tensor) -> "VideoSet":
         idx = torch.as_tensor(indices, dtype=torch.long)
         return VideoSet(self.videos[idx], self.labels[idx], list(self.class_names),
-                        [self.ids[i] for i in idx.tolist()], dict(self.meta))
+                        [self.ids[i] for i in idx.tolist()], dict(self.meta),
+                        None if self.soft is None else self.soft[idx])
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to one safetensors file (atomically: temp file, then rename)."""
@@ -72,7 +79,8 @@ class VideoSet:
 
         header = {"class_names": json.dumps(self.class_names), "ids": json.dumps(self.ids),
                   "meta": json.dumps(self.meta)}
-        save_tensors(path, {"videos": self.videos, "labels": self.labels}, metadata=header)
+        soft = {} if self.soft is None else {"soft": self.soft}
+        save_tensors(path, {"videos": self.videos, "labels": self.labels, **soft}, metadata=header)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "VideoSet":
@@ -81,7 +89,7 @@ class VideoSet:
             raise FileNotFoundError(f"No VideoSet file at {path}; the stage that writes it has not run yet.")
         tensors, header = read_tensors(path)
         return cls(tensors["videos"], tensors["labels"], json.loads(header["class_names"]),
-                   json.loads(header.get("ids", "[]")), json.loads(header.get("meta", "{}")))
+                   json.loads(header.get("ids", "[]")), json.loads(header.get("meta", "{}")), tensors.get("soft"))
 
 
 def to_float(videos: torch.Tensor) -> torch.Tensor:

@@ -57,6 +57,9 @@ class EvalJobs:
         if train.class_names != self.test.class_names:
             raise ValueError("A queued training set indexes other classes than the test split; build both from "
                              "the same dataset.")
+        if cfg.labels == "soft" and train.soft is None:
+            raise ValueError(f"A soft-label evaluation ({pool}, {method}, VPC {vpc}) was queued for a set without "
+                             "teacher logits; give it some with vddlib.evaluation.soft_labels.with_soft_labels.")
         digest = data_hash(train)
         if digest not in self._set_ids:
             self._set_ids[digest] = len(self.sets)
@@ -93,9 +96,19 @@ class EvalJobs:
         folder = Path(work_dir) / self._key()
         if not (folder / "jobs.json").is_file():
             folder.mkdir(parents=True, exist_ok=True)
-            tensors = {}
+            tensors, seen = {}, set()
+
+            def own(t):                   # safetensors refuses tensors that share memory (sets made from one another)
+                t = t.contiguous()
+                if t.data_ptr() in seen:
+                    t = t.clone()
+                seen.add(t.data_ptr())
+                return t
+
             for i, s in enumerate(self.sets):
-                tensors[f"videos_{i}"], tensors[f"labels_{i}"] = s.videos.contiguous(), s.labels.contiguous()
+                tensors[f"videos_{i}"], tensors[f"labels_{i}"] = own(s.videos), own(s.labels)
+                if s.soft is not None:
+                    tensors[f"soft_{i}"] = own(s.soft)
             save_tensors(folder / "videos.safetensors", tensors)
             doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "test": data_hash(self.test),
                    "jobs": self.specs}
@@ -179,7 +192,8 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
         for i in bar(todo, desc=f"evaluate {len(todo)} queued sets", show=progress):
             spec = doc["jobs"][i]
             k = spec["set"]
-            train = VideoSet(f.get_tensor(f"videos_{k}"), f.get_tensor(f"labels_{k}"), doc["class_names"])
+            soft = f.get_tensor(f"soft_{k}") if f"soft_{k}" in f.keys() else None
+            train = VideoSet(f.get_tensor(f"videos_{k}"), f.get_tensor(f"labels_{k}"), doc["class_names"], soft=soft)
             cfg = TrainConfig(**spec["cfg"])
             (r,) = evaluate_runs(train, test, cfg, [spec["seed"]], progress=False, device=device)
             row = result_row(doc["dataset"], spec["pool"], spec["method"], spec["vpc"], cfg.classifier, r)

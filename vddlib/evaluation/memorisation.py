@@ -32,19 +32,26 @@ def nearest(queries, reference, batch: int = 1024) -> tuple[np.ndarray, np.ndarr
 
 def audit(pool_features, train_features, test_features, selections: dict[str, list[int]],
           quantile: float = 0.05) -> list[dict]:
-    """One row per selection and one for the whole pool: median distance to the nearest training video, and the
-    share of near-copies (closer than the `quantile` of real test videos' nearest-training distances)."""
+    """One row per selection and one for the whole pool: median distance to the nearest training video, the share
+    of near-copies (closer than the `quantile` of real test videos' nearest-training distances), and the median
+    ratio of each video's nearest-training to nearest-test distance (about 1 when the generator favours the
+    videos it was trained on no more than unseen ones of the same distribution; well under 1 when it copies)."""
     d_pool, _ = nearest(pool_features, train_features)
+    d_pool_test, _ = nearest(pool_features, test_features)
     d_test, _ = nearest(test_features, train_features)
+    ratio = d_pool / np.maximum(d_pool_test, 1e-12)
     threshold = float(np.quantile(d_test, quantile))
     rows = [{"set": "real test (reference)", "videos": len(d_test), "median_distance": float(np.median(d_test)),
-             "near_copies": float(np.mean(d_test < threshold)), "threshold": threshold},
+             "near_copies": float(np.mean(d_test < threshold)), "threshold": threshold, "train_test_ratio": float("nan")},
             {"set": "whole pool", "videos": len(d_pool), "median_distance": float(np.median(d_pool)),
-             "near_copies": float(np.mean(d_pool < threshold)), "threshold": threshold}]
+             "near_copies": float(np.mean(d_pool < threshold)), "threshold": threshold,
+             "train_test_ratio": float(np.median(ratio))}]
     for name, idx in selections.items():
-        d = d_pool[np.asarray(idx, dtype=int)]
+        idx = np.asarray(idx, dtype=int)
+        d = d_pool[idx]
         rows.append({"set": name, "videos": len(d), "median_distance": float(np.median(d)),
-                     "near_copies": float(np.mean(d < threshold)), "threshold": threshold})
+                     "near_copies": float(np.mean(d < threshold)), "threshold": threshold,
+                     "train_test_ratio": float(np.median(ratio[idx]))})
     return rows
 
 

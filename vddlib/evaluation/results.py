@@ -1,8 +1,13 @@
 """The tidy results file (`results/eval_runs.csv`) and the tables rendered from it.
 
-One row per evaluator run: dataset, pool, method, vpc, classifier, seed, then metrics.
+One row per evaluator run: dataset, pool, method, vpc, classifier, the labels it was trained on
+(`hard`: the paper's class labels; `soft`: a teacher's logits, notebook 07), seed, then metrics,
+the megabytes of the training set as stored (`storage_mb`) and the training seconds.
 A rerun replaces the rows with the same key instead of adding duplicates, and every
 write goes to a temporary file first, so a crash never leaves half a CSV.
+
+`read_runs` returns the hard-label rows unless asked for others, so the paper's tables (and every
+reader written before soft labels existed) see exactly the paper's protocol.
 """
 from __future__ import annotations
 
@@ -13,30 +18,39 @@ import numpy as np
 
 from ..files import atomic_path, write_text
 
-COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "seed", "top1", "top5", "auc", "f1", "train_s"]
-KEY = ["dataset", "pool", "method", "vpc", "classifier", "seed"]
+COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "labels", "seed", "top1", "top5", "auc", "f1",
+           "storage_mb", "train_s"]
+KEY = ["dataset", "pool", "method", "vpc", "classifier", "labels", "seed"]
 METRICS = ["top1", "top5", "auc", "f1"]
+LABELS = ("hard", "soft")
+# columns a file written before they existed may lack: every such row was trained on hard labels, its size unknown
+_LATER = {"labels": "hard", "storage_mb": float("nan")}
 
 
 def _typed(row: dict) -> dict:
-    out = {c: row[c] for c in COLUMNS}
+    out = {c: row.get(c, _LATER.get(c)) for c in COLUMNS}
     out["vpc"], out["seed"] = int(out["vpc"]), int(out["seed"])
-    for c in METRICS + ["train_s"]:
-        out[c] = float(out[c])
+    for c in METRICS + ["storage_mb", "train_s"]:
+        out[c] = float(out[c]) if out[c] not in ("", None) else float("nan")
+    if out["labels"] not in LABELS:
+        raise ValueError(f"a result row's labels must be one of {LABELS}; got {out['labels']!r}")
     return out
 
 
-def read_runs(path: str | Path) -> list[dict]:
-    """All rows of a results CSV, typed; an absent file has no rows."""
+def read_runs(path: str | Path, labels: str | None = "hard", controls: bool = False) -> list[dict]:
+    """The rows of a results CSV trained on `labels` ('hard', the paper's protocol; 'soft'; None: all), typed; an
+    absent file has no rows. Rows of motion-controlled sets (pool `<pool>/<control>`, notebook 07) only with
+    `controls`."""
     path = Path(path)
     if not path.is_file():
         return []
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or []) and c not in _LATER]
         if missing:
             raise ValueError(f"{path} lacks the columns {missing}; it was not written by vddlib.evaluation.results.")
-        return [_typed(r) for r in reader]
+        rows = [_typed(r) for r in reader]
+    return [r for r in rows if (labels is None or r["labels"] == labels) and (controls or "/" not in r["pool"])]
 
 
 def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]:
@@ -46,18 +60,19 @@ def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]
     drops its old extra seeds instead of leaving them beside the new ones)."""
     path = Path(path)
     for r in rows:
-        missing = [c for c in COLUMNS if c not in r]
+        missing = [c for c in COLUMNS if c not in r and c not in _LATER]
         if missing:
             raise ValueError(f"result row lacks {missing}: {r}")
-    new = {tuple(str(r[k]) for k in KEY): _typed(r) for r in rows}
-    kept = [r for r in read_runs(path) if tuple(str(r[k]) for k in KEY) not in new
+    new = {tuple(str(r[k]) for k in KEY): r for r in map(_typed, rows)}
+    kept = [r for r in read_runs(path, labels=None, controls=True) if tuple(str(r[k]) for k in KEY) not in new
             and not (replaces is not None and replaces(r))]
     merged = kept + list(new.values())
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         for r in merged:
-            w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "train_s": f"{r['train_s']:.3f}"})
+            w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "storage_mb": f"{r['storage_mb']:.4f}",
+                        "train_s": f"{r['train_s']:.3f}"})
     return merged
 
 
@@ -70,8 +85,8 @@ def summarize_runs(rows: list[dict], by=("dataset", "pool", "method", "vpc", "cl
     for key, rs in groups.items():
         row = dict(zip(by, key))
         row["runs"] = len(rs)
-        for m in METRICS + ["train_s"]:
-            v = np.array([r[m] for r in rs], dtype=float)
+        for m in METRICS + ["storage_mb", "train_s"]:
+            v = np.array([r.get(m, np.nan) for r in rs], dtype=float)
             row[m], row[m + "_std"] = float(v.mean()), float(v.std())
         out.append(row)
     return out

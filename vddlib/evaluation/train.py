@@ -42,6 +42,9 @@ class TrainConfig:
     flip: bool = False              # horizontal flip p=0.5; off where left/right is the class
     label_smoothing: float = 0.0
     eval_batch_size: int = 100
+    labels: str = "hard"            # "hard": cross-entropy on the class labels (the paper); "soft": KL divergence to
+                                    # the teacher logits the training set carries (VideoSet.soft), as image distillation
+    temperature: float = 1.0        # soft labels: both distributions at this temperature, the loss scaled by its square
 
     def __post_init__(self) -> None:
         if self.classifier not in EVALUATORS:
@@ -54,6 +57,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig needs 1 <= min_steps <= max_steps; got {self.min_steps}, {self.max_steps}")
         if self.batch_size < 1 or self.lr <= 0 or self.epochs <= 0:
             raise ValueError("TrainConfig.batch_size, lr and epochs must be positive")
+        if self.labels not in ("hard", "soft"):
+            raise ValueError(f"TrainConfig.labels must be 'hard' or 'soft'; got {self.labels!r}")
+        if self.temperature <= 0:
+            raise ValueError(f"TrainConfig.temperature must be positive; got {self.temperature}")
 
     def steps_for(self, n_videos: int) -> int:
         """Step budget for a training set of n_videos."""
@@ -117,11 +124,27 @@ def new_evaluator(cfg: TrainConfig, num_classes: int, frames: int, size: int) ->
     return model.to(memory_format=torch.channels_last_3d) if model.channels_last else model
 
 
+def soft_label_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL(teacher ‖ student) with both softened at `temperature`, times temperature² (Hinton et al.), per video."""
+    t = temperature
+    return F.kl_div(F.log_softmax(logits / t, dim=1), F.log_softmax(teacher_logits / t, dim=1), reduction="batchmean",
+                    log_target=True) * (t * t)
+
+
+def set_storage_mb(train: VideoSet, labels: str = "hard") -> float:
+    """Megabytes of a training set as stored: its uint8 pixels, plus its soft labels as fp16 when trained on them."""
+    extra = train.soft.numel() * 2 if labels == "soft" and train.soft is not None else 0
+    return (train.videos.numel() * train.videos.element_size() + extra) / 1e6
+
+
 def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool = False,
                     device: str | torch.device = "cpu") -> torch.nn.Module:
     """Train a fresh evaluator on `train` (on `device`) with a seed that fixes init, batches and augmentation."""
     if len(train) == 0:
         raise ValueError("Cannot train an evaluator on an empty set of videos.")
+    if cfg.labels == "soft" and train.soft is None:
+        raise ValueError("TrainConfig.labels is 'soft' but the training set carries no teacher logits; give it "
+                         "some with vddlib.evaluation.soft_labels.with_soft_labels(set, teacher).")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     _, T, _, H, W = train.videos.shape
@@ -147,7 +170,10 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
         idx = order[pos:pos + bs]
         pos += bs
         x = _layout(augment(prepare_videos(train.videos[idx].to(device)), cfg.shift, cfg.flip, gen), model)
-        loss = F.cross_entropy(model(x), train.labels[idx].to(device), label_smoothing=cfg.label_smoothing)
+        if cfg.labels == "soft":
+            loss = soft_label_loss(model(x), train.soft[idx].to(device), cfg.temperature)
+        else:
+            loss = F.cross_entropy(model(x), train.labels[idx].to(device), label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -171,11 +197,13 @@ def evaluate_runs(train: VideoSet, test: VideoSet, cfg: TrainConfig, seeds: list
         train_s = time.perf_counter() - t0
         probs = predict_proba(model, test.videos, cfg.eval_batch_size)
         rows.append({"seed": int(seed), **classification_metrics(probs.numpy(), test.labels.numpy()),
-                     "train_s": round(train_s, 3), "steps": cfg.steps_for(len(train))})
+                     "train_s": round(train_s, 3), "steps": cfg.steps_for(len(train)), "labels": cfg.labels,
+                     "storage_mb": set_storage_mb(train, cfg.labels)})
     return rows
 
 
 def result_row(dataset: str, pool: str, method: str, vpc: int, classifier: str, run: dict) -> dict:
     """One row of results/eval_runs.csv from a run of `evaluate_runs`."""
     return {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "classifier": classifier,
+            "labels": run.get("labels", "hard"), "storage_mb": run.get("storage_mb", float("nan")),
             **{k: run[k] for k in ("seed", "top1", "top5", "auc", "f1", "train_s")}}
