@@ -60,7 +60,7 @@ class BeyondSettings:
     cross_labels: tuple[str, ...] = ("hard", "soft")
     convnet3d: TrainConfig = field(default_factory=_convnet3d_eval)
     timesformer: TrainConfig = field(default_factory=_timesformer_eval)
-    control_methods: tuple[str, ...] = ("random", "tac_dt")
+    control_methods: tuple[str, ...] = ("tac_dt",)
     control_vpc: int = 5
     control_full_real: bool = False                 # Full real shuffled and still too: how much of the data is motion
     copy_quantile: float = 0.05                     # near-copy: closer to the training set than this share of test
