@@ -3,8 +3,8 @@
 On Random selections from the default pool (`--seeds` seeds, each its own selection and evaluator run, one
 thread): top-1 and training seconds per run for
 - soft labels at temperatures 1, 4 and 10 beside hard labels (C3D, VPC 5);
-- ConvNet3D at the VD protocol's width 128 with dropout, and at width 32 with and without dropout (VPC 5);
-- TimeSformer at Table 5's width 64 and at width 32 (VPC 5).
+- ConvNet3D at the VD protocol's width 128 with dropout, and at width 32 with and without dropout, batch 32 and 16;
+- TimeSformer at Table 5's width 64 and at width 32, batch 32 and 16.
 
     .venv/bin/python benchmarks/beyond_choices.py      # → results/beyond_choices.{csv,md}
 """
@@ -49,9 +49,11 @@ def main() -> None:
         *[(f"C3D, soft labels, T = {t:g}", dataclasses.replace(cfg, labels="soft", temperature=t)) for t in (1.0, 4.0, 10.0)],
         ("ConvNet3D width 128, dropout 0.5, lr 1e-3", dataclasses.replace(B.convnet3d, model={"width": 128, "dropout": 0.5}, lr=1e-3)),
         ("ConvNet3D width 32, dropout 0.5, lr 1e-3", dataclasses.replace(B.convnet3d, model={"width": 32, "dropout": 0.5}, lr=1e-3)),
-        ("ConvNet3D width 32, no dropout, lr 3e-3 (beyond.convnet3d)", B.convnet3d),
-        ("TimeSformer width 64 (Table 5's)", tf),
-        ("TimeSformer width 32 (beyond.timesformer)", B.timesformer),
+        ("ConvNet3D width 32, no dropout, lr 3e-3, batch 32", dataclasses.replace(B.convnet3d, batch_size=32)),
+        ("ConvNet3D width 32, no dropout, lr 3e-3, batch 16 (beyond.convnet3d)", B.convnet3d),
+        ("TimeSformer width 64, batch 32 (Table 5's)", tf),
+        ("TimeSformer width 32, batch 32", dataclasses.replace(B.timesformer, batch_size=32)),
+        ("TimeSformer width 32, batch 16 (beyond.timesformer)", B.timesformer),
     ]
     body = []
     for name, c in variants:
