@@ -36,7 +36,7 @@ from ..selection.registry import SELECTORS
 
 def _convnet3d_eval() -> TrainConfig:
     # the VD protocol's ConvNet3D at width 32 without dropout, lr 3e-3 (AdamW), batch 16, C3D's step budget: at width
-    # 128 with dropout it costs ~9x C3D's time a run; batch 16 halves batch 32's time at the same top-1
+    # 128 with dropout it costs ~7.5x C3D's time a run; batch 16 halves batch 32's time at about the same top-1
     # (results/beyond_choices.md)
     return TrainConfig(classifier="convnet3d", model={"width": 32, "dropout": 0.0}, lr=3e-3, batch_size=16)
 
