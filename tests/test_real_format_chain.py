@@ -54,8 +54,14 @@ def test_the_notebook_chain_runs_on_real_format_files(tmp_path):
         rows = [r for r in csv.DictReader(f) if r["dataset"] == "ucf101"]
     methods = {r["method"] for r in rows if r["pool"] == "synthetic"}
     assert {"full", "random", "vst_unet", "tac_dt"} <= methods
-    assert {int(r["vpc"]) for r in rows if r["method"] == "tac_dt"} == {1, 2}               # the profile's VPCs
-    for name in ("table2.md", "table4.md", "table7.md", "ablation_runs.csv", "selection_scaling.csv"):
+    hard = [r for r in rows if r["labels"] == "hard" and r["pool"] == "synthetic" and r["classifier"] == "c3d"]
+    assert {int(r["vpc"]) for r in hard if r["method"] == "tac_dt"} == {1, 2, 3}   # the profile's VPCs + 07's larger
+    assert {(int(r["vpc"]), r["classifier"]) for r in rows if r["labels"] == "soft" and r["method"] == "tac_dt"} == {
+        (1, "c3d"), (2, "c3d"), (1, "convnet3d"), (1, "timesformer")}                 # 07's soft-label runs
+    assert {r["pool"] for r in rows} >= {"synthetic/shuffled", "synthetic/still"}     # 07's motion controls
+    for name in ("table2.md", "table4.md", "table7.md", "ablation_runs.csv", "selection_scaling.csv",
+                 "beyond_labels_ucf101.md", "beyond_storage_ucf101.md", "beyond_evaluators_ucf101.md",
+                 "motion_control_ucf101.md", "memorisation_ucf101.md"):
         assert (res / name).is_file(), name
     assert (res / "selections" / "ucf101").is_dir()                   # manifests follow the profile's outputs
     assert (fig / "fig2_synthetic_frames.png").is_file() and (fig / "ucf101_samples_per_class.png").is_file()
