@@ -1,4 +1,5 @@
-"""Run by `accelerate launch --multi_gpu --num_processes 2` on CPU (gloo) in test_diffusion_training: train, then each rank dumps its weights."""
+"""Run by `accelerate launch --multi_gpu --num_processes 2` on CPU (gloo) in test_diffusion_training: train (with the
+throughput switches a CPU has), then each rank dumps its weights."""
 import sys
 from pathlib import Path
 
@@ -12,7 +13,9 @@ g = torch.Generator().manual_seed(0)
 latents = torch.randn(16, 4, 4, 8, 8, generator=g)
 labels = torch.arange(16) % 3
 acc = make_accelerator()
-cfg = LatteTrainConfig(size="tiny", steps=3, batch_size=8, checkpoint_every=100, learn_sigma=True, lr=1e-3)
+# the GPU throughput switches that run on CPU too: fused updates, partial checkpointing, a named attention kernel
+cfg = LatteTrainConfig(size="tiny", steps=3, batch_size=8, checkpoint_every=100, learn_sigma=True, lr=1e-3,
+                       fused="yes", gradient_checkpointing=True, checkpoint_ratio=0.5, attention="math")
 train_latte(latents, labels, 3, cfg, out / "run", accelerator=acc, progress=False)
 model = acc._models[0]
 sd = {k: v.detach().cpu().contiguous() for k, v in acc.unwrap_model(model).state_dict().items()}

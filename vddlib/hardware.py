@@ -43,3 +43,51 @@ def resolve_autocast(setting: str, device: torch.device | str = "cpu") -> str:
     if setting != "auto":
         return setting
     return "bf16" if torch.device(device).type == "cuda" or native_bf16() else "no"
+
+
+ATTENTION = ("auto", "flash", "efficient", "cudnn", "math")
+
+
+def attention_backend(name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                      head_dim: int = 64) -> str:
+    """The scaled-dot-product-attention kernel to ask for: `name` if it runs here, else 'auto' with a warning.
+
+    'auto' lets PyTorch pick per call (flash, memory-efficient, cuDNN or math). A named kernel is probed once
+    with a small forward and backward at this device, dtype and head size: flash needs fp16/bf16 on a GPU
+    (fp32 too on a CPU), memory-efficient and cuDNN exist on GPUs only, math runs everywhere.
+    """
+    import warnings
+
+    import torch.nn.functional as F
+    from torch.nn.attention import sdpa_kernel
+
+    if name not in ATTENTION:
+        raise ValueError(f"attention must be one of {ATTENTION}; got {name!r}")
+    if name == "auto":
+        return name
+    q = torch.randn(1, 2, 16, head_dim, device=device, dtype=dtype, requires_grad=True)
+    try:
+        with warnings.catch_warnings(), sdpa_kernel(_sdpa_backends(name)), torch.enable_grad():
+            warnings.simplefilter("ignore")               # PyTorch warns why a kernel was refused, then raises
+            F.scaled_dot_product_attention(q, q, q).sum().backward()
+    except RuntimeError as e:
+        warnings.warn(f"attention kernel {name!r} does not run on {torch.device(device)} in {dtype} with head size "
+                      f"{head_dim} ({str(e).splitlines()[0]}); using 'auto' (PyTorch picks per call).", stacklevel=2)
+        return "auto"
+    return name
+
+
+def _sdpa_backends(name: str):
+    from torch.nn.attention import SDPBackend
+
+    return {"flash": [SDPBackend.FLASH_ATTENTION], "efficient": [SDPBackend.EFFICIENT_ATTENTION],
+            "cudnn": [SDPBackend.CUDNN_ATTENTION], "math": [SDPBackend.MATH]}[name]
+
+
+def attention_context(name: str):
+    """A context in which scaled-dot-product attention uses kernel `name` (resolve it first); 'auto': PyTorch's choice."""
+    import contextlib
+
+    from torch.nn.attention import sdpa_kernel
+
+    return contextlib.nullcontext() if name == "auto" else sdpa_kernel(_sdpa_backends(name))

@@ -129,10 +129,11 @@ def test_pool_videos_are_fitted_to_the_evaluators_clip(tmp_path, pair):
     assert pool.videos.shape == (9, 2, 3, 16, 16) and lat.shape == (9, 4, 4, 8, 8)   # latents as sampled
 
 
-def test_ddpm_videos_regenerate_alone_despite_fresh_noise_each_step(pair):
-    """Latte's own sampler (DDPM) draws noise every step; each video's noise comes from its own seed."""
+@pytest.mark.parametrize("sampler", ["ddpm", "sde-dpmsolver++"])
+def test_stochastic_samplers_regenerate_a_video_alone_despite_fresh_noise_each_step(pair, sampler):
+    """Latte's own sampler (DDPM) and SDE-DPM-Solver++ draw noise every step; each video's comes from its own seed."""
     _, latte = pair
-    cfg = GenerateConfig(per_class=2, guidance_scale=2.0, steps=4, sampler="ddpm", seed=1)
+    cfg = GenerateConfig(per_class=2, guidance_scale=2.0, steps=4, sampler=sampler, seed=1)
     batch = sample_latents(latte, torch.tensor([0, 1, 2]), [11, 12, 13], cfg)
     alone = sample_latents(latte, torch.tensor([1]), [12], cfg)
     assert torch.allclose(alone[0], batch[1], atol=1e-5)

@@ -1,8 +1,9 @@
 """Generating the synthetic pool: N_c videos per class, once, stored as shards + a manifest.
 
 Video i of class c has global index g = c·N_c + i and its own seed (seed·1,000,003 + g),
-which fixes its starting noise; the samplers are deterministic (DDIM η=0, DPM-Solver++),
-so any video can be regenerated alone. Shards hold consecutive global indices; a rerun
+which fixes its starting noise; DDIM (η=0) and DPM-Solver++ are deterministic, and DDPM and
+SDE-DPM-Solver++ draw each video's fresh noise from a generator of its own, so any video can
+be regenerated alone. Shards hold consecutive global indices; a rerun
 skips finished shards, a shard cut short is redone (each is written to a temp file and
 renamed), and several processes split the shards between them (Accelerate) without
 changing a byte of the manifest.
@@ -26,14 +27,15 @@ from ..models.autoencoder import decode_latents
 SEED_STRIDE = 1_000_003
 
 
-SAMPLERS = ("dpmsolver++", "ddim", "ddpm")
+SAMPLERS = ("dpmsolver++", "sde-dpmsolver++", "ddim", "ddpm")
+STOCHASTIC = ("ddpm", "sde-dpmsolver++")      # fresh noise every step
 
 
 @dataclass
 class GenerateConfig:
     per_class: int = 100            # N_c
     guidance_scale: float = 2.0     # the best Full syn measured here; Latte's sampling used 7.0 (paper profiles)
-    sampler: str = "dpmsolver++"    # "dpmsolver++", "ddim" or "ddpm" (Latte's own sampling: DDPM, 250 steps)
+    sampler: str = "dpmsolver++"    # "dpmsolver++", "sde-dpmsolver++", "ddim" or "ddpm" (Latte's: DDPM, 250 steps)
     steps: int = 10
     batch_size: int = 100
     shard_size: int = 100
@@ -41,6 +43,7 @@ class GenerateConfig:
     autocast: str = "auto"          # "auto": bf16 on a GPU or a CPU with native bf16 (AVX-512 BF16 / AMX), else fp32;
                                     # "bf16" / "no" force it. bf16 is 2.3x faster where native and 30-170x slower
                                     # where emulated (AVX2 only): results/generation_dtype.md
+    compile: bool = False           # torch.compile each Latte block in place (a GPU's pool; compilation costs minutes)
     video_frames: int = 0           # >0: the pool's videos are resampled to this many frames and ...
     video_size: int = 0             # ... this square size (the evaluators' clip, e.g. 16 × 112² when the diffusion
                                     # model works at 256²); 0: as decoded. Latents stay as sampled.
@@ -87,8 +90,7 @@ def make_sampler(name: str, steps: int):
     elif name == "ddim":
         s = DDIMScheduler(**common, clip_sample=False, set_alpha_to_one=False, timestep_spacing="trailing")
     else:
-        s = DPMSolverMultistepScheduler(**common, algorithm_type="dpmsolver++", solver_order=2,
-                                        timestep_spacing="trailing")
+        s = DPMSolverMultistepScheduler(**common, algorithm_type=name, solver_order=2, timestep_spacing="trailing")
     s.set_timesteps(steps)
     return s
 
@@ -107,9 +109,9 @@ def sample_latents(model, labels: torch.Tensor, seeds: list[int], cfg: GenerateC
     x = x.to(device, model.dtype)
     y = labels.to(device)
     sched = make_sampler(cfg.sampler, cfg.steps)
-    # DDPM draws fresh noise every step: one generator per video keeps each video regenerable alone.
+    # DDPM and SDE-DPM-Solver++ draw fresh noise every step: one generator per video keeps each video regenerable alone.
     extra = ({"generator": [torch.Generator(x.device).manual_seed(int(s) + 1) for s in seeds]}
-             if cfg.sampler == "ddpm" else {})
+             if cfg.sampler in STOCHASTIC else {})
     for t in sched.timesteps:
         with precision(cfg, x.device):                      # the network only: the sampler's update stays fp32
             eps = model.forward_with_cfg(x, t.to(device), y, cfg.guidance_scale)
@@ -140,6 +142,8 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         accelerator.wait_for_everyone()
     device = accelerator.device if accelerator else next(model.parameters()).device
     model.eval()
+    if cfg.compile:
+        model.compile_blocks()
     total = len(class_names) * cfg.per_class
     n_shards = -(-total // cfg.shard_size)
     mine = [k for k in range(n_shards) if k % world == rank]

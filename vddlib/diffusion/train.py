@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from ..logs import bar, log
 
 from ..files import write_text
+from ..hardware import ATTENTION, attention_backend
 from ..models.latte import LATTE_SIZES, LatteClassConditional
 from ..checksums import load_checked
 
@@ -47,6 +48,14 @@ class LatteTrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
     gradient_checkpointing: bool = False
+    checkpoint_ratio: float = 1.0       # with gradient_checkpointing: the share of blocks recomputed (memory vs speed)
+    # GPU throughput switches (results/latte_throughput.md). Their defaults leave CPU training as it always was.
+    attention: str = "auto"             # scaled-dot-product-attention kernel: auto / flash / efficient / cudnn / math;
+                                        # one that cannot run here falls back to auto with a warning
+    fused: str = "auto"                 # fused AdamW + one-kernel (foreach) EMA update: auto = on a GPU; yes / no
+    compile: bool = False               # torch.compile each Latte block in place (needs a C++ compiler on CPU)
+    data_on_device: str = "auto"        # auto: on a GPU, keep the training latents there if they take < 1/4 of its
+                                        # free memory, else in pinned host memory; yes / no force it
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -56,6 +65,13 @@ class LatteTrainConfig:
             raise ValueError(f"LatteTrainConfig.mixed_precision must be 'no', 'bf16' or 'fp16'; got {self.mixed_precision!r}")
         if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
             raise ValueError("LatteTrainConfig.steps, batch_size and checkpoint_every must be >= 1")
+        if not 0.0 < self.checkpoint_ratio <= 1.0:
+            raise ValueError(f"LatteTrainConfig.checkpoint_ratio must be in (0, 1]; got {self.checkpoint_ratio}")
+        if self.attention not in ATTENTION:
+            raise ValueError(f"LatteTrainConfig.attention must be one of {ATTENTION}; got {self.attention!r}")
+        for name in ("fused", "data_on_device"):
+            if getattr(self, name) not in ("auto", "yes", "no"):
+                raise ValueError(f"LatteTrainConfig.{name} must be 'auto', 'yes' or 'no'; got {getattr(self, name)!r}")
 
 
 def make_accelerator(mixed_precision: str = "no"):
@@ -189,6 +205,64 @@ def build_latte(num_classes: int, frames: int, latent_size: int, latent_channels
                                  learn_sigma=cfg.learn_sigma, **LATTE_SIZES[cfg.size])
 
 
+def _switch_on(setting: str, device: torch.device | str) -> bool:
+    return setting == "yes" or (setting == "auto" and torch.device(device).type == "cuda")
+
+
+def speed_setup(model: LatteClassConditional, cfg: LatteTrainConfig, device: torch.device | str) -> dict:
+    """Apply the throughput switches to `model` (checkpointing, compiled blocks, the attention kernel that runs
+    here: a refused one falls back to 'auto'); return what they resolved to, and whether to fuse the updates."""
+    if cfg.gradient_checkpointing:
+        model.enable_gradient_checkpointing()
+        model.checkpoint_ratio = cfg.checkpoint_ratio
+    if cfg.compile:
+        model.compile_blocks()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.mixed_precision, torch.float32)
+    attention = attention_backend(cfg.attention, device, dtype, model.config.hidden_size // model.config.num_heads)
+    model.set_attention(attention)
+    return {"attention": attention, "fused": _switch_on(cfg.fused, device)}
+
+
+def make_optimizer(model: torch.nn.Module, cfg: LatteTrainConfig, fused: bool) -> torch.optim.AdamW:
+    """Latte's AdamW (no weight decay); `fused`: one kernel for the whole update (else PyTorch's default)."""
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0, fused=True if fused else None)
+
+
+def place_training_data(latents: torch.Tensor, labels: torch.Tensor, device: torch.device | str,
+                        setting: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the training latents live so the GPU is never kept waiting: on the GPU itself (pre-encoded latents are
+    small: UCF101's train split is 3.5 GB in fp32) or in pinned host memory for asynchronous copies; on a CPU, as given."""
+    device = torch.device(device)
+    if device.type != "cuda" or latents.is_cuda:
+        return latents, labels
+    if setting == "no" or (setting == "auto" and latents.nbytes + labels.nbytes > torch.cuda.mem_get_info(device)[0] / 4):
+        return latents.pin_memory(), labels.pin_memory()
+    return latents.to(device), labels.to(device)
+
+
+def train_step(model, opt, ema, scheduler, x0: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
+               cfg: LatteTrainConfig, acc=None) -> torch.Tensor:
+    """One step of Latte training: the loss under autocast, backward, clipping, AdamW, EMA; returns the loss (on
+    the device). Through `acc` (Accelerate) as `train_latte` runs it, or without one in a single process, as
+    the throughput benchmark does (Accelerate's bf16 autocast is torch.autocast; fp16 needs its gradient scaler)."""
+    if acc is None and cfg.mixed_precision == "fp16":
+        raise ValueError("mixed_precision 'fp16' needs Accelerate's gradient scaler: pass an Accelerator")
+    autocast = (acc.autocast() if acc is not None else
+                torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=cfg.mixed_precision == "bf16"))
+    with autocast:
+        loss = diffusion_loss(model, scheduler, x0, y, gen)
+    if acc is not None:
+        acc.backward(loss)
+    else:
+        loss.backward()
+    if cfg.grad_clip:
+        (acc.clip_grad_norm_ if acc is not None else torch.nn.utils.clip_grad_norm_)(model.parameters(), cfg.grad_clip)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    ema.step((acc.unwrap_model(model) if acc is not None else model).parameters())
+    return loss
+
+
 def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: LatteTrainConfig,
                 out_dir: str | Path, init_from: str | Path | None = None, accelerator=None,
                 stop_after: int | None = None, progress: bool = True, class_names: list[str] | None = None) -> dict:
@@ -213,10 +287,11 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         if len(class_names) != num_classes:
             raise ValueError(f"class_names has {len(class_names)} names for {num_classes} classes")
         model.register_to_config(class_names=list(class_names))
-    if cfg.gradient_checkpointing:
-        model.enable_gradient_checkpointing()
-    ema = EMAModel(model.parameters(), decay=cfg.ema_decay, model_cls=LatteClassConditional, model_config=model.config)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    speed = speed_setup(model, cfg, acc.device)
+    ema = EMAModel(model.parameters(), decay=cfg.ema_decay, model_cls=LatteClassConditional, model_config=model.config,
+                   foreach=speed["fused"])
+    opt = make_optimizer(model, cfg, speed["fused"])
+    latents, labels = place_training_data(latents, labels, acc.device, cfg.data_on_device)
     model, opt = acc.prepare(model, opt)
     acc.register_for_checkpointing(ema)
     scheduler = make_scheduler()
@@ -229,7 +304,9 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     if acc.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text(out_dir / "train_config.json", json.dumps({**asdict(cfg), "init_from": str(init_from or ""),
-                                                              "processes": world, "n_videos": len(latents)}, indent=2))
+                                                              "processes": world, "n_videos": len(latents),
+                                                              "resolved": {**speed, "data": latents.device.type}},
+                                                             indent=2))
     log_path = out_dir / "train_log.csv"
     if acc.is_main_process and log_path.is_file():          # drop rows of steps a kill undid
         rows = [r for r in log_path.read_text().splitlines() if r and int(r.split(",")[0]) <= start]
@@ -245,18 +322,12 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
                initial=start, total=end)
     for step in pbar:
         idx = _batch_indices(len(latents), step, cfg.batch_size, cfg.seed, rank, world)
-        x0 = latents[idx].to(acc.device)
-        y = labels[idx].to(acc.device)
+        idx = idx.to(latents.device)
+        x0 = latents[idx].to(acc.device, non_blocking=True)
+        y = labels[idx].to(acc.device, non_blocking=True)
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1009 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)          # label dropout draws from the global RNG
-        with acc.autocast():
-            loss = diffusion_loss(model, scheduler, x0, y, gen)
-        acc.backward(loss)
-        if cfg.grad_clip:
-            acc.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        ema.step(acc.unwrap_model(model).parameters())
+        loss = train_step(model, opt, ema, scheduler, x0, y, gen, cfg, acc)
         # The loss stays on the device until a checkpoint (or the bar) reads it: a `.item()` every step would
         # make the host wait for the GPU each step, and small models on a GPU are bound by kernel launches.
         pending.append((step + 1, acc.gather(loss.detach()[None]).mean(), time.perf_counter() - t0))

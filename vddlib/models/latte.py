@@ -30,6 +30,8 @@ from diffusers.models.embeddings import (LabelEmbedding, PatchEmbed, TimestepEmb
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.normalization import AdaLayerNormZero
 
+from ..hardware import attention_context
+
 # Named sizes: Latte-XL/2 is the paper's; the tiny one is the CPU default.
 LATTE_SIZES = {
     "XL/2": dict(hidden_size=1152, depth=28, num_heads=16, patch_size=2),
@@ -50,10 +52,13 @@ class LatteBlock(nn.Module):
         self.attn = Attention(query_dim=dim, heads=heads, dim_head=dim // heads, bias=True, out_bias=True)
         self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.ff = FeedForward(dim, mult=mlp_ratio, activation_fn="gelu-approximate", bias=True)
+        self.attention = "auto"             # the SDPA kernel (LatteClassConditional.set_attention)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         h, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.norm1(x, emb=c)
-        x = x + gate_msa[:, None] * self.attn(h)
+        with attention_context(self.attention):     # inside the block, so checkpointing recomputes with the same kernel
+            a = self.attn(h)
+        x = x + gate_msa[:, None] * a
         h = self.norm2(x) * (1 + scale_mlp[:, None]) + shift_mlp[:, None]
         return x + gate_mlp[:, None] * self.ff(h)
 
@@ -79,6 +84,7 @@ class LatteClassConditional(ModelMixin, ConfigMixin):
             raise ValueError(f"hidden_size ({hidden_size}) must be divisible by num_heads ({num_heads})")
         self.out_channels = in_channels * 2 if learn_sigma else in_channels
         self.gradient_checkpointing = False
+        self.checkpoint_ratio = 1.0          # with gradient checkpointing: the share of blocks (from the first) recomputed
         self.patch_embed = PatchEmbed(height=sample_size, width=sample_size, patch_size=patch_size,
                                       in_channels=in_channels, embed_dim=hidden_size, bias=True)
         frame_pos = get_1d_sincos_pos_embed_from_grid(hidden_size, torch.arange(num_frames), output_type="pt")
@@ -136,11 +142,11 @@ class LatteClassConditional(ModelMixin, ConfigMixin):
         c_spatial = c.repeat_interleave(Fr, dim=0)                       # one per frame
         c_temporal = c.repeat_interleave(N, dim=0)                       # one per patch position
         for i in range(0, len(self.blocks), 2):
-            x = self._run(self.blocks[i], x, c_spatial)
+            x = self._run(i, x, c_spatial)
             x = x.view(B, Fr, N, D).transpose(1, 2).reshape(B * N, Fr, D)
             if i == 0:
                 x = x + self.temp_embed[:, :Fr].to(x.dtype)
-            x = self._run(self.blocks[i + 1], x, c_temporal)
+            x = self._run(i + 1, x, c_temporal)
             x = x.view(B, N, Fr, D).transpose(1, 2).reshape(B * Fr, N, D)
         shift, scale = self.proj_out_1(F.silu(c_spatial)).chunk(2, dim=1)
         x = self.proj_out_2(self.norm_out(x) * (1 + scale[:, None]) + shift[:, None])
@@ -150,10 +156,23 @@ class LatteClassConditional(ModelMixin, ConfigMixin):
         x = torch.einsum("nhwpqc->nchpwq", x).reshape(B * Fr, self.out_channels, H, W)
         return x.view(B, Fr, self.out_channels, H, W)
 
-    def _run(self, block: LatteBlock, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        if self.gradient_checkpointing and torch.is_grad_enabled():
+    def _run(self, i: int, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        block = self.blocks[i]
+        if (self.gradient_checkpointing and torch.is_grad_enabled()
+                and i < round(self.checkpoint_ratio * len(self.blocks))):
             return torch.utils.checkpoint.checkpoint(block, x, c, use_reentrant=False)
         return block(x, c)
+
+    def set_attention(self, name: str) -> None:
+        """Run every block's attention on SDPA kernel `name` (resolve it with vddlib.hardware.attention_backend)."""
+        for block in self.blocks:
+            block.attention = name
+
+    def compile_blocks(self, **options) -> None:
+        """torch.compile each block in place ("regional" compilation): one graph per block shape (spatial and
+        temporal), compiled once and reused by every block; parameter names and saved weights stay as they are."""
+        for block in self.blocks:
+            block.compile(**options)
 
     def forward_with_cfg(self, sample: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor,
                          guidance_scale: float) -> torch.Tensor:

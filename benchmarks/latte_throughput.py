@@ -1,0 +1,139 @@
+"""Latte training and sampling throughput, each switch on and off: step time, videos/s, TFLOP/s, MFU, peak memory.
+
+    python benchmarks/latte_throughput.py                    # a GPU: Latte-XL/2 at the paper's latent shape
+    python benchmarks/latte_throughput.py --smoke            # CPU: the tiny model, to check the script runs
+
+Random weights and latents of the paper's shape (16 frames × 4 × 32 × 32, 101 classes): speed does
+not depend on the weights. FLOPs are counted by PyTorch (vddlib.diffusion.throughput); MFU is
+against the chip's dense bf16 peak. Training settings, in the order they run (the issue's goal
+first, so a call cut short keeps the rows that matter most):
+
+  compile+ckpt   bf16 autocast, fused AdamW/EMA, checkpointing 24 of 28 blocks, compiled blocks (the paper profile)
+  ckpt           ... without compilation
+  compile+ckpt-all  ... every block checkpointed
+  compile        ... without checkpointing (memory-bound at larger batches)
+  fused          bf16, fused updates, nothing else
+  eager          bf16 autocast only: how training ran before these switches
+
+A batch that does not fit is a row marked OOM. Sampling: DPM-Solver++ with batched CFG
+(guidance 7), bf16, compiled blocks on and off, and the GPU-hours for the 101 × 100 pool at
+250 steps (the paper's DDPM) and at the fast solver's steps.
+Rows are written after each measurement to `<out>.csv/.md`; rows of other devices are kept.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vddlib.diffusion.throughput import latte_flops, measure_sampling, measure_training  # noqa: E402
+from vddlib.diffusion.train import LatteTrainConfig  # noqa: E402
+from vddlib.evaluation.results import keep_other_rows, write_table  # noqa: E402
+from vddlib.models.latte import LATTE_SIZES  # noqa: E402
+
+SETTINGS = {                       # ckpt: the paper profile's 24 of 28 blocks; ckpt-all: every block
+    "compile+ckpt": dict(fused="yes", gradient_checkpointing=True, checkpoint_ratio=0.86, compile=True),
+    "ckpt": dict(fused="yes", gradient_checkpointing=True, checkpoint_ratio=0.86),
+    "compile+ckpt-all": dict(fused="yes", gradient_checkpointing=True, compile=True),
+    "compile": dict(fused="yes", compile=True),
+    "fused": dict(fused="yes"),
+    "eager": dict(fused="no"),
+}
+TRAIN_COLS = ["device", "part", "setting", "batch", "step_s", "videos_per_s", "tflops", "mfu_pct", "peak_gib",
+              "attention", "note"]
+
+
+def _fmt(x, nd=3):
+    return "-" if x is None else round(x, nd) if isinstance(x, float) else x
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="CPU, the tiny model at a small shape, 1 step per row")
+    ap.add_argument("--size", default="XL/2")
+    ap.add_argument("--batches", type=int, nargs="+", default=[8, 16, 32, 64])
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS))
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--sample-batches", type=int, nargs="+", default=[32, 128])
+    ap.add_argument("--fast-steps", type=int, default=25, help="the fast solver's steps, for the pool's GPU-hours")
+    ap.add_argument("--attention", default="auto")
+    ap.add_argument("--out", default="", help="default: results/latte_throughput (GPU), a temp folder (--smoke)")
+    a = ap.parse_args(argv)
+    device = "cpu" if a.smoke else "cuda"
+    a.out = a.out or ("/tmp/latte_throughput_smoke" if a.smoke else "results/latte_throughput")
+    if a.smoke:
+        a.size, a.batches, a.steps, a.warmup, a.sample_batches = "tiny", a.batches[:1], 1, 1, a.sample_batches[:1]
+        shape = dict(sample_size=8, num_frames=4)
+    else:
+        if not torch.cuda.is_available():
+            raise SystemExit("no GPU: run with --smoke on a CPU")
+        torch.backends.cuda.matmul.allow_tf32 = True
+        shape = dict(sample_size=32, num_frames=16)
+    model = dict(in_channels=4, num_classes=101, learn_sigma=True, **shape, **LATTE_SIZES[a.size])
+    rows, t_start = [], time.perf_counter()
+    for name in a.settings:
+        for batch in a.batches:
+            cfg = LatteTrainConfig(size=a.size, mixed_precision="no" if a.smoke else "bf16", attention=a.attention,
+                                   **SETTINGS[name])
+            try:
+                r = measure_training(model, cfg, batch, steps=a.steps, warmup=a.warmup, device=device)
+                rows.append([r["device"], "train", name, batch, _fmt(r["step_s"]), _fmt(r["videos_per_s"], 2),
+                             _fmt(r["tflops"], 1), _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1),
+                             r["attention"], ""])
+            except torch.OutOfMemoryError:
+                rows.append([_device_name(device), "train", name, batch, "-", "-", "-", "-", "-", a.attention, "OOM"])
+            _free()
+            print(rows[-1], flush=True)
+            _write(a, rows, model, t_start)
+    for compile_ in (True, False):
+        for batch in a.sample_batches:
+            try:
+                r = measure_sampling(model, batch, steps=2 if a.smoke else 5, guidance_scale=7.0,
+                                     precision="no" if a.smoke else "bf16", attention=a.attention, compile=compile_,
+                                     device=device, pool_steps=a.fast_steps)
+                rows.append([r["device"], "sample", "compile" if compile_ else "eager", batch,
+                             _fmt(r["s_per_step_per_video"] * batch, 4), _fmt(1 / r["s_per_step_per_video"], 1),
+                             _fmt(r["tflops"], 1), _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1),
+                             r["attention"],
+                             f"pool {_fmt(r['pool_gpu_hours'] * 250 / a.fast_steps, 2)} GPU-h at 250 steps, "
+                             f"{_fmt(r['pool_gpu_hours'], 2)} at {a.fast_steps}"])
+            except torch.OutOfMemoryError:
+                rows.append([_device_name(device), "sample", "compile" if compile_ else "eager", batch, "-", "-", "-",
+                             "-", "-", a.attention, "OOM"])
+            _free()
+            print(rows[-1], flush=True)
+            _write(a, rows, model, t_start)
+
+
+def _device_name(device: str) -> str:
+    return torch.cuda.get_device_name() if device == "cuda" else "cpu"
+
+
+def _free() -> None:
+    gc.collect()
+    torch._dynamo.reset()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _write(a, rows, model, t_start) -> None:
+    body = keep_other_rows(a.out, TRAIN_COLS, rows)
+    pre = (f"Written by `python benchmarks/latte_throughput.py {' '.join(sys.argv[1:])}` ({time.perf_counter() - t_start:.0f} s; "
+           f"torch {torch.__version__}). Latte-{a.size}, latents {model['num_frames']}×4×{model['sample_size']}², "
+           f"{latte_flops(model, train=True) / 1e12:.3g} TFLOP per video trained and "
+           f"{latte_flops(model, guidance=True) / 1e12:.3g} per video and sampler step with CFG (counted). "
+           "Train rows: one optimisation step (bf16 autocast, fp32 master weights); `videos_per_s` trained. Sample rows: "
+           "`step_s` is one DPM-Solver++ step of the batch with CFG; `videos_per_s` is video-steps per second. "
+           "MFU: model FLOPs against the dense bf16 peak (recomputation not counted). Settings: the script's docstring.\n\n")
+    write_table(a.out, TRAIN_COLS, body, pre)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""GPU-throughput switches on CPU: FLOP counting, peaks, attention kernels and their fall-back, checkpointing,
+compiled blocks, fused updates, the data path; each must leave the model's arithmetic as it was."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.diffusion.test_diffusion_training import small_cfg, toy_latents
+from vddlib.diffusion.throughput import (latte_flops, latte_flops_formula, measure_sampling, measure_training,
+                                         peak_tflops)
+from vddlib.diffusion.train import LatteTrainConfig, place_training_data, train_latte
+from vddlib.hardware import attention_backend, attention_context
+from vddlib.models.latte import LATTE_SIZES, LatteClassConditional
+
+TINY = dict(sample_size=8, num_frames=4, in_channels=4, num_classes=3, learn_sigma=True, **LATTE_SIZES["tiny"])
+
+
+def tiny_model(seed=0, **kw):
+    torch.manual_seed(seed)
+    m = LatteClassConditional(**{**TINY, **kw})
+    for p in m.parameters():                     # adaLN-Zero starts every block as the identity: wake them up
+        p.data.add_(0.05 * torch.randn_like(p))
+    return m
+
+
+def tiny_batch(n=3):
+    g = torch.Generator().manual_seed(1)
+    return (torch.randn(n, TINY["num_frames"], 4, 8, 8, generator=g), torch.randint(0, 1000, (n,), generator=g),
+            torch.randint(0, 3, (n,), generator=g))
+
+
+@pytest.mark.parametrize("shape", [dict(sample_size=32, num_frames=16, learn_sigma=True, size="XL/2"),
+                                   dict(sample_size=16, num_frames=6, learn_sigma=False, size="tiny", mlp_ratio=2.0)])
+def test_counted_flops_match_the_architecture(shape):
+    shape = dict(shape)
+    cfg = dict(in_channels=4, num_classes=7, mlp_ratio=4.0, **LATTE_SIZES[shape.pop("size")])
+    cfg.update(shape)
+    fwd = latte_flops(cfg)
+    assert fwd == pytest.approx(latte_flops_formula(cfg), rel=1e-9)
+    assert latte_flops(cfg, batch=3) == pytest.approx(3 * fwd)
+    assert latte_flops(cfg, guidance=True) == pytest.approx(2 * fwd)
+    assert 2.95 < latte_flops(cfg, train=True) / fwd < 3.05          # backward: twice the forward
+
+
+def test_latte_xl_flops_per_video():
+    """Latte-XL/2 on 16×4×32×32 latents: 3.79 TFLOP forward, so 11.4 TFLOP per video trained."""
+    cfg = dict(sample_size=32, num_frames=16, in_channels=4, num_classes=101, learn_sigma=True, mlp_ratio=4.0,
+               **LATTE_SIZES["XL/2"])
+    assert latte_flops(cfg) / 1e12 == pytest.approx(3.786, abs=0.001)
+
+
+def test_peaks_by_device_name():
+    assert peak_tflops("NVIDIA H200", "bf16") == 989.4
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "bf16") == 989.4
+    assert peak_tflops("NVIDIA H100 PCIe", "bf16") == 756.0
+    assert peak_tflops("NVIDIA A100-SXM4-80GB", "no") == 156.0
+    assert peak_tflops("cpu", "bf16") is None
+
+
+def test_attention_kernels_agree_and_refused_ones_fall_back():
+    m = tiny_model().eval()
+    x, t, y = tiny_batch()
+    with torch.no_grad():
+        ref = m(x, t, y)
+        for name in ("flash", "math"):
+            assert attention_backend(name) == name
+            with attention_context(name):
+                assert torch.allclose(m(x, t, y), ref, atol=1e-5)
+            m.set_attention(name)
+            assert torch.allclose(m(x, t, y), ref, atol=1e-5)
+    for name in ("efficient", "cudnn"):                             # GPU-only kernels
+        with pytest.warns(UserWarning, match=f"'{name}' does not run on cpu.*using 'auto'"):
+            assert attention_backend(name) == "auto"
+    with pytest.raises(ValueError, match="attention must be one of"):
+        attention_backend("fast")
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5])
+def test_checkpointing_keeps_the_gradients(ratio):
+    x, t, y = tiny_batch()
+    grads = []
+    for ckpt in (False, True):
+        m = tiny_model()
+        if ckpt:
+            m.enable_gradient_checkpointing()
+            m.checkpoint_ratio = ratio
+        m(x, t, y).square().mean().backward()
+        grads.append({k: p.grad.clone() for k, p in m.named_parameters()})
+    assert all(torch.allclose(grads[0][k], grads[1][k], atol=1e-6) for k in grads[0])
+
+
+def test_checkpointing_saves_less_for_backward():
+    x, t, y = tiny_batch(4)
+
+    def saved_bytes(ratio):
+        m = tiny_model()
+        if ratio:
+            m.enable_gradient_checkpointing()
+            m.checkpoint_ratio = ratio
+        total = [0]
+
+        def pack(tensor):
+            total[0] += tensor.numel() * tensor.element_size()
+            return tensor
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            m(x, t, y)
+        return total[0]
+    none, half, full = saved_bytes(0), saved_bytes(0.5), saved_bytes(1.0)
+    assert full < half < none and full < 0.4 * none
+
+
+def test_compiled_blocks_compute_the_same_and_keep_weight_names():
+    m = tiny_model().eval()
+    x, t, y = tiny_batch()
+    names = list(m.state_dict())
+    with torch.no_grad():
+        ref = m(x, t, y)
+        m.compile_blocks()
+        assert torch.allclose(m(x, t, y), ref, atol=1e-4)
+    assert list(m.state_dict()) == names
+
+
+def test_every_switch_on_trains_on_cpu_and_saves_plain_weights(tmp_path):
+    """All switches on, through train_latte: the loss falls, checkpointed blocks recompute with the kernel they ran
+    (else autograd refuses the recomputed values), weights load as usual."""
+    x, y = toy_latents(32)
+    cfg = small_cfg(steps=40, checkpoint_every=1000, learn_sigma=True, compile=True, fused="yes",
+                    gradient_checkpointing=True, checkpoint_ratio=0.5, attention="flash", data_on_device="yes")
+    r = train_latte(x, y, 3, cfg, tmp_path, progress=False)
+    assert sum(r["losses"][-8:]) < 0.8 * sum(r["losses"][:8])
+    resolved = json.loads((tmp_path / "train_config.json").read_text())["resolved"]
+    assert resolved == {"attention": "flash", "fused": True, "data": "cpu"}
+    loaded = LatteClassConditional.from_pretrained(tmp_path / "latte_ema")
+    assert set(loaded.state_dict()) == set(tiny_model().state_dict())
+
+
+def test_defaults_leave_cpu_training_as_it_was(tmp_path):
+    """The CPU default resolves every switch to what training did before they existed."""
+    x, y = toy_latents()
+    train_latte(x, y, 3, small_cfg(steps=1), tmp_path, progress=False)
+    resolved = json.loads((tmp_path / "train_config.json").read_text())["resolved"]
+    assert resolved == {"attention": "auto", "fused": False, "data": "cpu"}
+    lat, lab = place_training_data(x, y, "cpu", "yes")
+    assert lat is x and lab is y
+
+
+def test_switch_values_are_checked():
+    for field, bad in (("attention", "fast"), ("fused", True), ("data_on_device", "gpu"), ("checkpoint_ratio", 0.0)):
+        with pytest.raises(ValueError, match=field):
+            LatteTrainConfig(**{field: bad})
+
+
+def test_measurements_on_cpu():
+    tr = measure_training(TINY, LatteTrainConfig(size="tiny"), batch=2, steps=1, warmup=1)
+    assert tr["device"] == "cpu" and tr["mfu"] is None and tr["peak_gib"] is None
+    assert tr["tflops"] > 0 and tr["videos_per_s"] == pytest.approx(2 / tr["step_s"])
+    assert tr["train_tflop_per_video"] == pytest.approx(latte_flops(TINY, train=True) / 1e12)
+    sa = measure_sampling(TINY, batch=2, steps=2, precision="no")
+    assert sa["finite"] and sa["pool_gpu_hours"] == pytest.approx(101 * 100 * 250 * sa["s_per_step_per_video"] / 3600)
+
+
+def test_memory_estimate_extrapolates_and_checkpointing_cuts_it():
+    from vddlib.diffusion.throughput import _saved_bytes, estimate_train_memory
+
+    cfg = {**TINY, "depth": 6, "sample_size": 16}
+    none, half, full = (estimate_train_memory(cfg, 4, r) for r in (0.0, 0.5, 1.0))
+    direct, _ = _saved_bytes(json.dumps(cfg, sort_keys=True), 6, "bf16")       # the 6-block model, counted whole
+    assert none["activations_gib"] * 2**30 == pytest.approx(4 * direct, rel=0.02)
+    assert full["activations_gib"] < half["activations_gib"] < none["activations_gib"]
+    assert estimate_train_memory(cfg, 8)["activations_gib"] == pytest.approx(2 * none["activations_gib"])
+    n = sum(p.numel() for p in LatteClassConditional(**cfg).parameters())
+    assert none["static_gib"] * 2**30 == pytest.approx(20 * n)
