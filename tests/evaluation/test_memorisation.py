@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vddlib.evaluation.memorisation import audit, nearest, storage_mb
+from vddlib.evaluation.memorisation import audit, nearest
 
 
 def test_nearest_is_exact():
@@ -28,7 +28,3 @@ def test_a_selector_that_prefers_copies_shows():
     assert rows["copier"]["near_copies"] == 1.0 and rows["random"]["near_copies"] <= 0.2
     assert rows["copier"]["median_distance"] < 0.2 * rows["real test (reference)"]["median_distance"]
 
-
-def test_storage_of_pixels_and_latents():
-    assert storage_mb(10, 8, 32) == pytest.approx(10 * 8 * 32 * 32 * 3 / 1e6)
-    assert storage_mb(10, 8, 8, channels=4, bytes_per_value=2) < storage_mb(10, 8, 32)

@@ -54,8 +54,3 @@ def audit(pool_features, train_features, test_features, selections: dict[str, li
                      "train_test_ratio": float(np.median(ratio[idx]))})
     return rows
 
-
-def storage_mb(videos: int, frames: int, size: int, channels: int = 3, bytes_per_value: int = 1) -> float:
-    """Megabytes (10^6 bytes) of a set as stored: uint8 pixels by default; autoencoder latents as
-    storage_mb(n, T, h, C, bytes_per_value=2) for fp16 latents decoded on use."""
-    return videos * frames * size * size * channels * bytes_per_value / 1e6
