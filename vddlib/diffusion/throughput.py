@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from dataclasses import replace
 
 import torch
 
@@ -138,43 +139,30 @@ def measure_training(model_config: dict, cfg: LatteTrainConfig, batch: int, step
             "loss_first_last": [float(losses[0]), float(losses[-1])]}
 
 
-@torch.no_grad()
 def measure_sampling(model_config: dict, batch: int, steps: int = 10, guidance_scale: float = 7.0,
                      precision: str = "bf16", attention: str = "auto", compile: bool = False,
                      device: str | torch.device = "cpu", pool_videos: int = 101 * 100, pool_steps: int = 250) -> dict:
-    """Time sampling `batch` videos for `steps` DPM-Solver++ steps with batched CFG (one forward of 2×batch per step)
-    after one warm-up step; returns seconds per step per video, TFLOP/s, MFU and the hours for a whole pool of
-    `pool_videos` at `pool_steps` steps on this one device."""
-    from .generate import make_sampler
+    """Time the pool's own sampling (`sample_latents`: DPM-Solver++, CFG stacked into one pass of 2×batch) of `batch`
+    videos for `steps` steps after a one-step warm-up; returns seconds per step per video, TFLOP/s, MFU and the
+    hours for a whole pool of `pool_videos` at `pool_steps` steps on this one device."""
+    from .generate import GenerateConfig, sample_latents
 
     device = torch.device(device)
     _reset_peak(device)
     model = LatteClassConditional(**model_config).to(device).eval()
     if compile:
         model.compile_blocks()
-    head_dim = model.config.hidden_size // model.config.num_heads
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    attention = attention_backend(attention, device, dtype, head_dim)
+    attention = attention_backend(attention, device, dtype, model.config.hidden_size // model.config.num_heads)
     model.set_attention(attention)
     mc = model.config
-    x = torch.randn(batch, mc.num_frames, mc.in_channels, mc.sample_size, mc.sample_size,
-                    generator=torch.Generator().manual_seed(0)).to(device)
-    y = (torch.arange(batch) % mc.num_classes).to(device)
-    sched = make_sampler("dpmsolver++", steps)
-
-    def step(t, x):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            eps = model.forward_with_cfg(x, t.to(device), y, guidance_scale)
-        return sched.step(eps.float(), t, x).prev_sample
-
-    step(sched.timesteps[0], x.clone())                 # warm-up (and compilation)
-    sched = make_sampler("dpmsolver++", steps)
+    labels, seeds = torch.arange(batch) % mc.num_classes, list(range(batch))
+    cfg = GenerateConfig(guidance_scale=guidance_scale, sampler="dpmsolver++", steps=steps, autocast=precision)
+    sample_latents(model, labels, seeds, replace(cfg, steps=1), device)  # warm-up, compile
     _sync(device)
     t0 = time.perf_counter()
-    for t in sched.timesteps:
-        x = step(t, x)
-    _sync(device)
-    seconds = time.perf_counter() - t0
+    x = sample_latents(model, labels, seeds, cfg, device)
+    seconds = time.perf_counter() - t0                  # sample_latents returns on the host: the device is done
     per_step_video = seconds / steps / batch
     flops = latte_flops(mc, batch=1, guidance=guidance_scale != 1.0)
     tflops = flops / per_step_video / 1e12
@@ -185,8 +173,6 @@ def measure_sampling(model_config: dict, batch: int, steps: int = 10, guidance_s
             "tflops": tflops, "mfu": tflops / peak if peak else None, "peak_gib": _peak_gib(device),
             "pool_gpu_hours": pool_videos * pool_steps * per_step_video / 3600, "pool_steps": pool_steps,
             "finite": bool(torch.isfinite(x).all())}
-
-
 
 
 def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: float = 0.0,
