@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/latte_memory.py
 writes results/latte_memory.{csv,md}. The estimate (vddlib.diffusion.throughput.estimate_train_memory)
-counts the weights' training state and the tensors autograd saves under bf16 autocast; the one
+counts the weights' training state and the tensors autograd saves under bf16 autocast (CUDA's policy); the one
 GPU measurement we have (results/gpu_smoke.md: batch 16, no checkpointing, 116.5 GiB peak) checks it.
 """
 from __future__ import annotations
@@ -36,8 +36,9 @@ def main() -> None:
     pre = (f"Written by `.venv/bin/python benchmarks/latte_memory.py` on a CPU ({time.perf_counter() - t0:.0f} s): "
            f"Latte-XL/2 ({e['params_M']:.1f} M parameters) on 16 × 4 × 32² latents, bf16 autocast, fp32 weights. "
            "`static_gib`: weights, gradients, AdamW moments and the EMA (20 bytes per parameter); `activations_gib`: "
-           "what autograd saves, counted on a 2- and 4-block model and scaled (one block pair: "
-           f"{e['pair_gib_per_video']:.3f} GiB per video); a checkpointed block keeps only its input. Kernels' "
+           "what autograd saves under CUDA's autocast policy, counted on a 2- and 4-block model and on 1 and 2 videos and "
+           f"scaled (one block pair: {e['pair_gib_per_video']:.3f} GiB per video, and {1024 * e['pair_gib_fixed']:.0f} MiB "
+           "of bf16 weight copies per step whatever the batch); a checkpointed block keeps only its input. Kernels' "
            "transient buffers are not counted. `measured_peak_gib`: torch.cuda.max_memory_allocated on an H200 "
            "(results/gpu_smoke.md).\n\n")
     write_table("results/latte_memory", header, body, pre)

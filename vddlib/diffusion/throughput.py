@@ -9,12 +9,14 @@ does but the model does not need, so it is not counted.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
 from dataclasses import replace
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from ..hardware import attention_backend
 from ..models.latte import LatteClassConditional
@@ -177,31 +179,59 @@ def measure_sampling(model_config: dict, batch: int, steps: int = 10, guidance_s
 
 def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: float = 0.0,
                           precision: str = "bf16") -> dict:
-    """GiB a training step holds at its peak, estimated on the CPU (to choose batch and checkpointing before a GPU).
+    """GiB a training step on a GPU holds at its peak, estimated on the CPU (to choose batch and checkpointing
+    before a GPU is at hand).
 
     Static: fp32 weights, gradients, AdamW's two moments and the EMA copy (20 bytes per parameter). Activations:
-    Latte with 2 and with 4 blocks runs forward on one video under bf16 autocast, counting every tensor autograd
-    saves (once per storage, weights excluded); the difference is one spatial + temporal block pair, the rest is
-    outside the blocks; both are scaled to the whole depth and the batch. A checkpointed block keeps only its
-    input, and backward recomputes one block at a time. Transient buffers inside single kernels are not counted,
-    so a measured peak runs somewhat higher."""
+    Latte with 2 and with 4 blocks runs forward on one and on two videos under bf16 autocast, counting every tensor
+    autograd saves (once per storage, weights excluded). Two videos less one is what each video adds; one less that
+    is what a step saves whatever the batch (the bf16 copies autocast makes of the weights); four blocks less two is
+    one spatial + temporal block pair; all scaled to the whole depth and the batch. CUDA's autocast runs layer norm
+    in fp32 and CPU's does not, so the count runs layer norm the CUDA way (`_CudaAutocastNorms`). A checkpointed
+    block keeps only its input, and backward recomputes one block at a time. Transient buffers inside single
+    kernels are not counted. Against the one GPU measurement (H200, batch 16, no checkpointing: 116.5 GiB peak)
+    it gives 118.2 GiB (results/latte_memory.md)."""
     cfg = {k: v for k, v in dict(model_config).items() if not k.startswith("_")}
     depth = cfg["depth"]
     key = json.dumps(cfg, sort_keys=True)
-    (two, block_input), (four, _) = (_saved_bytes(key, d, precision) for d in (2, 4))
-    pair = four - two
+    (s2, block_input), (s2b, _), (s4, _), (s4b, _) = (_saved_bytes(key, d, precision, v)
+                                                       for d in (2, 4) for v in (1, 2))
+    video2, video4 = s2b - s2, s4b - s4                 # what one more video adds, with 2 and with 4 blocks
+    fixed2, fixed4 = s2 - video2, s4 - video4           # what does not grow with the batch
+    pair, pair_fixed = video4 - video2, fixed4 - fixed2
     ckpt = round(checkpoint_ratio * depth)
-    per_video = two - pair + (depth - ckpt) * pair / 2 + ckpt * block_input + (pair / 2 if ckpt else 0)
+    # block pairs whose saves are held when backward starts (its peak): the blocks not checkpointed, which are the
+    # last ones and freed before backward reaches a checkpointed block; with every block checkpointed, the one
+    # block backward recomputes
+    kept = max((depth - ckpt) / 2, 0.5)
+    per_video = video2 - pair + kept * pair + ckpt * block_input
+    fixed = fixed2 - pair_fixed + kept * pair_fixed
     n_params = sum(p.numel() for p in LatteClassConditional(**cfg).to("meta").parameters())
     gib = 2 ** 30
-    return {"params_M": n_params / 1e6, "static_gib": 20 * n_params / gib, "activations_gib": batch * per_video / gib,
-            "total_gib": (20 * n_params + batch * per_video) / gib, "pair_gib_per_video": pair / gib}
+    activations = batch * per_video + fixed
+    return {"params_M": n_params / 1e6, "static_gib": 20 * n_params / gib, "activations_gib": activations / gib,
+            "total_gib": (20 * n_params + activations) / gib, "pair_gib_per_video": pair / gib,
+            "pair_gib_fixed": pair_fixed / gib}
 
 
-@functools.lru_cache(maxsize=16)
-def _saved_bytes(config_json: str, depth: int, precision: str) -> tuple[int, int]:
-    """Bytes autograd saves for backward in one forward of a `depth`-block Latte on one video, and one block's input."""
+class _CudaAutocastNorms(TorchFunctionMode):
+    """Under CPU autocast, run layer norm in fp32 as CUDA's autocast does (its fp32 op list has layer_norm, CPU's
+    runs it in the input's dtype): the fp32 copy of the input and the fp32 output are what a GPU step saves."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.layer_norm and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                return func(args[0].float(), *args[1:], **kwargs)
+        return func(*args, **kwargs)
+
+
+@functools.lru_cache(maxsize=32)
+def _saved_bytes(config_json: str, depth: int, precision: str, videos: int = 1) -> tuple[int, int]:
+    """Bytes autograd saves for backward in one forward of a `depth`-block Latte on `videos` videos (GPU autocast
+    policy), and one block's input per video."""
     cfg = json.loads(config_json)
+    torch.manual_seed(0)
     model = LatteClassConditional(**{**cfg, "depth": depth})
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
@@ -213,10 +243,13 @@ def _saved_bytes(config_json: str, depth: int, precision: str) -> tuple[int, int
             saved[ptr] = t.untyped_storage().nbytes()
         return t
 
-    hook = model.blocks[0].register_forward_pre_hook(lambda m, a: block_input.append(a[0].numel() * a[0].element_size()))
-    x = torch.randn(1, cfg["num_frames"], cfg["in_channels"], cfg["sample_size"], cfg["sample_size"])
+    hook = model.blocks[0].register_forward_pre_hook(
+        lambda m, a: block_input.append(a[0].numel() * a[0].element_size() // videos))
+    x = torch.randn(videos, cfg["num_frames"], cfg["in_channels"], cfg["sample_size"], cfg["sample_size"])
+    bf16 = precision == "bf16"
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        model(x, torch.tensor([500]), torch.tensor([0])).float().square().mean()
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), \
+            (_CudaAutocastNorms() if bf16 else contextlib.nullcontext()):
+        model(x, torch.full((videos,), 500), torch.zeros(videos, dtype=torch.long)).float().square().mean()
     hook.remove()
     return sum(saved.values()), block_input[0]
