@@ -15,7 +15,9 @@ first, so a call cut short keeps the rows that matter most):
   fused          bf16, fused updates, nothing else
   eager          bf16 autocast only: how training ran before these switches
 
-A batch that does not fit is a row marked OOM. Sampling: DPM-Solver++ with batched CFG
+A batch that does not fit is a row marked OOM; a row that fails otherwise records the error and the next one
+runs. The issue's two goal rows run first (compile+ckpt training at batch 16, compiled sampling at the largest
+batch), then the rest in the order above; `--budget-s` starts no row after that many seconds. Sampling: DPM-Solver++ with batched CFG
 (guidance 7), bf16, compiled blocks on and off, and the GPU-hours for the 101 × 100 pool at
 250 steps (the paper's DDPM) and at the fast solver's steps.
 Rows are written after each measurement to `<out>.csv/.md`; rows of other devices are kept.
@@ -68,6 +70,7 @@ def main(argv=None) -> None:
     ap.add_argument("--sample-batches", type=int, nargs="+", default=[32, 128])
     ap.add_argument("--fast-steps", type=int, default=25, help="the fast solver's steps, for the pool's GPU-hours")
     ap.add_argument("--attention", default="auto")
+    ap.add_argument("--budget-s", type=float, default=0, help="start no row after this many seconds (0: no limit)")
     ap.add_argument("--out", default="", help="default: results/latte_throughput (GPU), a temp folder (--smoke)")
     a = ap.parse_args(argv)
     device = "cpu" if a.smoke else "cuda"
@@ -84,39 +87,45 @@ def main(argv=None) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         shape = dict(sample_size=32, num_frames=16)
     model = dict(in_channels=4, num_classes=101, learn_sigma=True, **shape, **LATTE_SIZES[a.size])
+    train = [("train", name, batch) for name, batches in grid for batch in batches]
+    sample = [("sample", compile_, batch) for compile_ in (True, False) for batch in sorted(a.sample_batches)[::-1]]
+    goal = [job for job in train if job[1:] == ("compile+ckpt", 16)][:1] + sample[:1]
+    jobs = goal + [job for job in train + sample if job not in goal]
     rows, t_start = [], time.perf_counter()
-    for name, batches in grid:
-        for batch in batches:
-            cfg = LatteTrainConfig(size=a.size, mixed_precision="no" if a.smoke else "bf16", attention=a.attention,
-                                   **SETTINGS[name])
-            try:
-                r = measure_training(model, cfg, batch, steps=a.steps, warmup=a.warmup, device=device)
-                rows.append([r["device"], "train", name, batch, _fmt(r["step_s"]), _fmt(r["videos_per_s"], 2),
-                             _fmt(r["tflops"], 1), _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1),
-                             r["attention"], ""])
-            except torch.OutOfMemoryError:
-                rows.append([_device_name(device), "train", name, batch, "-", "-", "-", "-", "-", a.attention, "OOM"])
-            _free()
-            print(rows[-1], flush=True)
-            _write(a, rows, model, t_start)
-    for compile_ in (True, False):
-        for batch in a.sample_batches:
-            try:
-                r = measure_sampling(model, batch, steps=2 if a.smoke else 5, guidance_scale=7.0,
-                                     precision="no" if a.smoke else "bf16", attention=a.attention, compile=compile_,
-                                     device=device, pool_steps=a.fast_steps)
-                rows.append([r["device"], "sample", "compile" if compile_ else "eager", batch,
-                             _fmt(r["s_per_step_per_video"] * batch, 4), _fmt(1 / r["s_per_step_per_video"], 1),
-                             _fmt(r["tflops"], 1), _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1),
-                             r["attention"],
-                             f"pool {_fmt(r['pool_gpu_hours'] * 250 / a.fast_steps, 2)} {device.upper()}-h at 250 "
-                             f"steps, {_fmt(r['pool_gpu_hours'], 2)} at {a.fast_steps}"])
-            except torch.OutOfMemoryError:
-                rows.append([_device_name(device), "sample", "compile" if compile_ else "eager", batch, "-", "-", "-",
-                             "-", "-", a.attention, "OOM"])
-            _free()
-            print(rows[-1], flush=True)
-            _write(a, rows, model, t_start)
+    for part, setting, batch in jobs:
+        if a.budget_s and time.perf_counter() - t_start > a.budget_s:
+            print(f"budget of {a.budget_s:.0f} s spent: {part} {setting} {batch} and the rows after it not run")
+            break
+        run = _train_row if part == "train" else _sample_row
+        try:
+            rows.append(run(a, model, setting, batch, device))
+        except Exception as e:          # OOM or a failed kernel: a row saying so, and the next row runs
+            oom = isinstance(e, torch.OutOfMemoryError)
+            name = setting if part == "train" else "compile" if setting else "eager"
+            rows.append([_device_name(device), part, name, batch, "-", "-", "-", "-", "-", a.attention,
+                         "OOM" if oom else f"error: {type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"])
+        _free()
+        print(rows[-1], flush=True)
+        _write(a, rows, model, t_start)
+
+
+def _train_row(a, model: dict, name: str, batch: int, device: str) -> list:
+    cfg = LatteTrainConfig(size=a.size, mixed_precision="no" if a.smoke else "bf16", attention=a.attention,
+                           **SETTINGS[name])
+    r = measure_training(model, cfg, batch, steps=a.steps, warmup=a.warmup, device=device)
+    return [r["device"], "train", name, batch, _fmt(r["step_s"]), _fmt(r["videos_per_s"], 2), _fmt(r["tflops"], 1),
+            _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1), r["attention"], ""]
+
+
+def _sample_row(a, model: dict, compile_: bool, batch: int, device: str) -> list:
+    r = measure_sampling(model, batch, steps=2 if a.smoke else 5, guidance_scale=7.0,
+                         precision="no" if a.smoke else "bf16", attention=a.attention, compile=compile_,
+                         device=device, pool_steps=a.fast_steps)
+    return [r["device"], "sample", "compile" if compile_ else "eager", batch,
+            _fmt(r["s_per_step_per_video"] * batch, 4), _fmt(1 / r["s_per_step_per_video"], 1), _fmt(r["tflops"], 1),
+            _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1), r["attention"],
+            f"pool {_fmt(r['pool_gpu_hours'] * 250 / a.fast_steps, 2)} {device.upper()}-h at 250 steps, "
+            f"{_fmt(r['pool_gpu_hours'], 2)} at {a.fast_steps}"]
 
 
 def _device_name(device: str) -> str:

@@ -3,6 +3,7 @@ compiled blocks, fused updates, the data path; each must leave the model's arith
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -197,3 +198,50 @@ def test_memory_estimate_runs_layer_norm_as_cuda_autocast_does():
             assert torch.nn.Linear(8, 8)(x).dtype == torch.bfloat16
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert norm(x).dtype == torch.bfloat16                   # CPU's policy, which the estimate must not use
+
+
+def _throughput_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "latte_throughput.py"
+    spec = importlib.util.spec_from_file_location("_latte_throughput", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(tmp_path, monkeypatch):
+    """One short GPU call must come back with the rows that decide the issue's goal, whatever else fails."""
+    import csv
+    import time as _time
+
+    bench = _throughput_script()
+
+    def fake_train(model, cfg, batch, steps, warmup, device):
+        _time.sleep(0.05)
+        if cfg.fused == "no":
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        if cfg.compile and not cfg.gradient_checkpointing:
+            raise RuntimeError("a kernel failed\nmore lines")
+        return {"device": "cpu", "step_s": 1.0, "videos_per_s": float(batch), "tflops": 1.0, "mfu": None,
+                "peak_gib": None, "attention": "auto"}
+
+    def fake_sample(model, batch, **kw):
+        return {"device": "cpu", "s_per_step_per_video": 0.01, "tflops": 1.0, "mfu": None, "peak_gib": None,
+                "attention": "auto", "pool_gpu_hours": 0.5}
+
+    monkeypatch.setattr(bench, "measure_training", fake_train)
+    monkeypatch.setattr(bench, "measure_sampling", fake_sample)
+    bench.main(["--smoke", "--batches", "16", "--out", str(tmp_path / "t")])
+    with open(tmp_path / "t.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["part"], r["setting"], r["batch"]) for r in rows[:2]] == [("train", "compile+ckpt", "16"),
+                                                                        ("sample", "compile", "32")]
+    assert len(rows) == len(bench.SETTINGS) + 2                  # every setting once, sampling compiled and eager
+    notes = {r["setting"]: r["note"] for r in rows if r["part"] == "train"}
+    assert notes["eager"] == "OOM" and notes["compile"] == "error: RuntimeError: a kernel failed"
+    assert notes["compile+ckpt"] == notes["fused"] == ""
+
+    bench.main(["--smoke", "--batches", "16", "--budget-s", "0.01", "--out", str(tmp_path / "b")])
+    with open(tmp_path / "b.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 1                 # the goal row, then the budget is spent
