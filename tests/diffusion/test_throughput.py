@@ -245,3 +245,13 @@ def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(
     bench.main(["--smoke", "--batches", "16", "--budget-s", "0.01", "--out", str(tmp_path / "b")])
     with open(tmp_path / "b.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == 1                 # the goal row, then the budget is spent
+
+
+def test_memory_estimate_of_compiled_blocks_is_smaller():
+    """A compiled block saves less: the partitioner recomputes norms and element-wise work rather than keep them."""
+    from vddlib.diffusion.throughput import estimate_train_memory
+
+    cfg = {**TINY, "depth": 4, "sample_size": 16}
+    eager, compiled = (estimate_train_memory(cfg, 4, compile=c) for c in (False, True))
+    assert compiled["pair_gib_per_video"] < 0.9 * eager["pair_gib_per_video"]
+    assert compiled["static_gib"] == eager["static_gib"]

@@ -178,7 +178,7 @@ def measure_sampling(model_config: dict, batch: int, steps: int = 10, guidance_s
 
 
 def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: float = 0.0,
-                          precision: str = "bf16") -> dict:
+                          precision: str = "bf16", compile: bool = False) -> dict:
     """GiB a training step on a GPU holds at its peak, estimated on the CPU (to choose batch and checkpointing
     before a GPU is at hand).
 
@@ -189,12 +189,14 @@ def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: floa
     one spatial + temporal block pair; all scaled to the whole depth and the batch. CUDA's autocast runs layer norm
     in fp32 and CPU's does not, so the count runs layer norm the CUDA way (`_CudaAutocastNorms`). A checkpointed
     block keeps only its input, and backward recomputes one block at a time. Transient buffers inside single
-    kernels are not counted. Against the one GPU measurement (H200, batch 16, no checkpointing: 116.5 GiB peak)
+    kernels are not counted. With `compile`, the blocks are compiled (on the CPU) before counting: what a compiled
+    block saves is what torch.compile's partitioner chose to keep, which it decides before any device's kernels
+    are generated, so the CPU's choice stands for the GPU's (to be checked against a GPU measurement). Against the one GPU measurement (H200, batch 16, no checkpointing: 116.5 GiB peak)
     it gives 118.2 GiB (results/latte_memory.md)."""
     cfg = {k: v for k, v in dict(model_config).items() if not k.startswith("_")}
     depth = cfg["depth"]
     key = json.dumps(cfg, sort_keys=True)
-    (s2, block_input), (s2b, _), (s4, _), (s4b, _) = (_saved_bytes(key, d, precision, v)
+    (s2, block_input), (s2b, _), (s4, _), (s4b, _) = (_saved_bytes(key, d, precision, v, compile)
                                                        for d in (2, 4) for v in (1, 2))
     video2, video4 = s2b - s2, s4b - s4                 # what one more video adds, with 2 and with 4 blocks
     fixed2, fixed4 = s2 - video2, s4 - video4           # what does not grow with the batch
@@ -227,12 +229,15 @@ class _CudaAutocastNorms(TorchFunctionMode):
 
 
 @functools.lru_cache(maxsize=32)
-def _saved_bytes(config_json: str, depth: int, precision: str, videos: int = 1) -> tuple[int, int]:
+def _saved_bytes(config_json: str, depth: int, precision: str, videos: int = 1,
+                 compile: bool = False) -> tuple[int, int]:
     """Bytes autograd saves for backward in one forward of a `depth`-block Latte on `videos` videos (GPU autocast
     policy), and one block's input per video."""
     cfg = json.loads(config_json)
     torch.manual_seed(0)
     model = LatteClassConditional(**{**cfg, "depth": depth})
+    if compile:
+        model.compile_blocks()
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
     block_input = []
