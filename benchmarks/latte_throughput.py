@@ -3,6 +3,10 @@
     python benchmarks/latte_throughput.py                    # a GPU: Latte-XL/2 at the paper's latent shape
     python benchmarks/latte_throughput.py --smoke            # CPU: the tiny model, to check the script runs
 
+On a GPU image that has torch (2.11 or newer) but not diffusers, which is pure Python, carry it as a zip:
+`cd <site-packages> && zip -qr diffusers.zip diffusers -x '*__pycache__*'`, then `PYTHONPATH=diffusers.zip:.`
+(checked with torch 2.11, huggingface_hub 1.33 and accelerate 1.15: --smoke and tests/diffusion/test_throughput.py).
+
 Random weights and latents of the paper's shape (16 frames × 4 × 32 × 32, 101 classes): speed does
 not depend on the weights. FLOPs are counted by PyTorch (vddlib.diffusion.throughput); MFU is
 against the chip's dense bf16 peak. Training settings, in the order they run (the issue's goal
