@@ -191,8 +191,9 @@ def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: floa
     block keeps only its input, and backward recomputes one block at a time. Transient buffers inside single
     kernels are not counted. With `compile`, the blocks are compiled (on the CPU) before counting: what a compiled
     block saves is what torch.compile's partitioner chose to keep, which it decides before any device's kernels
-    are generated, so the CPU's choice stands for the GPU's (to be checked against a GPU measurement). Against the one GPU measurement (H200, batch 16, no checkpointing: 116.5 GiB peak)
-    it gives 118.2 GiB (results/latte_memory.md)."""
+    are generated, so the CPU's choice stands for the GPU's (to be checked against a GPU measurement). Against the
+    one GPU measurement (H200, batch 16, no checkpointing: 116.5 GiB peak) it gives 118.2 GiB
+    (results/latte_memory.md)."""
     cfg = {k: v for k, v in dict(model_config).items() if not k.startswith("_")}
     depth = cfg["depth"]
     key = json.dumps(cfg, sort_keys=True)

@@ -364,7 +364,7 @@ def findings(rows: list[dict], audit_rows: list[dict], methods, vpcs, classes: i
         top = max(sel, key=lambda a: a["near_copies"])
         out.append(f"Memorisation: the pool's median nearest-train / nearest-test distance ratio is "
                    f"{pool['train_test_ratio']:.3f} ({'no sign of copying' if pool['train_test_ratio'] > 0.9 else 'closer to the training videos than to unseen ones'}); "
-                   f"{100 * pool['near_copies']:.0f} % of pool videos are nearer a training video than all but the nearest "
-                   f"{100 * ref['near_copies']:.0f} % of real test videos are; the most such picks: {top['set']} "
+                   f"{100 * pool['near_copies']:.0f} % of pool videos are nearer a training video than all but the "
+                   f"nearest {100 * ref['near_copies']:.0f} % of real test videos are; the most such picks: {top['set']} "
                    f"({100 * top['near_copies']:.0f} %, ratio {top['train_test_ratio']:.3f}).")
     return out
