@@ -173,7 +173,9 @@ def test_memory_estimate_extrapolates_and_checkpointing_cuts_it():
     from vddlib.diffusion.throughput import _saved_bytes, estimate_train_memory
 
     cfg = {**TINY, "depth": 6, "sample_size": 16}
+    rng = torch.get_rng_state()
     none, half, full = (estimate_train_memory(cfg, 4, r) for r in (0.0, 0.5, 1.0))
+    assert torch.equal(torch.get_rng_state(), rng)               # counting leaves the caller's random state alone
     direct, _ = _saved_bytes(json.dumps(cfg, sort_keys=True), 6, "bf16", 4)    # the 6-block model on 4 videos, whole
     assert none["activations_gib"] * 2**30 == pytest.approx(direct, rel=0.02)
     assert full["activations_gib"] < half["activations_gib"] < none["activations_gib"]

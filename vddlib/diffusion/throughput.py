@@ -209,7 +209,8 @@ def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: floa
     kept = max((depth - ckpt) / 2, 0.5)
     per_video = video2 - pair + kept * pair + ckpt * block_input
     fixed = fixed2 - pair_fixed + kept * pair_fixed
-    n_params = sum(p.numel() for p in LatteClassConditional(**cfg).to("meta").parameters())
+    with torch.device("meta"):                          # sizes only: no memory, no random draws
+        n_params = sum(p.numel() for p in LatteClassConditional(**cfg).parameters())
     gib = 2 ** 30
     activations = batch * per_video + fixed
     return {"params_M": n_params / 1e6, "static_gib": 20 * n_params / gib, "activations_gib": activations / gib,
@@ -229,14 +230,20 @@ class _CudaAutocastNorms(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-@functools.lru_cache(maxsize=32)
 def _saved_bytes(config_json: str, depth: int, precision: str, videos: int = 1,
                  compile: bool = False) -> tuple[int, int]:
     """Bytes autograd saves for backward in one forward of a `depth`-block Latte on `videos` videos (GPU autocast
-    policy), and one block's input per video."""
+    policy), and one block's input per video; the caller's random state is left as it was (only sizes matter)."""
+    with torch.random.fork_rng(devices=[]):
+        return _count_saved(config_json, depth, precision, videos, compile)
+
+
+@functools.lru_cache(maxsize=32)
+def _count_saved(config_json: str, depth: int, precision: str, videos: int = 1,
+                 compile: bool = False) -> tuple[int, int]:
     cfg = json.loads(config_json)
-    torch.manual_seed(0)
     model = LatteClassConditional(**{**cfg, "depth": depth})
+    x = torch.randn(videos, cfg["num_frames"], cfg["in_channels"], cfg["sample_size"], cfg["sample_size"])
     if compile:
         model.compile_blocks()
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
@@ -251,7 +258,6 @@ def _saved_bytes(config_json: str, depth: int, precision: str, videos: int = 1,
 
     hook = model.blocks[0].register_forward_pre_hook(
         lambda m, a: block_input.append(a[0].numel() * a[0].element_size() // videos))
-    x = torch.randn(videos, cfg["num_frames"], cfg["in_channels"], cfg["sample_size"], cfg["sample_size"])
     bf16 = precision == "bf16"
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
             torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), \
