@@ -13,9 +13,10 @@ g = torch.Generator().manual_seed(0)
 latents = torch.randn(16, 4, 4, 8, 8, generator=g)
 labels = torch.arange(16) % 3
 acc = make_accelerator()
-# the GPU throughput switches that run on CPU too: fused updates, partial checkpointing, a named attention kernel
+# the paper profile's throughput switches, as they run under DDP on CPU too: compiled blocks (regional compilation
+# inside DDP's wrapper), partial checkpointing, fused updates, a named attention kernel
 cfg = LatteTrainConfig(size="tiny", steps=3, batch_size=8, checkpoint_every=100, learn_sigma=True, lr=1e-3,
-                       fused="yes", gradient_checkpointing=True, checkpoint_ratio=0.5, attention="math")
+                       fused="yes", gradient_checkpointing=True, checkpoint_ratio=0.5, attention="math", compile=True)
 train_latte(latents, labels, 3, cfg, out / "run", accelerator=acc, progress=False)
 model = acc._models[0]
 sd = {k: v.detach().cpu().contiguous() for k, v in acc.unwrap_model(model).state_dict().items()}
