@@ -9,12 +9,15 @@ import torch
 AUTOCAST = ("auto", "bf16", "no")
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' → cuda when there is one, else cpu; 'cuda' without one is an error that says so."""
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def resolve_device(name: str, setting: str = "evaluation.device") -> torch.device:
+    """'auto' → cuda when there is one, else cpu; 'cuda' without one is an error that names the `setting`."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("evaluation.device is 'cuda' but torch sees no GPU; set it to 'auto' or 'cpu'.")
+        raise RuntimeError(f"{setting} is 'cuda' but torch sees no GPU; set it to 'auto' or 'cpu'.")
     return torch.device(name)
 
 

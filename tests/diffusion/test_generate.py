@@ -111,6 +111,10 @@ def test_pool_folder_and_manifest_name_the_resolved_precision(tmp_path, pair, mo
     assert doc["config"]["autocast"] == "auto" and doc["precision"] == "no"
     monkeypatch.setattr(hardware, "native_bf16", lambda: True)
     assert pool_dir(prof, "cpu").name.endswith("_bf16")
+    # without a device named, the folder is the one generate.device makes: a GPU's pool is bf16 on any CPU
+    monkeypatch.setattr(hardware, "native_bf16", lambda: False)
+    gpu = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, device="cuda"))
+    assert pool_dir(gpu).name.endswith("_bf16") and pool_dir(prof).name.endswith("_fp32")
 
 
 def test_pool_videos_are_fitted_to_the_evaluators_clip(tmp_path, pair):
@@ -187,6 +191,42 @@ def test_bad_generation_input():
         GenerateConfig(autocast="fp16")
     with pytest.raises(ValueError, match="video_frames and video_size"):
         GenerateConfig(video_size=-1)
+    with pytest.raises(ValueError, match="GenerateConfig.device must be one of"):
+        GenerateConfig(device="gpu")
+    with pytest.raises(ValueError, match="GenerateConfig.processes must be >= 1"):
+        GenerateConfig(processes=0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the error of a machine without a GPU")
+def test_a_gpu_pool_without_a_gpu_names_the_setting(tmp_path, pair):
+    vae, latte = pair
+    with pytest.raises(RuntimeError, match="generate.device is 'cuda' but torch sees no GPU"):
+        generate_pool(latte, vae, CLASSES, dataclasses.replace(CFG, device="cuda"), tmp_path, progress=False)
+
+
+def test_launched_processes_write_the_pool_of_one_process(tmp_path, pair):
+    """generate.processes: 2 runs `accelerate launch` (two gloo processes here, one per GPU on a GPU machine);
+    the pool is the one a single process writes: the same manifest, the same videos in the same shards."""
+    from vddlib.checksums import write_sums
+    from vddlib.diffusion.generate import launch_pool
+    from vddlib.diffusion.stage import load_diffusion
+
+    vae, latte = pair
+    weights = tmp_path / "weights"
+    for name, model in (("vae", vae), ("latte_ema", latte)):
+        model.save_pretrained(weights / name)
+        write_sums(weights / name)
+    settings = {"latte": "weights/latte_ema"}
+    two = launch_pool(weights, CLASSES, dataclasses.replace(CFG, processes=2), tmp_path / "two", settings=settings,
+                      port=29537).parent
+    v, m = load_diffusion(weights)
+    generate_pool(m, v, CLASSES, CFG, tmp_path / "one", settings=settings, progress=False)
+    assert (two / "manifest.json").read_text() == (tmp_path / "one" / "manifest.json").read_text()
+    for k in range(3):
+        a, b = (load_file(d / f"shard_{k:05d}.safetensors") for d in (two, tmp_path / "one"))
+        assert torch.equal(a["global_index"], b["global_index"]) and torch.equal(a["labels"], b["labels"])
+        assert same_stored_video(a["latents"].float(), b["latents"].float())
+        assert (a["videos"].int() - b["videos"].int()).abs().max() <= 2
 
 
 def test_missing_vae_folder_names_the_fix(tmp_path):

@@ -53,3 +53,17 @@ def test_finetune_uses_the_shipped_pair(tmp_path, splits):
 def test_load_diffusion_names_notebook_01(tmp_path):
     with pytest.raises(FileNotFoundError, match="01_finetune"):
         stages.load_diffusion(tmp_path)
+
+
+def test_devices_are_checked_and_named(tmp_path, splits):
+    with pytest.raises(ValueError, match="diffusion.device must be one of"):
+        dataclasses.replace(load_profile("default").diffusion, device="gpu")
+    prof = tiny_profile()
+    two = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, processes=2),
+                              diffusion=dataclasses.replace(prof.diffusion, work_dir=str(tmp_path / "none")))
+    with pytest.raises(FileNotFoundError, match="01_finetune"):             # before any process is launched
+        stages.generate(two, ["a"])
+    if not torch.cuda.is_available():
+        gpu = dataclasses.replace(prof, diffusion=dataclasses.replace(prof.diffusion, device="cuda"))
+        with pytest.raises(RuntimeError, match="diffusion.device is 'cuda' but torch sees no GPU"):
+            stages.finetune(gpu, splits, tmp_path)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import torch
 
 from vddlib.selection import registry
 from vddlib.selection.registry import SELECTORS, register, select
@@ -81,3 +82,31 @@ def test_manifest_settings_keep_their_saved_form():
     assert set(sel.settings("tac_dt")) == {"pca_dims", "threshold", "linkage", "knn", "candidates"}
     assert set(sel.settings("vst_unet")) == {"config"} and set(sel.settings("csta")) == {"config"}
     assert sel.settings("random") == {} and dataclasses.is_dataclass(sel.vst_unet)
+
+
+def test_the_device_reaches_the_selectors_that_train_and_stays_out_of_manifests(tmp_path, monkeypatch):
+    """selection.device goes to a selector registered `on_device` (VST-UNet), as an argument the manifest does not
+    record (a selection made on a GPU re-uses, and is re-used by, the same settings' manifest); others refuse it."""
+    from vddlib.data.videoset import VideoSet
+    from vddlib.profile import load_profile
+    from vddlib.selection import stage
+
+    labels = np.repeat(np.arange(2), 4)
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['device'\]"):
+        select("random", labels, 1, device="cpu")
+    assert SELECTORS["vst_unet"].on_device and not SELECTORS["tac_dt"].on_device
+    monkeypatch.setattr(registry, "SELECTORS", dict(SELECTORS))
+    seen = []
+
+    @register("first_on", on_device=True)
+    def first_on(labels, vpc, seed=0, num_classes=None, *, device="cpu", **_):
+        seen.append(device)
+        return registry.per_class(labels, vpc, num_classes, lambda c, idx: list(range(vpc)))
+
+    prof = load_profile("default")
+    prof = dataclasses.replace(prof, selection=dataclasses.replace(prof.selection, manifests=str(tmp_path)))
+    pool = VideoSet(torch.zeros(8, 1, 3, 4, 4, dtype=torch.uint8), torch.from_numpy(labels), ["a", "b"])
+    (man,) = stage.make_selections(prof, pool, {}, [1], [0], "p", methods=["first_on"], progress=False)
+    assert [str(d) for d in seen] == ["cpu"] and man["settings"] == {} and not man["reused"]
+    with pytest.raises(ValueError, match="selection.device must be one of"):
+        dataclasses.replace(prof.selection, device="gpu")

@@ -58,17 +58,13 @@ def cmd_finetune(a) -> None:
 
 def cmd_generate(a) -> None:
     from vddlib.data.datasets import load_dataset
-    from vddlib.data.pool import load_pool, pool_dir
-    from vddlib.diffusion.generate import generate_pool
-    from vddlib.diffusion.stage import diffusion_dir, load_diffusion
+    from vddlib.data.pool import load_pool
+    from vddlib.diffusion.stage import generate
 
     prof = _start(a)
     train = load_dataset(prof.dataset)["train"]
-    work, path = diffusion_dir(prof), pool_dir(prof)
-    vae, latte = load_diffusion(work)
     t0 = time.perf_counter()
-    generate_pool(latte, vae, train.class_names, prof.generate, path,
-                  settings={"latte": str(work / "latte_ema"), "vae": str(work / "vae")})
+    path = generate(prof, train.class_names).parent       # generate.device; generate.processes > 1: accelerate launch
     pool = load_pool(path)
     print(f"pool {path}: {len(pool)} videos, {pool.num_classes} classes ({time.perf_counter() - t0:.0f} s)")
 

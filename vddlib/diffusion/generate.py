@@ -7,10 +7,16 @@ be regenerated alone. Shards hold consecutive global indices; a rerun
 skips finished shards, a shard cut short is redone (each is written to a temp file and
 renamed), and several processes split the shards between them (Accelerate) without
 changing a byte of the manifest.
+
+Where it runs: `GenerateConfig.device` (cpu, cuda or auto; the paper profiles: auto), and with
+`processes` > 1, `launch_pool` starts that many processes with `accelerate launch`, one per GPU
+(`vddlib.cli.generate_pool`), which split the shards between them.
 """
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +27,7 @@ from ..logs import bar, log
 from ..data.hashing import weights_hash
 from ..data.pool import shard_path
 from ..files import save_tensors, write_text
-from ..hardware import AUTOCAST, resolve_autocast
+from ..hardware import AUTOCAST, DEVICES, resolve_autocast, resolve_device
 from ..models.autoencoder import decode_latents
 
 SEED_STRIDE = 1_000_003
@@ -47,6 +53,9 @@ class GenerateConfig:
     video_frames: int = 0           # >0: the pool's videos are resampled to this many frames and ...
     video_size: int = 0             # ... this square size (the evaluators' clip, e.g. 16 × 112² when the diffusion
                                     # model works at 256²); 0: as decoded. Latents stay as sampled.
+    device: str = "cpu"             # where Latte samples and the autoencoder decodes: "cpu", "cuda" or "auto" (the
+                                    # GPU where there is one; the paper profiles)
+    processes: int = 1              # >1: that many processes (one per GPU) split the shards, via `accelerate launch`
 
     def __post_init__(self) -> None:
         if self.per_class < 1:
@@ -60,6 +69,10 @@ class GenerateConfig:
             raise ValueError(f"GenerateConfig.autocast must be one of {AUTOCAST}; got {self.autocast!r}")
         if self.video_frames < 0 or self.video_size < 0:
             raise ValueError("GenerateConfig.video_frames and video_size must be >= 0 (0: as decoded)")
+        if self.device not in DEVICES:
+            raise ValueError(f"GenerateConfig.device must be one of {DEVICES}; got {self.device!r}")
+        if self.processes < 1:
+            raise ValueError(f"GenerateConfig.processes must be >= 1; got {self.processes}")
 
 
 def fit_videos(videos: torch.Tensor, frames: int = 0, size: int = 0) -> torch.Tensor:
@@ -124,8 +137,10 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
                   stop_after_shards: int | None = None) -> Path:
     """Write the pool's shards and manifest into out_dir; returns the manifest path.
 
-    Resumable: finished shards are kept. `out_dir/made_by.json` records which weights made them; a folder whose
-    shards other weights made (a retrained model, another run's) is emptied and generated again, never mixed."""
+    Runs on `accelerator.device` when given (one process of several), else on `cfg.device`; the model and the
+    autoencoder are moved there. Resumable: finished shards are kept. `out_dir/made_by.json` records which weights
+    made them; a folder whose shards other weights made (a retrained model, another run's) is emptied and generated
+    again, never mixed."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
@@ -140,8 +155,9 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         write_text(mark, json.dumps(made_by))
     if accelerator:
         accelerator.wait_for_everyone()
-    device = accelerator.device if accelerator else next(model.parameters()).device
-    model.eval()
+    device = accelerator.device if accelerator else resolve_device(cfg.device, "generate.device")
+    model.to(device).eval()
+    vae.to(device)
     if cfg.compile:
         model.compile_blocks()
     total = len(class_names) * cfg.per_class
@@ -175,10 +191,37 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
                     "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
                     "shard": shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
-        doc = {"config": asdict(cfg), "precision": resolve_autocast(cfg.autocast, device),
+        config = {k: v for k, v in asdict(cfg).items() if k != "processes"}     # how many made it: not what it is
+        doc = {"config": config, "precision": resolve_autocast(cfg.autocast, device), "device": device.type,
                "settings": settings or {}, "made_by": made_by, "class_names": class_names,
                "n_videos": total, "n_shards": n_shards, "videos": entries}
         write_text(manifest, json.dumps(doc, indent=1))
     if accelerator:
         accelerator.wait_for_everyone()
+    return manifest
+
+
+def launch_pool(weights: str | Path, class_names: list[str], cfg: GenerateConfig, out_dir: str | Path,
+                settings: dict | None = None, port: int | None = None) -> Path:
+    """Generate the pool on `cfg.processes` processes (one per GPU; gloo processes on a CPU-only machine) with
+    `accelerate launch -m vddlib.cli.generate_pool`; returns the manifest path.
+
+    `weights` is a folder with `vae/` and `latte_ema/` (what `finetune` writes). The launch's settings go to
+    `out_dir/launch.json`, which the processes read. The pool is the one `generate_pool` writes in one process, byte
+    for byte; a rerun after a kill keeps the finished shards."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec = out_dir / "launch.json"
+    write_text(spec, json.dumps({"weights": str(weights), "class_names": list(class_names), "config": asdict(cfg),
+                                 "out_dir": str(out_dir), "settings": settings or {}}, indent=1))
+    # every launch setting stated, so accelerate prints no "values were not passed" notice
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(cfg.processes),
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           *(["--main_process_port", str(port)] if port else []), "-m", "vddlib.cli.generate_pool", str(spec)]
+    log.info("generate %s on %d processes (accelerate launch)", out_dir, cfg.processes)
+    subprocess.run(cmd, check=True)
+    manifest = out_dir / "manifest.json"
+    if not manifest.is_file():
+        raise RuntimeError(f"The launched processes left the pool in {out_dir} unfinished (no manifest.json); "
+                           "run again to finish it (finished shards are kept).")
     return manifest

@@ -20,11 +20,12 @@ from ..data.video_io import ClipSpec
 from ..data.videoset import VideoSet
 from ..checksums import load_checked, verify, write_sums
 from ..files import copy_tree, write_text
+from ..hardware import DEVICES, resolve_device
 from ..models.autoencoder import (SmallVAEConfig, build_small_vae, decode_latents, encode_videos, fit_latent_stats,
                                   load_vae, psnr, train_vae)
 from ..models.latte import LatteClassConditional
 from .latents import encode_training_split
-from .train import LatteTrainConfig, train_latte
+from .train import LatteTrainConfig, make_accelerator, train_latte
 
 if TYPE_CHECKING:
     from ..profile import Profile
@@ -49,8 +50,12 @@ class DiffusionSettings:
     smoke_batch: int = 8                # its batch size; 0: latte.batch_size (a GPU-sized batch can cost seconds a step on CPU)
     work_dir: str = "artifacts/diffusion"
     pools_dir: str = "artifacts/pools"  # generated pools, one folder per dataset and generate settings
+    device: str = "cpu"                 # the autoencoder's work and Latte's training: "cpu", "cuda" or "auto" (the GPU
+                                        # where there is one; the paper profiles). Several GPUs: vddlib.cli.train_latte
 
     def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"diffusion.device must be one of {DEVICES}; got {self.device!r}")
         if self.vae_steps < 1 or self.smoke_steps < 1:
             raise ValueError("diffusion.vae_steps and diffusion.smoke_steps must be >= 1")
         if self.smoke_batch < 0:
@@ -79,16 +84,17 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     test = splits["test"]
     train = diffusion_split(prof.dataset, d.clip, splits)   # the clips it learns (paper: 16 × 256², interval 3)
     retrain = d.retrain if retrain is None else retrain
-    report = {"data_hash": data_hash(train), "diffusion_clips": tuple(train.videos.shape[1:])}
+    device = resolve_device(d.device, "diffusion.device")
+    report = {"data_hash": data_hash(train), "diffusion_clips": tuple(train.videos.shape[1:]), "device": device.type}
     t0 = time.perf_counter()
     use_shipped = bool(d.shipped) and not retrain
     if d.vae_path:
-        vae = load_vae(d.vae_path)
+        vae = load_vae(d.vae_path).to(device)
     elif use_shipped:
         _copy_pair(Path(d.shipped), out)
-        vae = load_vae(out / "vae")
+        vae = load_vae(out / "vae").to(device)
     else:
-        vae = build_small_vae(d.vae)
+        vae = build_small_vae(d.vae).to(device)
         report["vae_losses"] = train_vae(vae, train.videos, d.vae_steps, d.vae_batch, d.vae_lr)
         fit_latent_stats(vae, train.videos)
         vae.save_pretrained(out / "vae")
@@ -106,7 +112,7 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     if smoke_dir.exists():
         shutil.rmtree(smoke_dir)
     r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None,
-                    class_names=train.class_names)
+                    class_names=train.class_names, accelerator=make_accelerator(smoke.mixed_precision, cpu=device.type == "cpu"))
     report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
     report["smoke_batch"] = smoke.batch_size
     report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])
@@ -117,7 +123,8 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
         t1 = time.perf_counter()
         run = out / "latte_run"
         train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None,
-                    class_names=train.class_names)
+                    class_names=train.class_names,
+                    accelerator=make_accelerator(d.latte.mixed_precision, cpu=device.type == "cpu"))
         copy_tree(run / "latte_ema", out / "latte_ema")
         write_sums(out / "latte_ema")
         report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
@@ -141,6 +148,23 @@ def load_diffusion(out_dir: str | Path) -> tuple:
     return load_vae(out / "vae"), latte.eval()
 
 
+
+
+def generate(prof: "Profile", class_names: list[str], progress: bool = True) -> Path:
+    """Notebook 02's pool: the profile's generate settings, the weights `finetune` wrote, into `pool_dir(prof)`.
+    In this process on `generate.device`, or on `generate.processes` processes (one per GPU) through
+    `accelerate launch`. Returns the manifest path; a complete pool is kept as it is."""
+    from ..data.pool import pool_dir
+    from .generate import generate_pool, launch_pool
+
+    work, path, g = diffusion_dir(prof), pool_dir(prof), prof.generate
+    settings = {"latte": str(work / "latte_ema"), "vae": str(work / "vae")}
+    if g.processes > 1:
+        if not (work / "latte_ema" / "config.json").is_file():
+            raise FileNotFoundError(f"No trained Latte in {work}/latte_ema; run notebooks/01_finetune.ipynb first.")
+        return launch_pool(work, class_names, g, path, settings=settings)
+    vae, latte = load_diffusion(work)
+    return generate_pool(latte, vae, class_names, g, path, settings=settings, progress=progress)
 
 
 def diffusion_dir(prof: "Profile") -> Path:

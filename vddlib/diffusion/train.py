@@ -74,8 +74,9 @@ class LatteTrainConfig:
                 raise ValueError(f"LatteTrainConfig.{name} must be 'auto', 'yes' or 'no'; got {getattr(self, name)!r}")
 
 
-def make_accelerator(mixed_precision: str = "no"):
-    """An Accelerator that falls back to gloo on CPU-only machines.
+def make_accelerator(mixed_precision: str = "no", cpu: bool = False):
+    """An Accelerator on the GPU where there is one (one per process), else on the CPU with gloo; `cpu` keeps it
+    on the CPU even where there is a GPU (a profile's `device: cpu`).
 
     accelerate's `--cpu` flag takes its single-process launcher; several CPU processes
     come from `accelerate launch --multi_gpu --num_processes N` (torchrun underneath) with
@@ -83,7 +84,7 @@ def make_accelerator(mixed_precision: str = "no"):
     """
     from accelerate import Accelerator
 
-    return Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
+    return Accelerator(mixed_precision=mixed_precision, cpu=cpu or not torch.cuda.is_available())
 
 
 def close_accelerator(acc) -> None:

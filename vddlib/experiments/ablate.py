@@ -18,8 +18,7 @@ import torch
 
 from ..data.pool import pool_dir
 from ..data.videoset import VideoSet
-from ..diffusion.generate import generate_pool
-from ..diffusion.stage import diffusion_dir, load_diffusion
+from ..diffusion.stage import diffusion_dir, generate, load_diffusion
 from ..evaluation.jobs import EvalJobs
 from ..evaluation.results import METRICS, markdown_table, pm, read_runs, summarize_runs, upsert_runs
 from ..evaluation.train import TrainConfig
@@ -258,10 +257,7 @@ def extra_pool(prof: "Profile", train: VideoSet) -> tuple[VideoSet, dict]:
     nxt = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, seed=prof.generate.seed + 1))
     path = pool_dir(nxt)
     if not (path / "manifest.json").is_file():
-        work = diffusion_dir(prof)
-        vae, latte = load_diffusion(work)
-        generate_pool(latte, vae, train.class_names, nxt.generate, path,
-                      settings={"latte": str(work / "latte_ema"), "vae": str(work / "vae")}, progress=False)
+        generate(nxt, train.class_names, progress=False)   # as notebook 02's pool: its device and processes
     pool, inputs, _ = selection_inputs(nxt, train, path)
     return pool, inputs
 

@@ -144,7 +144,7 @@ def train_vae(vae: AutoencoderKL, videos_u8: torch.Tensor, steps: int, batch_siz
     vae.train()
     losses = []
     for _ in bar(range(steps), desc="train autoencoder", show=progress):
-        x = _to_pm1(frames[torch.randint(0, len(frames), (batch_size,), generator=g)])
+        x = _to_pm1(frames[torch.randint(0, len(frames), (batch_size,), generator=g)]).to(vae.device)
         dist = vae.encode(x).latent_dist
         rec = vae.decode(dist.sample(g)).sample
         loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * dist.kl().mean()

@@ -36,6 +36,7 @@ class Selector:
     needs: tuple[str, ...] = ()          # what it reads from `inputs` (checked before running)
     settings: type | None = None         # its settings dataclass (profile: selection.<name>); None: no settings
     threaded: bool = False               # runs on a fixed torch thread count of its own: several may run at once
+    on_device: bool = False              # takes `device=` (the profile's selection.device): trains there
     version: int = 1                     # raised when the same settings select differently: saved manifests are redone
 
     def kwargs(self, config=None) -> dict:
@@ -50,12 +51,12 @@ SELECTORS: dict[str, Selector] = {}
 
 
 def register(name: str, needs: tuple[str, ...] = (), settings: type | None = None, threaded: bool = False,
-             version: int = 1):
+             version: int = 1, on_device: bool = False):
     """Register a selector function under `name` (see the module docstring)."""
     def deco(fn):
         if name in SELECTORS and SELECTORS[name].fn is not fn:
             raise ValueError(f"Two selectors are registered as {name!r}; pick another name.")
-        SELECTORS[name] = Selector(name, fn, tuple(needs), settings, threaded, version)
+        SELECTORS[name] = Selector(name, fn, tuple(needs), settings, threaded, on_device, version)
         return fn
     return deco
 
@@ -156,12 +157,14 @@ def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> 
     sel = get(method)
     fields = [f.name for f in dataclasses.fields(sel.settings)] if sel.settings else []
     setting_keys = set(sel.kwargs()) if sel.settings else set()
-    allowed = {"num_classes", *INPUTS, *setting_keys, *fields, *(["config"] if sel.settings else [])}
+    allowed = {"num_classes", *INPUTS, *setting_keys, *fields, *(["config"] if sel.settings else []),
+               *(["device"] if sel.on_device else [])}
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise TypeError(f"select({method!r}): unknown argument(s) {unknown}. It takes num_classes, the inputs "
                         f"{list(INPUTS)}" + (f", config= (a {sel.settings.__name__}) and its fields {fields}"
-                                             if sel.settings else " and no settings") + ".")
+                                             if sel.settings else " and no settings")
+                        + (", device=" if sel.on_device else "") + ".")
     config = kwargs.pop("config", None) if "config" not in setting_keys else kwargs.get("config")
     overrides = {k: kwargs.pop(k) for k in fields if k in kwargs and k != "config"}
     if overrides or config is not None:

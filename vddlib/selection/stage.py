@@ -23,6 +23,7 @@ from ..data.hashing import data_hash
 from ..data.paths import check_paths
 from ..data.pool import load_pool
 from ..data.videoset import VideoSet
+from ..hardware import DEVICES, resolve_device
 from .embeddings import VideoMAETrainConfig, embedder, pool_features, shipped_matches, videomae_features
 from .manifests import selection_manifest
 from .objective import class_space, set_objective
@@ -46,6 +47,8 @@ class SelectionSettings:
     videomae: VideoMAETrainConfig = field(default_factory=VideoMAETrainConfig)
     configs: dict = field(default_factory=dict)
     parallel: int = 2                   # selections of a threaded method (VST-UNet) trained at once, each on its threads
+    device: str = "cpu"                 # the VideoMAE features and VST-UNet's training: "cpu", "cuda" or "auto" (the GPU
+                                        # where there is one; the paper profiles). The manifests do not depend on it.
     manifests: str = ""                 # "": <results>/selections (vddlib.profile)
     work_dir: str = "artifacts/selection"
 
@@ -63,6 +66,8 @@ class SelectionSettings:
                 self.configs[name] = self.configs.get(name) or sel.settings()
         if self.parallel < 1:
             raise ValueError("selection.parallel must be >= 1")
+        if self.device not in DEVICES:
+            raise ValueError(f"selection.device must be one of {DEVICES}; got {self.device!r}")
 
     def __getattr__(self, name: str):
         configs = self.__dict__.get("configs", {})
@@ -95,7 +100,7 @@ def videomae_inputs(prof: "Profile", train: VideoSet, videos: VideoSet, cache_na
     work = Path(sel.work_dir) / prof.dataset.name
     t0 = time.perf_counter()
     model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None,
-                     shipped=sel.videomae_shipped or None)
+                     shipped=sel.videomae_shipped or None).to(resolve_device(sel.device, "selection.device"))
     embed_s = time.perf_counter() - t0
     return model, pool_features(model, videos, work / cache_name / "videomae_features.safetensors", train), embed_s
 
@@ -138,12 +143,14 @@ def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, 
             raise ValueError(f"{name or m} ({m}) needs the selector inputs {missing}; "
                              "vddlib.selection.stage.selection_inputs makes them for a pool.")
 
+    device = resolve_device(prof.selection.device, "selection.device")
+
     def one(job):
         m, v, s = job
         st = prof.selection.settings(m) if settings is None else settings
         man = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
                                  settings=st, name=name, num_classes=pool.num_classes, **st,
-                                 **{k: inputs[k] for k in get(m).needs})
+                                 **{k: inputs[k] for k in get(m).needs}, **({"device": device} if get(m).on_device else {}))
         return {**man, "method": name} if name else man
 
     jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
