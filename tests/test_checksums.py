@@ -97,3 +97,21 @@ def test_a_truncated_videomae_is_not_cached_and_a_restored_one_works(tmp_path):
     weights.write_bytes(good)
     model = embedder(None, cfg, work, info["data_id"], shipped=ck)
     assert model.config.num_labels > 1 and len(list(work.glob("videomae_*"))) == 1
+
+
+def test_the_shipped_helpers_match_the_default_profile():
+    """The shipped recogniser and VideoMAE are used only while their recorded settings and data match the default
+    profile's. A change to the evaluator's or the embedder's settings (a new field) silently stops that, and every
+    run then trains its own, with other numbers than the committed notebooks: remake and re-ship them then
+    (TRAINING.md says how)."""
+    from vddlib.data.datasets import load_dataset
+    from vddlib.data.hashing import data_hash
+    from vddlib.evaluation.fidelity import recogniser_meta
+    from vddlib.profile import load_profile
+    from vddlib.selection.embeddings import shipped_matches
+
+    prof = load_profile("default")
+    train = load_dataset(prof.dataset)["train"]
+    saved, want = read_tensors(SHIPPED / "recogniser.safetensors")[1], recogniser_meta(train, prof.evaluation.train)
+    assert {k: saved.get(k) for k in want} == want
+    assert shipped_matches(prof.selection.videomae_shipped, prof.selection.videomae, data_hash(train))

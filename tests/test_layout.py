@@ -8,7 +8,7 @@ from pathlib import Path
 import vddlib
 
 ROOT = Path(vddlib.__file__).parent
-LEAVES = {"files", "hardware", "config", "paper", "figures", "checksums", "logs"}
+LEAVES = {"files", "hardware", "config", "paper", "figures", "checksums", "logs", "launch"}
 ALLOWED = {                       # package -> what it may import (besides itself and the leaves)
     "models": set(),
     "data": set(),

@@ -15,8 +15,6 @@ Where it runs: `GenerateConfig.device` (cpu, cuda or auto; the paper profiles: a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from ..data.hashing import weights_hash
 from ..data.pool import shard_path
 from ..files import save_tensors, write_text
 from ..hardware import AUTOCAST, DEVICES, resolve_autocast, resolve_device
+from ..launch import accelerate_launch
 from ..models.autoencoder import decode_latents
 
 SEED_STRIDE = 1_000_003
@@ -214,12 +213,8 @@ def launch_pool(weights: str | Path, class_names: list[str], cfg: GenerateConfig
     spec = out_dir / "launch.json"
     write_text(spec, json.dumps({"weights": str(weights), "class_names": list(class_names), "config": asdict(cfg),
                                  "out_dir": str(out_dir), "settings": settings or {}}, indent=1))
-    # every launch setting stated, so accelerate prints no "values were not passed" notice
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(cfg.processes),
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           *(["--main_process_port", str(port)] if port else []), "-m", "vddlib.cli.generate_pool", str(spec)]
     log.info("generate %s on %d processes (accelerate launch)", out_dir, cfg.processes)
-    subprocess.run(cmd, check=True)
+    accelerate_launch("vddlib.cli.generate_pool", [str(spec)], cfg.processes, port)
     manifest = out_dir / "manifest.json"
     if not manifest.is_file():
         raise RuntimeError(f"The launched processes left the pool in {out_dir} unfinished (no manifest.json); "

@@ -21,6 +21,12 @@ from ..files import copy_file, save_tensors
 from .train import TrainConfig, model_inputs, new_evaluator, predict_proba, train_evaluator
 
 
+def recogniser_meta(train: VideoSet, cfg: TrainConfig, seed: int = 0) -> dict[str, str]:
+    """What a saved recogniser must record to be used for `train`, `cfg` and `seed` (its safetensors metadata)."""
+    return {"cfg": json.dumps(asdict(cfg)), "data": data_hash(train), "seed": str(seed),
+            "num_classes": str(train.num_classes), "frames": str(train.frames), "size": str(train.videos.shape[-1])}
+
+
 def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 0,
                shipped: str | Path | None = None) -> torch.nn.Module:
     """The Full-real evaluator (seed 0) that judges generated videos; trained once, saved with safetensors.
@@ -29,8 +35,7 @@ def recogniser(train: VideoSet, cfg: TrainConfig, path: str | Path, seed: int = 
     copied to `path` and used only if its metadata (settings, data hash, seed, shapes) match; else trained here.
     """
     path = Path(path)
-    meta = {"cfg": json.dumps(asdict(cfg)), "data": data_hash(train), "seed": str(seed),
-            "num_classes": str(train.num_classes), "frames": str(train.frames), "size": str(train.videos.shape[-1])}
+    meta = recogniser_meta(train, cfg, seed)
 
     def matching(f: Path) -> dict | None:
         """The weights in `f` if it was saved with these settings on this data; a damaged cache file: None."""

@@ -17,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -29,6 +27,7 @@ from ..data.hashing import data_hash
 from ..data.selections import manifest_indices
 from ..data.videoset import VideoSet
 from ..files import save_tensors, write_text
+from ..launch import accelerate_launch
 from .train import TrainConfig, evaluate_runs, result_row
 
 
@@ -126,12 +125,8 @@ class EvalJobs:
             return []
         folder = self.write(work_dir)
         if processes > 1:
-            # every launch setting stated, so accelerate prints no "values were not passed" notice
-            cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
-                   "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                   "--multi_gpu", "-m", "vddlib.cli.evaluate_jobs", "--jobs", str(folder), "--profile", profile]
             log.info("evaluate %d queued sets on %d processes (accelerate launch)", len(self.specs), processes)
-            subprocess.run(cmd, check=True)
+            accelerate_launch("vddlib.cli.evaluate_jobs", ["--jobs", str(folder), "--profile", profile], processes)
         else:
             log.info("evaluate %d queued sets here (%s)", len(self.specs), device)
             run_queue(folder, self.test, progress=progress, device=device)
