@@ -112,7 +112,8 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     if smoke_dir.exists():
         shutil.rmtree(smoke_dir)
     r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None,
-                    class_names=train.class_names, accelerator=make_accelerator(smoke.mixed_precision, cpu=device.type == "cpu"))
+                    class_names=train.class_names,
+                    accelerator=make_accelerator(smoke.mixed_precision, cpu=device.type == "cpu"))
     report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
     report["smoke_batch"] = smoke.batch_size
     report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])

@@ -150,7 +150,8 @@ def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, 
         st = prof.selection.settings(m) if settings is None else settings
         man = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
                                  settings=st, name=name, num_classes=pool.num_classes, **st,
-                                 **{k: inputs[k] for k in get(m).needs}, **({"device": device} if get(m).on_device else {}))
+                                 **{k: inputs[k] for k in get(m).needs},
+                                 **({"device": device} if get(m).on_device else {}))
         return {**man, "method": name} if name else man
 
     jobs = [(m, v, s) for m in methods for v in vpcs for s in seeds]
