@@ -37,6 +37,21 @@ def test_finetune_trains_both_when_nothing_is_shipped(tmp_path, splits):
     assert json.loads((tmp_path / "finetune_report.json").read_text())["data_hash"] == data_hash(splits["train"])
 
 
+def test_finetune_trains_latte_on_several_processes(tmp_path, splits):
+    """diffusion.processes: 2 trains Latte through `accelerate launch -m vddlib.cli.train_latte` (two gloo processes
+    here, one per GPU on a GPU machine) on the latent file the stage wrote, with the class names it records."""
+    prof = tiny_profile()
+    prof = dataclasses.replace(prof, diffusion=dataclasses.replace(prof.diffusion, processes=2))
+    rep = stages.finetune(prof, splits, tmp_path)
+    assert rep["latte"].startswith("trained here: 3 steps")
+    run = json.loads((tmp_path / "latte_run" / "train_config.json").read_text())
+    assert run["processes"] == 2 and run["steps"] == 3
+    latte = stages.load_diffusion(tmp_path)[1]
+    assert latte.config.class_names == splits["train"].class_names
+    with pytest.raises(ValueError, match="diffusion.processes must be >= 1"):
+        dataclasses.replace(prof.diffusion, processes=0)
+
+
 def test_finetune_uses_the_shipped_pair(tmp_path, splits):
     first = tmp_path / "first"
     stages.finetune(tiny_profile(), splits, first)

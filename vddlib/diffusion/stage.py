@@ -25,7 +25,7 @@ from ..models.autoencoder import (SmallVAEConfig, build_small_vae, decode_latent
                                   load_vae, psnr, train_vae)
 from ..models.latte import LatteClassConditional
 from .latents import encode_training_split
-from .train import LatteTrainConfig, make_accelerator, train_latte
+from .train import LatteTrainConfig, launch_train_latte, make_accelerator, train_latte
 
 if TYPE_CHECKING:
     from ..profile import Profile
@@ -51,13 +51,16 @@ class DiffusionSettings:
     work_dir: str = "artifacts/diffusion"
     pools_dir: str = "artifacts/pools"  # generated pools, one folder per dataset and generate settings
     device: str = "cpu"                 # the autoencoder's work and Latte's training: "cpu", "cuda" or "auto" (the GPU
-                                        # where there is one; the paper profiles). Several GPUs: vddlib.cli.train_latte
+                                        # where there is one; the paper profiles)
+    processes: int = 1                  # >1: Latte trains on that many processes, one per GPU (accelerate launch)
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ValueError(f"diffusion.device must be one of {DEVICES}; got {self.device!r}")
         if self.vae_steps < 1 or self.smoke_steps < 1:
             raise ValueError("diffusion.vae_steps and diffusion.smoke_steps must be >= 1")
+        if self.processes < 1:
+            raise ValueError(f"diffusion.processes must be >= 1; got {self.processes}")
         if self.smoke_batch < 0:
             raise ValueError(f"diffusion.smoke_batch must be >= 0 (0: latte.batch_size); got {self.smoke_batch}")
 
@@ -123,9 +126,13 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     else:
         t1 = time.perf_counter()
         run = out / "latte_run"
-        train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None,
-                    class_names=train.class_names,
-                    accelerator=make_accelerator(d.latte.mixed_precision, cpu=device.type == "cpu"))
+        if d.processes > 1:                 # the latents file written above feeds every process
+            launch_train_latte(out / "train_latents.safetensors", d.latte, run, d.processes, d.init_from or None,
+                               device=d.device)
+        else:
+            train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None,
+                        class_names=train.class_names,
+                        accelerator=make_accelerator(d.latte.mixed_precision, cpu=device.type == "cpu"))
         copy_tree(run / "latte_ema", out / "latte_ema")
         write_sums(out / "latte_ema")
         report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"

@@ -30,6 +30,7 @@ from ..logs import bar, log
 
 from ..files import write_text
 from ..hardware import ATTENTION, attention_backend
+from ..launch import accelerate_launch
 from ..models.latte import LATTE_SIZES, LatteClassConditional
 from ..checksums import load_checked
 
@@ -351,13 +352,30 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     if end == cfg.steps and acc.is_main_process:
         raw = acc.unwrap_model(model)
         raw.save_pretrained(out_dir / "latte")
-        ema_model = LatteClassConditional.from_config(raw.config)
+        # class_names given again: registered after __init__, diffusers' from_config would drop it as a default
+        ema_model = LatteClassConditional.from_config(raw.config, class_names=raw.config.class_names)
         ema.copy_to(ema_model.parameters())
         ema_model.save_pretrained(out_dir / "latte_ema")
     acc.wait_for_everyone()
     if accelerator is None:                                # ours: leave torch.distributed cleanly
         close_accelerator(acc)
     return {"steps_run": end - start, "start": start, "end": end, "seconds": seconds, "losses": losses}
+
+
+def launch_train_latte(latents_path: str | Path, cfg: LatteTrainConfig, out_dir: str | Path, processes: int,
+                       init_from: str | Path | None = None, device: str = "auto", port: int | None = None) -> None:
+    """`train_latte` on `processes` processes (one per GPU; gloo processes with device 'cpu' or without a GPU)
+    through `accelerate launch -m vddlib.cli.train_latte`, on a latent file `encode_training_split` wrote. The
+    config goes to `out_dir/launch_config.json`; a rerun resumes from the last checkpoint."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec = out_dir / "launch_config.json"
+    write_text(spec, json.dumps(asdict(cfg), indent=1))
+    log.info("train Latte %s on %d processes (accelerate launch)", cfg.size, processes)
+    accelerate_launch("vddlib.cli.train_latte", ["--latents", str(latents_path), "--out", str(out_dir), "--config",
+                                                 str(spec), "--device", device,
+                                                 *(["--init-from", str(init_from)] if init_from else [])],
+                      processes, port)
 
 
 def _save_checkpoint(acc, ckpt_dir: Path, step: int, keep: int) -> None:
