@@ -146,16 +146,18 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     return report
 
 
+def _check_trained(out: Path) -> None:
+    if not (out / "latte_ema" / "config.json").is_file():
+        raise FileNotFoundError(f"No trained Latte in {out}/latte_ema; run notebooks/01_finetune.ipynb first.")
+
+
 def load_diffusion(out_dir: str | Path) -> tuple:
     """(vae, Latte EMA) written by `finetune`, with a message naming notebook 01 if absent."""
     out = Path(out_dir)
-    if not (out / "latte_ema" / "config.json").is_file():
-        raise FileNotFoundError(f"No trained Latte in {out}/latte_ema; run notebooks/01_finetune.ipynb first.")
+    _check_trained(out)
     latte = load_checked(lambda p: LatteClassConditional.from_pretrained(p, local_files_only=True), out / "latte_ema",
                          "Latte")
     return load_vae(out / "vae"), latte.eval()
-
-
 
 
 def generate(prof: "Profile", class_names: list[str], progress: bool = True) -> Path:
@@ -168,8 +170,7 @@ def generate(prof: "Profile", class_names: list[str], progress: bool = True) -> 
     work, path, g = diffusion_dir(prof), pool_dir(prof), prof.generate
     settings = {"latte": str(work / "latte_ema"), "vae": str(work / "vae")}
     if g.processes > 1:
-        if not (work / "latte_ema" / "config.json").is_file():
-            raise FileNotFoundError(f"No trained Latte in {work}/latte_ema; run notebooks/01_finetune.ipynb first.")
+        _check_trained(work)                # here, before any process starts
         return launch_pool(work, class_names, g, path, settings=settings)
     vae, latte = load_diffusion(work)
     return generate_pool(latte, vae, class_names, g, path, settings=settings, progress=progress)
