@@ -21,10 +21,13 @@ first, so a call cut short keeps the rows that matter most):
   eager          bf16 autocast only: how training ran before these switches
 
 A batch that does not fit is a row marked OOM; a row that fails otherwise records the error and the next one
-runs. The issue's two goal rows run first (compile+ckpt training at batch 16, compiled sampling at the largest
-batch), then the rest in the order above; `--budget-s` starts no row after that many seconds. Sampling: DPM-Solver++ with batched CFG
-(guidance 7), bf16, compiled blocks on and off, and the GPU-hours for the 101 × 100 pool at
-250 steps (the paper's DDPM) and at the fast solver's steps.
+runs. The issue's goal rows run first (compile+ckpt training at batch 16, compiled sampling at the largest
+batch, decoding), then the rest in the order above; `--budget-s` starts no row after that many seconds.
+Sampling: DPM-Solver++ with batched CFG (guidance 7), bf16, compiled blocks on and off, and the GPU-hours for the
+101 × 100 pool at 250 steps (the paper's DDPM) and at the fast solver's steps. Decoding: the SD autoencoder
+(random weights) turning 256 latent frames into 256² frames as the pool does (bf16 autocast, uint8 back on the
+host), in the default layout and channels-last. The pool's hours are the fastest sampling row's plus the fastest
+decoding row's.
 Rows are written after each measurement to `<out>.csv/.md`; rows of other devices are kept.
 """
 from __future__ import annotations
@@ -39,9 +42,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vddlib.diffusion.throughput import latte_flops, measure_sampling, measure_training  # noqa: E402
+from vddlib.diffusion.throughput import (latte_flops, measure_decoding, measure_sampling,  # noqa: E402
+                                         measure_training, vae_decode_flops)
 from vddlib.diffusion.train import LatteTrainConfig  # noqa: E402
 from vddlib.evaluation.results import keep_other_rows, write_table  # noqa: E402
+from vddlib.models.autoencoder import SD_VAE_CONFIG, build_small_vae  # noqa: E402
 from vddlib.models.latte import LATTE_SIZES  # noqa: E402
 
 SETTINGS = {                       # ckpt: the paper profile's 24 of 28 blocks; ckpt-all: every block
@@ -76,6 +81,7 @@ def main(argv=None) -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--sample-batches", type=int, nargs="+", default=[32, 128])
     ap.add_argument("--fast-steps", type=int, default=25, help="the fast solver's steps, for the pool's GPU-hours")
+    ap.add_argument("--decode-frames", type=int, default=256, help="latent frames per autoencoder call (the pool's)")
     ap.add_argument("--attention", default="auto")
     ap.add_argument("--budget-s", type=float, default=0, help="start no row after this many seconds (0: no limit)")
     ap.add_argument("--out", default="", help="default: results/latte_throughput (GPU), a temp folder (--smoke)")
@@ -85,35 +91,43 @@ def main(argv=None) -> None:
     grid = ([(name, a.batches or [8, 16, 32, 64]) for name in a.settings] if a.settings else
             [(name, a.batches or batches) for name, batches in GRID])
     if a.smoke:
-        a.size, a.steps, a.warmup, a.sample_batches = "tiny", 1, 1, a.sample_batches[:1]
+        a.size, a.steps, a.warmup, a.sample_batches, a.decode_frames = "tiny", 1, 1, a.sample_batches[:1], 8
         grid = [(name, batches[:1]) for name, batches in grid]
         shape = dict(sample_size=8, num_frames=4)
+        vae = {k: v for k, v in dict(build_small_vae().config).items() if not k.startswith("_")}
     else:
         if not torch.cuda.is_available():
             raise SystemExit("no GPU: run with --smoke on a CPU")
         torch.backends.cuda.matmul.allow_tf32 = True
         shape = dict(sample_size=32, num_frames=16)
+        vae = dict(SD_VAE_CONFIG)
     model = dict(in_channels=4, num_classes=101, learn_sigma=True, **shape, **LATTE_SIZES[a.size])
     train = [("train", name, batch) for name, batches in grid for batch in batches]
     sample = [("sample", compile_, batch) for compile_ in (True, False) for batch in sorted(a.sample_batches)[::-1]]
-    goal = [job for job in train if job[1:] == ("compile+ckpt", 16)][:1] + sample[:1]
-    jobs = goal + [job for job in train + sample if job not in goal]
-    rows, t_start = [], time.perf_counter()
+    decode = [("decode", layout, a.decode_frames) for layout in (False, True)]
+    goal = [job for job in train if job[1:] == ("compile+ckpt", 16)][:1] + sample[:1] + decode[:1]
+    jobs = goal + [job for job in train + sample + decode if job not in goal]
+    rows, pool, t_start = [], {"sample": [], "decode": []}, time.perf_counter()
     for part, setting, batch in jobs:
         if a.budget_s and time.perf_counter() - t_start > a.budget_s:
             print(f"budget of {a.budget_s:.0f} s spent: {part} {setting} {batch} and the rows after it not run")
             break
-        run = _train_row if part == "train" else _sample_row
         try:
-            rows.append(run(a, model, setting, batch, device))
+            if part == "train":
+                rows.append(_train_row(a, model, setting, batch, device))
+            else:
+                row, hours = (_sample_row(a, model, setting, batch, device) if part == "sample" else
+                              _decode_row(a, vae, model, setting, batch, device))
+                rows.append(row)
+                pool[part].append(hours)
         except Exception as e:          # OOM or a failed kernel: a row saying so, and the next row runs
             oom = isinstance(e, torch.OutOfMemoryError)
-            name = setting if part == "train" else "compile" if setting else "eager"
+            name = setting if part == "train" else _layout(part, setting)
             rows.append([_device_name(device), part, name, batch, "-", "-", "-", "-", "-", a.attention,
                          "OOM" if oom else f"error: {type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"])
         _free()
         print(rows[-1], flush=True)
-        _write(a, rows, model, t_start)
+        _write(a, rows, model, vae, pool, t_start)
 
 
 def _train_row(a, model: dict, name: str, batch: int, device: str) -> list:
@@ -128,11 +142,26 @@ def _sample_row(a, model: dict, compile_: bool, batch: int, device: str) -> list
     r = measure_sampling(model, batch, steps=2 if a.smoke else 5, guidance_scale=7.0,
                          precision="no" if a.smoke else "bf16", attention=a.attention, compile=compile_,
                          device=device, pool_steps=a.fast_steps)
-    return [r["device"], "sample", "compile" if compile_ else "eager", batch,
+    return [r["device"], "sample", _layout("sample", compile_), batch,
             _fmt(r["s_per_step_per_video"] * batch, 4), _fmt(1 / r["s_per_step_per_video"], 1), _fmt(r["tflops"], 1),
             _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1), r["attention"],
             f"pool {_fmt(r['pool_gpu_hours'] * 250 / a.fast_steps, 2)} {device.upper()}-h at 250 steps, "
-            f"{_fmt(r['pool_gpu_hours'], 2)} at {a.fast_steps}"]
+            f"{_fmt(r['pool_gpu_hours'], 2)} at {a.fast_steps}"], r["pool_gpu_hours"]
+
+
+def _decode_row(a, vae: dict, model: dict, channels_last: bool, frames: int, device: str) -> tuple[list, float]:
+    r = measure_decoding(vae, model["sample_size"], batch_frames=frames, reps=1 if a.smoke else 2,
+                         precision="no" if a.smoke else "bf16", device=device, channels_last=channels_last,
+                         frames_per_video=model["num_frames"])
+    return [r["device"], "decode", _layout("decode", channels_last), frames,
+            _fmt(r["s_per_video"] * frames / model["num_frames"], 4), _fmt(1 / r["s_per_video"], 1),
+            _fmt(r["tflops"], 1), _fmt(r["mfu"] and 100 * r["mfu"], 1), _fmt(r["peak_gib"], 1), "-",
+            f"pool {_fmt(r['pool_gpu_hours'], 2)} {device.upper()}-h to decode"], r["pool_gpu_hours"]
+
+
+def _layout(part: str, switch: bool) -> str:
+    """A sampling or decoding row's setting: compiled blocks (sampling), channels-last weights (decoding)."""
+    return ("compile" if part == "sample" else "channels_last") if switch else "eager"
 
 
 def _device_name(device: str) -> str:
@@ -147,15 +176,22 @@ def _free() -> None:
         torch.cuda.empty_cache()
 
 
-def _write(a, rows, model, t_start) -> None:
+def _write(a, rows, model, vae, pool, t_start) -> None:
     body = keep_other_rows(a.out, TRAIN_COLS, rows)
+    unit = "GPU" if torch.cuda.is_available() and not a.smoke else "CPU"
+    total = (f"**Pool of 101 × 100 videos at {a.fast_steps} steps on this {unit}: {min(pool['sample']):.2f} h sampling "
+             f"+ {min(pool['decode']):.2f} h decoding = {min(pool['sample']) + min(pool['decode']):.2f} {unit}-hours** "
+             "(fastest rows of this run).\n\n" if pool["sample"] and pool["decode"] else "")
     pre = (f"Written by `python benchmarks/latte_throughput.py {' '.join(sys.argv[1:])}` ({time.perf_counter() - t_start:.0f} s; "
            f"torch {torch.__version__}). Latte-{a.size}, latents {model['num_frames']}×4×{model['sample_size']}², "
            f"{latte_flops(model, train=True) / 1e12:.3g} TFLOP per video trained and "
-           f"{latte_flops(model, guidance=True) / 1e12:.3g} per video and sampler step with CFG (counted). "
+           f"{latte_flops(model, guidance=True) / 1e12:.3g} per video and sampler step with CFG, "
+           f"{vae_decode_flops(vae, model['sample_size'], model['num_frames']) / 1e12:.3g} to decode a video (counted). "
            "Train rows: one optimisation step (bf16 autocast, fp32 master weights); `videos_per_s` trained. Sample rows: "
            "`step_s` is one DPM-Solver++ step of the batch with CFG; `videos_per_s` is video-steps per second. "
-           "MFU: model FLOPs against the dense bf16 peak (recomputation not counted). Settings: the script's docstring.\n\n")
+           "Decode rows: `step_s` is one autoencoder call on `batch` frames; `videos_per_s` is videos decoded. "
+           "MFU: model FLOPs against the dense bf16 peak (recomputation not counted). Settings: the script's docstring.\n\n"
+           + total)
     write_table(a.out, TRAIN_COLS, body, pre)
 
 

@@ -169,6 +169,29 @@ def test_measurements_on_cpu():
     assert sa["finite"] and sa["pool_gpu_hours"] == pytest.approx(101 * 100 * 250 * sa["s_per_step_per_video"] / 3600)
 
 
+def test_decoding_flops_count_every_convolution_and_the_measurement_runs():
+    """The autoencoder's decoder is convolutions (no attention in the small one): the meta-device count equals
+    2 × output elements × kernel volume × input channels summed over every Conv2d a real decode runs."""
+    from vddlib.diffusion.throughput import measure_decoding, vae_decode_flops
+    from vddlib.models.autoencoder import build_small_vae
+
+    vae = build_small_vae().eval()
+    cfg = {k: v for k, v in dict(vae.config).items() if not k.startswith("_")}
+    convs = []
+    for m in vae.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.register_forward_hook(lambda m, i, o: convs.append(
+                2 * o.numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]))
+    with torch.no_grad():
+        vae.decode(torch.randn(3, 4, 8, 8))
+    assert vae_decode_flops(cfg, 8, frames=3) == sum(convs) > 0
+    for channels_last in (False, True):
+        r = measure_decoding(cfg, 8, batch_frames=6, reps=1, precision="no", channels_last=channels_last,
+                             frames_per_video=3, pool_videos=100)
+        assert r["frame_size"] == [32, 32] and r["tflop_per_video"] == pytest.approx(sum(convs) / 1e12)
+        assert r["pool_gpu_hours"] == pytest.approx(100 * r["s_per_video"] / 3600) and r["mfu"] is None
+
+
 def test_memory_estimate_extrapolates_and_checkpointing_cuts_it():
     from vddlib.diffusion.throughput import _saved_bytes, estimate_train_memory
 
@@ -232,14 +255,25 @@ def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(
         return {"device": "cpu", "s_per_step_per_video": 0.01, "tflops": 1.0, "mfu": None, "peak_gib": None,
                 "attention": "auto", "pool_gpu_hours": 0.5}
 
+    def fake_decode(vae, latent_size, channels_last, **kw):
+        if channels_last:
+            raise RuntimeError("no NHWC kernel")
+        return {"device": "cpu", "s_per_video": 0.1, "tflops": 1.0, "mfu": None, "peak_gib": None,
+                "pool_gpu_hours": 0.25}
+
     monkeypatch.setattr(bench, "measure_training", fake_train)
     monkeypatch.setattr(bench, "measure_sampling", fake_sample)
+    monkeypatch.setattr(bench, "measure_decoding", fake_decode)
     bench.main(["--smoke", "--batches", "16", "--out", str(tmp_path / "t")])
     with open(tmp_path / "t.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["part"], r["setting"], r["batch"]) for r in rows[:2]] == [("train", "compile+ckpt", "16"),
-                                                                        ("sample", "compile", "32")]
-    assert len(rows) == len(bench.SETTINGS) + 2                  # every setting once, sampling compiled and eager
+    assert [(r["part"], r["setting"], r["batch"]) for r in rows[:3]] == [("train", "compile+ckpt", "16"),
+                                                                        ("sample", "compile", "32"),
+                                                                        ("decode", "eager", "8")]
+    assert len(rows) == len(bench.SETTINGS) + 4                  # every setting once, sampling and decoding twice
+    assert rows[-1]["setting"] == "channels_last" and rows[-1]["note"].startswith("error: RuntimeError")
+    # the pool's hours: the fastest sampling row's plus the fastest decoding row's that ran
+    assert "0.50 h sampling + 0.25 h decoding = 0.75 CPU-hours" in (tmp_path / "t.md").read_text()
     notes = {r["setting"]: r["note"] for r in rows if r["part"] == "train"}
     assert notes["eager"] == "OOM" and notes["compile"] == "error: RuntimeError: a kernel failed"
     assert notes["compile+ckpt"] == notes["fused"] == ""
@@ -247,6 +281,7 @@ def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(
     bench.main(["--smoke", "--batches", "16", "--budget-s", "0.01", "--out", str(tmp_path / "b")])
     with open(tmp_path / "b.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == 1                 # the goal row, then the budget is spent
+    assert "CPU-hours" not in (tmp_path / "b.md").read_text()     # no pool figure without both of its parts
 
 
 def test_memory_estimate_of_compiled_blocks_is_smaller():

@@ -177,6 +177,62 @@ def measure_sampling(model_config: dict, batch: int, steps: int = 10, guidance_s
             "finite": bool(torch.isfinite(x).all())}
 
 
+def vae_decode_flops(vae_config: dict, latent_size: int, frames: int = 1) -> float:
+    """FLOPs of the autoencoder decoding `frames` latent frames of `latent_size`² (counted as for Latte: on the meta
+    device, convolutions, matmuls and attention)."""
+    from diffusers import AutoencoderKL
+    from torch.utils.flop_counter import FlopCounterMode
+
+    cfg = {k: v for k, v in dict(vae_config).items() if not k.startswith("_")}
+    with torch.device("meta"):
+        vae = AutoencoderKL(**cfg)
+        z = torch.zeros(frames, cfg.get("latent_channels", 4), latent_size, latent_size)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        vae.decode(z)
+    return float(counter.get_total_flops())
+
+
+def measure_decoding(vae_config: dict, latent_size: int, batch_frames: int = 256, reps: int = 2,
+                     precision: str = "bf16", device: str | torch.device = "cpu", channels_last: bool = False,
+                     frames_per_video: int = 16, pool_videos: int = 101 * 100) -> dict:
+    """Time the pool's own decoding (`decode_latents` under the sampling precision's autocast, uint8 frames back on
+    the host) of `batch_frames` frames, `reps` times after a warm-up; returns seconds per video of
+    `frames_per_video` frames, TFLOP/s, MFU, peak memory and the hours to decode a pool of `pool_videos`.
+    `channels_last`: the autoencoder's weights in NHWC layout, which cuDNN's bf16 convolutions prefer (the pool
+    decodes in the default layout; this measures what switching would give)."""
+    from diffusers import AutoencoderKL
+
+    from ..models.autoencoder import decode_latents
+
+    device = torch.device(device)
+    _reset_peak(device)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**vae_config).to(device).eval()
+    if channels_last:
+        vae.to(memory_format=torch.channels_last)
+    c = vae.config.latent_channels
+    z = torch.randn(1, batch_frames, c, latent_size, latent_size, generator=torch.Generator().manual_seed(0))
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    with amp, torch.no_grad():
+        decode_latents(vae, z, batch_frames=batch_frames)           # warm-up (cuDNN picks its kernels)
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            videos = decode_latents(vae, z, batch_frames=batch_frames)
+        seconds = (time.perf_counter() - t0) / reps     # decode_latents returns on the host: the device is done
+    per_video = seconds / batch_frames * frames_per_video
+    flops = vae_decode_flops(vae_config, latent_size, frames_per_video)
+    tflops = flops / per_video / 1e12
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    peak = peak_tflops(name, precision)
+    return {"device": name, "batch_frames": batch_frames, "precision": precision, "channels_last": channels_last,
+            "s_per_video": per_video,
+            "frame_size": list(videos.shape[-2:]), "tflop_per_video": flops / 1e12, "tflops": tflops,
+            "mfu": tflops / peak if peak else None, "peak_gib": _peak_gib(device),
+            "pool_gpu_hours": pool_videos * per_video / 3600}
+
+
 def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: float = 0.0,
                           precision: str = "bf16", compile: bool = False) -> dict:
     """GiB a training step on a GPU holds at its peak, estimated on the CPU (to choose batch and checkpointing
