@@ -179,18 +179,21 @@ def _free() -> None:
 def _write(a, rows, model, vae, pool, t_start) -> None:
     body = keep_other_rows(a.out, TRAIN_COLS, rows)
     unit = "GPU" if torch.cuda.is_available() and not a.smoke else "CPU"
-    total = (f"**Pool of 101 × 100 videos at {a.fast_steps} steps on this {unit}: {min(pool['sample']):.2f} h sampling "
-             f"+ {min(pool['decode']):.2f} h decoding = {min(pool['sample']) + min(pool['decode']):.2f} {unit}-hours** "
-             "(fastest rows of this run).\n\n" if pool["sample"] and pool["decode"] else "")
+    hours = {part: min(h) for part, h in pool.items() if h}
+    total = (f"**Pool of 101 × 100 videos at {a.fast_steps} steps on this {unit}: {hours.get('sample', 0):.2f} h "
+             f"sampling + {hours.get('decode', 0):.2f} h decoding = {sum(hours.values()):.2f} {unit}-hours** "
+             "(fastest rows of this run).\n\n" if len(hours) == 2 else "")
     pre = (f"Written by `python benchmarks/latte_throughput.py {' '.join(sys.argv[1:])}` ({time.perf_counter() - t_start:.0f} s; "
            f"torch {torch.__version__}). Latte-{a.size}, latents {model['num_frames']}×4×{model['sample_size']}², "
            f"{latte_flops(model, train=True) / 1e12:.3g} TFLOP per video trained and "
            f"{latte_flops(model, guidance=True) / 1e12:.3g} per video and sampler step with CFG, "
-           f"{vae_decode_flops(vae, model['sample_size'], model['num_frames']) / 1e12:.3g} to decode a video (counted). "
+           f"{vae_decode_flops(vae, model['sample_size'], model['num_frames']) / 1e12:.3g} to decode a video "
+           "(counted). "
            "Train rows: one optimisation step (bf16 autocast, fp32 master weights); `videos_per_s` trained. Sample rows: "
            "`step_s` is one DPM-Solver++ step of the batch with CFG; `videos_per_s` is video-steps per second. "
            "Decode rows: `step_s` is one autoencoder call on `batch` frames; `videos_per_s` is videos decoded. "
-           "MFU: model FLOPs against the dense bf16 peak (recomputation not counted). Settings: the script's docstring.\n\n"
+           "MFU: model FLOPs against the dense bf16 peak (recomputation not counted). "
+           "Settings: the script's docstring.\n\n"
            + total)
     write_table(a.out, TRAIN_COLS, body, pre)
 
