@@ -227,3 +227,29 @@ def test_an_hmdb_class_without_its_split_file_is_an_error_not_a_missing_class(tm
     (root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt").unlink()
     with pytest.raises(FileNotFoundError, match="cartwheel_test_split1.txt"):
         load_real("hmdb51", root, "train", SPEC, cache_dir=None)
+
+
+def test_a_split_streams_shard_by_shard_as_the_loader_reads_it(tmp_path):
+    """stream_real yields the split a shard at a time; together the shards are load_real's split, their hash is
+    its data_hash, and each pass reports afresh (a skipped file once, not once per pass)."""
+    from vddlib.data.hashing import PartsHash, data_hash
+    from vddlib.data.real import stream_real
+
+    root = fixtures.ucf101(tmp_path / "ucf", per_split=3)
+    (root / "UCF-101/Biking/v_Biking_g01_c01.avi").write_bytes(b"not a video" * 10)
+    with pytest.warns(UserWarning, match="v_Biking_g01_c01"):
+        whole, report = load_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c", shard_size=4)
+    stream = stream_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c", shard_size=4)
+    assert stream.listed == 9 and stream.video_shape == (4, 3, 24, 24) and stream.meta["split"] == "train"
+    for _ in range(2):
+        digest, parts = PartsHash(), []
+        with pytest.warns(UserWarning, match="v_Biking_g01_c01"):
+            for part in stream:
+                digest.update(part)
+                parts.append(part)
+        sizes = [len(p) for p in parts]                      # shards of 4, 4 and 1 listed; one lost its bad file
+        assert len(sizes) == 3 and max(sizes) <= 4 and sum(sizes) == 8
+        assert stream.report.loaded == 8 and len(stream.report.skipped) == 1
+    assert torch.equal(torch.cat([p.videos for p in parts]), whole.videos)
+    assert sum((p.ids for p in parts), []) == whole.ids and digest.hexdigest() == data_hash(whole)
+    assert str(report) == str(stream.report)

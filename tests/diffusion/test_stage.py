@@ -82,3 +82,46 @@ def test_devices_are_checked_and_named(tmp_path, splits):
         gpu = dataclasses.replace(prof, diffusion=dataclasses.replace(prof.diffusion, device="cuda"))
         with pytest.raises(RuntimeError, match="diffusion.device is 'cuda' but torch sees no GPU"):
             stages.finetune(gpu, splits, tmp_path)
+
+
+def test_finetune_encodes_a_real_split_shard_by_shard_with_a_given_autoencoder(tmp_path, monkeypatch):
+    """With an autoencoder given (the paper's SD VAE) and its own clip, the diffusion model's train split is read
+    and encoded one cache shard at a time (UCF101's is 30 GB of frames at 256²): the autoencoder never sees more
+    than a shard, and the latent file and data hash are those of the whole split encoded at once."""
+    import functools
+
+    from tests import fixtures
+    from vddlib.data import datasets
+    from vddlib.data.datasets import diffusion_split, load_dataset
+    from vddlib.data.video_io import ClipSpec
+    from vddlib.diffusion import latents as latents_mod
+    from vddlib.diffusion.latents import read_latents
+    from vddlib.models.autoencoder import build_small_vae, encode_videos, fit_latent_stats
+
+    root = fixtures.ucf101(tmp_path / "ucf", per_split=3)             # 9 train videos, 3 classes
+    prof = tiny_profile()
+    dataset = dataclasses.replace(prof.dataset, name="ucf101", root=str(root), cache_dir=str(tmp_path / "cache"),
+                                  clip=ClipSpec(frames=4, gap=2, resize=(40, 30), crop=16))
+    vae = build_small_vae(SmallVAEConfig(block_out_channels=(8, 8, 8), norm_num_groups=4))
+    splits = load_dataset(dataset)
+    fit_latent_stats(vae, splits["train"].videos)
+    vae.save_pretrained(tmp_path / "vae")
+    clip = ClipSpec(frames=6, gap=1, resize=(64, 48), crop=32)
+    prof = dataclasses.replace(prof, dataset=dataset, diffusion=dataclasses.replace(
+        prof.diffusion, vae_path=str(tmp_path / "vae"), clip=clip, retrain=True))
+    monkeypatch.setattr(datasets, "stream_real", functools.partial(datasets.stream_real, shard_size=4))
+    seen = []
+
+    def counting(vae, videos, **kw):
+        seen.append(len(videos))
+        return encode_videos(vae, videos, **kw)
+
+    monkeypatch.setattr(latents_mod, "encode_videos", counting)
+    rep = stages.finetune(prof, splits, tmp_path / "out")
+    assert seen == [4, 4, 1] and rep["diffusion_clips"] == (6, 3, 32, 32)
+    whole = diffusion_split(dataset, clip, splits)                    # the same split, in memory at once
+    assert rep["data_hash"] == data_hash(whole) != data_hash(splits["train"])
+    tensors, meta = read_latents(tmp_path / "out" / "train_latents.safetensors")
+    assert json.loads(meta["ids"]) == whole.ids and torch.equal(tensors["labels"], whole.labels)
+    from vddlib.models.autoencoder import load_vae
+    assert torch.allclose(tensors["latents"], encode_videos(load_vae(tmp_path / "vae"), whole.videos), atol=1e-5)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .digits_motion import CLASSES as DIGITS_CLASSES, DigitsMotionConfig, load_digits_motion
-from .real import DATASETS as REAL_DATASETS, SHORT_FRACTION, list_splits, load_real
+from .real import DATASETS as REAL_DATASETS, SHORT_FRACTION, SplitStream, list_splits, load_real, stream_real
 from .video_io import ClipSpec
 from .videoset import VideoSet
 
@@ -129,7 +129,15 @@ def pool_resampling(cfg: DatasetConfig, clip: ClipSpec | None) -> dict[str, int]
 def diffusion_split(cfg: DatasetConfig, clip: ClipSpec | None, splits: dict[str, VideoSet]) -> VideoSet:
     """The train split as the diffusion model sees it: its own clip decoded from a real dataset's files (cached
     beside the evaluators' clips), else the evaluators' train split."""
+    return diffusion_stream(cfg, clip, splits).collect()
+
+
+def diffusion_stream(cfg: DatasetConfig, clip: ClipSpec | None, splits: dict[str, VideoSet]) -> SplitStream:
+    """`diffusion_split` shard by shard, for encoding a split that host memory cannot hold at the diffusion model's
+    clip (UCF101's train split at 16 × 256² is 30 GB, Kinetics-400's 0.75 TB); the evaluators' train split as
+    one part where the diffusion model sees their clip."""
     dclip = diffusion_clip(cfg, clip)
     if dclip is None:
-        return splits["train"]
-    return _load_real(cfg, "train", dclip)
+        return SplitStream.of(splits["train"])
+    return stream_real(cfg.name, cfg.root, "train", dclip, cfg.cache_dir, short_fraction=cfg.short_fraction,
+                       short_clips=cfg.short_clips)

@@ -29,6 +29,25 @@ def data_hash(vs) -> str:
     return h.hexdigest()[:16]
 
 
+class PartsHash:
+    """`data_hash` of a split read in parts (`SplitStream`): `update` with each part in order; `hexdigest` is the
+    digest `data_hash` gives the parts concatenated, without holding them together."""
+
+    def __init__(self) -> None:
+        self._videos, self._labels = hashlib.sha1(), []
+
+    def update(self, part) -> None:
+        if getattr(part, "soft", None) is not None:
+            raise ValueError("PartsHash hashes videos and labels; a part with soft labels needs data_hash")
+        self._videos.update(_bytes(part.videos))
+        self._labels.append(torch.as_tensor(part.labels, dtype=torch.long))
+
+    def hexdigest(self) -> str:
+        h = self._videos.copy()
+        h.update(_bytes(torch.cat(self._labels) if self._labels else torch.zeros(0, dtype=torch.long)))
+        return h.hexdigest()[:16]
+
+
 def inputs_hash(labels, arrays: dict) -> str:
     """sha1 of the labels (as int64) and the named arrays: what a selection depends on besides its settings."""
     h = hashlib.sha1(np.ascontiguousarray(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels))

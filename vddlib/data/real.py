@@ -303,6 +303,17 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
     times, so an edited split file or a replaced video re-decodes what changed and nothing else. A clip from a
     file that holds under `short_fraction` of the frames its container states, or fewer frames than the clip,
     is short: warned about, listed in the report, and kept or skipped (`short_clips`)."""
+    stream = stream_real(name, root, split, spec, cache_dir, shard_size, workers, seed, listing, short_fraction,
+                         short_clips)
+    return stream.collect(), stream.report
+
+
+def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec(),
+                cache_dir: str | Path | None = "artifacts/data", shard_size: int = 512,
+                workers: int = 4, seed: int = 0, listing: Listing | None = None,
+                short_fraction: float = SHORT_FRACTION, short_clips: str = "keep") -> "SplitStream":
+    """One split of a real dataset shard by shard (`load_real`'s arguments and cache): a split too large for host
+    memory (Kinetics-400's train split at Latte's 256² is 0.75 TB) is read one shard at a time."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
     if short_clips not in ("keep", "skip"):
@@ -310,59 +321,104 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
     root = Path(root)
     listing = listing or list_splits(name, root)
     items, names = listing[split], listing["names"]
+    report = LoadReport(name, split, listed=len(items))
 
     def rel(p: Path) -> str:
         return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
     spec_key = _digest([asdict(spec), seed, str(root.resolve()), names, [(rel(p), y) for p, y in items]])
     folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
-    report = LoadReport(name, split, listed=len(items))
-    videos, labels, ids, short = [], [], [], []
-    chunks = range(0, len(items), shard_size)
-    for s0 in bar(chunks, desc=f"{name}/{split} shards", leave=False, show=len(chunks) >= 2):
-        chunk = items[s0:s0 + shard_size]
-        stem = f"shard_{s0 // shard_size:05d}"
-        shard = folder / f"{stem}_{_digest([_file_state(p) for p, _ in chunk])}.safetensors" if folder else None
-        if shard is not None and shard.is_file():
-            part = VideoSet.load(shard)
-        else:
-            decoded = _decode_all(chunk, spec, seed + s0, workers, f"{name}/{split} {s0}")
-            keep = [k for k, (clip, _) in enumerate(decoded) if clip is not None]
-            vids = (torch.from_numpy(np.stack([decoded[k][0].frames for k in keep])) if keep
-                    else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop), dtype=torch.uint8))
-            part = VideoSet(vids, torch.tensor([chunk[k][1] for k in keep], dtype=torch.long), names,
-                            [rel(chunk[k][0]) for k in keep],
-                            {"skipped": [(str(chunk[k][0]), err) for k, (clip, err) in enumerate(decoded)
-                                         if clip is None],
-                             "frames": [[decoded[k][0].stated, decoded[k][0].decoded] for k in keep]})
-            if shard is not None:
-                for stale in folder.glob(f"{stem}_*.safetensors"):   # this shard's files before they changed
-                    stale.unlink()
-                part.save(shard)                      # atomic: a killed run redoes only this shard
-        for path, err in part.meta.get("skipped", []):
-            warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=2)
-        report.skipped += [tuple(s) for s in part.meta.get("skipped", [])]
-        flags = [short_reason(st, dec, spec.frames, short_fraction)
-                 for st, dec in part.meta.get("frames", [[None, None]] * len(part))]
-        short += [(str(root / i), why) for i, why in zip(part.ids, flags) if why]
-        if short_clips == "skip" and any(flags):
-            ok = torch.tensor([not f for f in flags], dtype=torch.bool)
-            part = VideoSet(part.videos[ok], part.labels[ok], names, [i for i, f in zip(part.ids, flags) if not f])
-        videos.append(part.videos)
-        labels.append(part.labels)
-        ids += part.ids
-    _report_short(report, short, short_fraction, short_clips)
-    if short_clips == "skip":
-        report.skipped += short
-    report.loaded = len(ids)
-    log.info("%s", report)
-    vs = VideoSet(torch.cat(videos) if videos else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop),
-                                                                 dtype=torch.uint8),
-                  torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long), names, ids,
-                  {"dataset": name, "split": split, "clip": asdict(spec), "load_report": asdict(report)})
-    counts = vs.class_counts()
-    empty = [names[c] for c, k in enumerate(counts) if k == 0]
-    if empty:
-        raise ValueError(f"{name}/{split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have no readable "
-                         f"videos under {root}; check that their videos exist ({report}).")
-    return vs, report
+
+    def parts():
+        report.skipped, report.short, report.loaded = [], [], 0     # each pass reports afresh
+        short, counts = [], torch.zeros(len(names), dtype=torch.long)
+        chunks = range(0, len(items), shard_size)
+        for s0 in bar(chunks, desc=f"{name}/{split} shards", leave=False, show=len(chunks) >= 2):
+            chunk = items[s0:s0 + shard_size]
+            stem = f"shard_{s0 // shard_size:05d}"
+            shard = folder / f"{stem}_{_digest([_file_state(p) for p, _ in chunk])}.safetensors" if folder else None
+            if shard is not None and shard.is_file():
+                part = VideoSet.load(shard)
+            else:
+                part = _decode_shard(chunk, spec, seed + s0, workers, f"{name}/{split} {s0}", names, rel)
+                if shard is not None:
+                    for stale in folder.glob(f"{stem}_*.safetensors"):   # this shard's files before they changed
+                        stale.unlink()
+                    part.save(shard)                      # atomic: a killed run redoes only this shard
+            for path, err in part.meta.get("skipped", []):
+                warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=2)
+            report.skipped += [tuple(s) for s in part.meta.get("skipped", [])]
+            flags = [short_reason(st, dec, spec.frames, short_fraction)
+                     for st, dec in part.meta.get("frames", [[None, None]] * len(part))]
+            short += [(str(root / i), why) for i, why in zip(part.ids, flags) if why]
+            if short_clips == "skip" and any(flags):
+                ok = torch.tensor([not f for f in flags], dtype=torch.bool)
+                part = VideoSet(part.videos[ok], part.labels[ok], names, [i for i, f in zip(part.ids, flags) if not f])
+            report.loaded += len(part)
+            counts += torch.bincount(part.labels, minlength=len(names))
+            yield VideoSet(part.videos, part.labels, names, part.ids, {"dataset": name, "split": split})
+        _report_short(report, short, short_fraction, short_clips)
+        if short_clips == "skip":
+            report.skipped += short
+        log.info("%s", report)
+        empty = [names[c] for c, k in enumerate(counts.tolist()) if k == 0]
+        if empty:
+            raise ValueError(f"{name}/{split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have no "
+                             f"readable videos under {root}; check that their videos exist ({report}).")
+
+    return SplitStream(parts, report, names, (spec.frames, 3, spec.crop, spec.crop),
+                       {"dataset": name, "split": split, "clip": asdict(spec)})
+
+
+def _decode_shard(chunk, spec: ClipSpec, seed: int, workers: int, desc: str, names: list[str], rel) -> VideoSet:
+    decoded = _decode_all(chunk, spec, seed, workers, desc)
+    keep = [k for k, (clip, _) in enumerate(decoded) if clip is not None]
+    vids = (torch.from_numpy(np.stack([decoded[k][0].frames for k in keep])) if keep
+            else torch.zeros((0, spec.frames, 3, spec.crop, spec.crop), dtype=torch.uint8))
+    return VideoSet(vids, torch.tensor([chunk[k][1] for k in keep], dtype=torch.long), names,
+                    [rel(chunk[k][0]) for k in keep],
+                    {"skipped": [(str(chunk[k][0]), err) for k, (clip, err) in enumerate(decoded) if clip is None],
+                     "frames": [[decoded[k][0].stated, decoded[k][0].decoded] for k in keep]})
+
+
+class SplitStream:
+    """A split as its shards, each a VideoSet of at most the shard size, read when iterated (every pass reads
+    them again and fills `report` afresh; the last check, that no class is left empty, runs at the end of a
+    pass). `collect()` is the whole split as one VideoSet, as `load_real` returns it. `listed` bounds the videos a
+    pass yields; `video_shape` is (T, C, H, W)."""
+
+    def __init__(self, parts, report: LoadReport | None, class_names: list[str], video_shape: tuple,
+                 meta: dict) -> None:
+        self._parts, self.report, self.class_names = parts, report, list(class_names)
+        self.video_shape, self.meta = tuple(video_shape), dict(meta)
+        self._whole: VideoSet | None = None
+
+    @classmethod
+    def of(cls, vs: VideoSet) -> "SplitStream":
+        """A split already in memory, as one part."""
+        stream = cls(lambda: iter([vs]), None, vs.class_names, tuple(vs.videos.shape[1:]), vs.meta)
+        stream._whole = vs
+        return stream
+
+    @property
+    def listed(self) -> int:
+        return self.report.listed if self._whole is None else len(self._whole)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __iter__(self):
+        return self._parts()
+
+    def collect(self) -> VideoSet:
+        if self._whole is not None:
+            return self._whole
+        videos, labels, ids = [], [], []
+        for part in self:
+            videos.append(part.videos)
+            labels.append(part.labels)
+            ids += part.ids
+        return VideoSet(torch.cat(videos) if videos else torch.zeros((0, *self.video_shape), dtype=torch.uint8),
+                        torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long), self.class_names, ids,
+                        {**self.meta, "load_report": asdict(self.report)})

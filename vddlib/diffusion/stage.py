@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..data.datasets import diffusion_split
-from ..data.hashing import data_hash
+from ..data.datasets import diffusion_stream
 from ..data.paths import check_paths
 from ..data.video_io import ClipSpec
 from ..data.videoset import VideoSet
@@ -85,10 +84,11 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     test = splits["test"]
-    train = diffusion_split(prof.dataset, d.clip, splits)   # the clips it learns (paper: 16 × 256², interval 3)
+    # the clips it learns (paper: 16 × 256², interval 3), read shard by shard: only their latents are held
+    train = diffusion_stream(prof.dataset, d.clip, splits)
     retrain = d.retrain if retrain is None else retrain
     device = resolve_device(d.device, "diffusion.device")
-    report = {"data_hash": data_hash(train), "diffusion_clips": tuple(train.videos.shape[1:]), "device": device.type}
+    report = {"data_hash": None, "diffusion_clips": train.video_shape, "device": device.type}  # hash: as it encodes
     t0 = time.perf_counter()
     use_shipped = bool(d.shipped) and not retrain
     if d.vae_path:
@@ -96,14 +96,17 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     elif use_shipped:
         _copy_pair(Path(d.shipped), out)
         vae = load_vae(out / "vae").to(device)
-    else:
+    else:                                   # trained on the frames themselves: the split in memory (small data)
         vae = build_small_vae(d.vae).to(device)
-        report["vae_losses"] = train_vae(vae, train.videos, d.vae_steps, d.vae_batch, d.vae_lr)
-        fit_latent_stats(vae, train.videos)
+        frames = train.collect().videos
+        report["vae_losses"] = train_vae(vae, frames, d.vae_steps, d.vae_batch, d.vae_lr)
+        fit_latent_stats(vae, frames)
+        del frames
         vae.save_pretrained(out / "vae")
         write_sums(out / "vae")
     report["vae_seconds"] = time.perf_counter() - t0
     lat = encode_training_split(vae, train, out / "train_latents.safetensors")
+    report["data_hash"] = lat["data_hash"]
     report["decoded_test"] = VideoSet(decode_latents(vae, encode_videos(vae, test.videos)), test.labels,
                                       test.class_names, test.ids, {"split": "test", "decoded": True})
     report["vae_test_psnr"] = psnr(report["decoded_test"].videos, test.videos)
