@@ -253,3 +253,17 @@ def test_a_split_streams_shard_by_shard_as_the_loader_reads_it(tmp_path):
     assert torch.equal(torch.cat([p.videos for p in parts]), whole.videos)
     assert sum((p.ids for p in parts), []) == whole.ids and digest.hexdigest() == data_hash(whole)
     assert str(report) == str(stream.report)
+
+
+def test_splits_larger_than_host_memory_are_warned_about_before_decoding():
+    from vddlib.data.datasets import DatasetConfig, check_host_memory
+
+    cfg = DatasetConfig(name="kinetics400", root="/data/k400", clip=ClipSpec(frames=16, gap=4, crop=112))
+    counts = {"train": 234_619, "test": 19_760}
+    with pytest.warns(UserWarning, match=r"142\.6 GiB of host memory .* 64\.0 GiB available"):
+        check_host_memory(cfg, counts, available=64 * 2**30)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_host_memory(cfg, counts, available=256 * 2**30)
+        check_host_memory(cfg, {"train": 9537, "test": 3783}, available=64 * 2**30)     # UCF101: 7.1 GiB

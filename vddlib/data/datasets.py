@@ -9,6 +9,7 @@ diffusion model sees `diffusion.clip` where a profile sets one (the paper: 16 fr
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,25 @@ def load_dataset(cfg: DatasetConfig) -> dict[str, VideoSet]:
     if cfg.embedded:
         return load_digits_motion(cfg.digits_motion, cfg.cache_dir)
     listing = list_splits(cfg.name, cfg.root)          # both splits listed once, checked for leaks and repeats
+    check_host_memory(cfg, {split: len(listing[split]) for split in ("train", "test")})
     return {split: _load_real(cfg, split, cfg.clip, listing) for split in ("train", "test")}
+
+
+def check_host_memory(cfg: DatasetConfig, videos: dict[str, int], available: int | None = None) -> None:
+    """Warn, before any decoding, when the splits about to be held in host memory exceed what the machine has
+    available (`available` bytes; psutil's figure when None): Kinetics-400's at the evaluators' 16 × 112² are
+    143 GiB. The clips decoded so far stay in the cache either way."""
+    import psutil
+
+    clip = 3 * cfg.clip.frames * cfg.clip.crop ** 2
+    need = sum(videos.values()) * clip
+    available = psutil.virtual_memory().available if available is None else available
+    if need > available:
+        counts = ", ".join(f"{n} {split}" for split, n in videos.items())
+        warnings.warn(f"{cfg.name}: its splits ({counts} videos of {cfg.clip.frames} × {cfg.clip.crop}²) take "
+                      f"{need / 2**30:.1f} GiB of host memory once decoded, and this machine has "
+                      f"{available / 2**30:.1f} GiB available: loading will run out of memory after decoding. "
+                      "Use a machine with more memory, or a smaller `dataset.clip` (frames, crop).", stacklevel=3)
 
 
 def load_summary(splits: dict[str, VideoSet]) -> str:

@@ -252,6 +252,7 @@ def list_splits(name: str, root: str | Path) -> Listing:
 
 
 # ----------------------------------------------------------------------------- decoding
+SHARD_SIZE = 512      # videos per shard of the decoded-clip cache: what a streamed split holds in memory at once
 SHORT_FRACTION = 0.9   # a clip whose file holds under this share of the frames its container states is flagged
 
 
@@ -293,7 +294,7 @@ def _report_short(report: LoadReport, short: list[tuple[str, str]], fraction: fl
 
 
 def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec(),
-              cache_dir: str | Path | None = "artifacts/data", shard_size: int = 512,
+              cache_dir: str | Path | None = "artifacts/data", shard_size: int = SHARD_SIZE,
               workers: int = 4, seed: int = 0, listing: Listing | None = None,
               short_fraction: float = SHORT_FRACTION, short_clips: str = "keep") -> tuple[VideoSet, LoadReport]:
     """Decode (or read from cache) one split of a real dataset as a VideoSet and a LoadReport.
@@ -309,7 +310,7 @@ def load_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec
 
 
 def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSpec(),
-                cache_dir: str | Path | None = "artifacts/data", shard_size: int = 512,
+                cache_dir: str | Path | None = "artifacts/data", shard_size: int = SHARD_SIZE,
                 workers: int = 4, seed: int = 0, listing: Listing | None = None,
                 short_fraction: float = SHORT_FRACTION, short_clips: str = "keep") -> "SplitStream":
     """One split of a real dataset shard by shard (`load_real`'s arguments and cache): a split too large for host
