@@ -86,17 +86,19 @@ def test_devices_are_checked_and_named(tmp_path, splits):
 
 def test_finetune_encodes_a_real_split_shard_by_shard_with_a_given_autoencoder(tmp_path, monkeypatch):
     """With an autoencoder given (the paper's SD VAE) and its own clip, the diffusion model's train split is read
-    and encoded one cache shard at a time (UCF101's is 30 GB of frames at 256²): the autoencoder never sees more
-    than a shard, and the latent file and data hash are those of the whole split encoded at once."""
+    and encoded one shard at a time (UCF101's is 28 GiB of frames at 256²): the autoencoder never sees more than a
+    shard, the latent file is the whole split's, and each shard's latents are kept, not its frames. A second run
+    decodes and encodes nothing; a replaced video file costs its own shard only."""
     import functools
+    import os
 
     from tests import fixtures
-    from vddlib.data import datasets
+    from vddlib.data import datasets, real
     from vddlib.data.datasets import diffusion_split, load_dataset
     from vddlib.data.video_io import ClipSpec
     from vddlib.diffusion import latents as latents_mod
     from vddlib.diffusion.latents import read_latents
-    from vddlib.models.autoencoder import build_small_vae, encode_videos, fit_latent_stats
+    from vddlib.models.autoencoder import build_small_vae, encode_videos, fit_latent_stats, load_vae
 
     root = fixtures.ucf101(tmp_path / "ucf", per_split=3)             # 9 train videos, 3 classes
     prof = tiny_profile()
@@ -110,18 +112,68 @@ def test_finetune_encodes_a_real_split_shard_by_shard_with_a_given_autoencoder(t
     prof = dataclasses.replace(prof, dataset=dataset, diffusion=dataclasses.replace(
         prof.diffusion, vae_path=str(tmp_path / "vae"), clip=clip, retrain=True))
     monkeypatch.setattr(datasets, "stream_real", functools.partial(datasets.stream_real, shard_size=4))
-    seen = []
+    encoded, decoded = [], []
 
-    def counting(vae, videos, **kw):
-        seen.append(len(videos))
+    def counting_encode(vae, videos, **kw):
+        encoded.append(len(videos))
         return encode_videos(vae, videos, **kw)
 
-    monkeypatch.setattr(latents_mod, "encode_videos", counting)
-    rep = stages.finetune(prof, splits, tmp_path / "out")
-    assert seen == [4, 4, 1] and rep["diffusion_clips"] == (6, 3, 32, 32)
+    def counting_decode(chunk, *a, **kw):
+        decoded.append(len(chunk))
+        return decode_shard(chunk, *a, **kw)
+
+    decode_shard = real._decode_shard
+    monkeypatch.setattr(latents_mod, "encode_videos", counting_encode)
+    monkeypatch.setattr(real, "_decode_shard", counting_decode)
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    out = tmp_path / "out"
+    rep = stages.finetune(prof, splits, out)
+    assert encoded == decoded == [4, 4, 1] and rep["diffusion_clips"] == (6, 3, 32, 32)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached       # no 256² frames on disk
+    assert len(list((out / "train_latents.shards").iterdir())) == 3
     whole = diffusion_split(dataset, clip, splits)                    # the same split, in memory at once
-    assert rep["data_hash"] == data_hash(whole) != data_hash(splits["train"])
-    tensors, meta = read_latents(tmp_path / "out" / "train_latents.safetensors")
+    tensors, meta = read_latents(out / "train_latents.safetensors")
     assert json.loads(meta["ids"]) == whole.ids and torch.equal(tensors["labels"], whole.labels)
-    from vddlib.models.autoencoder import load_vae
     assert torch.allclose(tensors["latents"], encode_videos(load_vae(tmp_path / "vae"), whole.videos), atol=1e-5)
+
+    encoded.clear(), decoded.clear()
+    assert stages.finetune(prof, splits, out)["data_hash"] == rep["data_hash"]
+    assert encoded == decoded == []                                   # resumed from the kept shards: no work
+    # a replaced video: its shard alone is decoded and encoded again, and the hash moves
+    victim = root / whole.ids[5]
+    victim.write_bytes(next(p for p in (root / "UCF-101").rglob("*.avi") if p != victim).read_bytes())
+    os.utime(victim, ns=(1, 1))
+    again = stages.finetune(prof, splits, out)
+    assert encoded == decoded == [4] and again["data_hash"] != rep["data_hash"]
+    assert len(list((out / "train_latents.shards").iterdir())) == 3   # the replaced shard's old latents are gone
+
+
+def test_a_killed_encoding_resumes_at_the_first_shard_not_encoded(tmp_path, monkeypatch):
+    from tests import fixtures
+    from vddlib.data.real import stream_real
+    from vddlib.data.video_io import ClipSpec
+    from vddlib.diffusion import latents as latents_mod
+    from vddlib.diffusion.latents import encode_training_split
+    from vddlib.models.autoencoder import build_small_vae, encode_videos
+
+    root = fixtures.ucf101(tmp_path / "ucf", per_split=3)
+    stream = stream_real("ucf101", root, "train", ClipSpec(frames=4, gap=2, resize=(40, 30), crop=16),
+                         cache_dir=None, shard_size=4)
+    vae = build_small_vae(SmallVAEConfig(block_out_channels=(8, 8, 8), norm_num_groups=4))
+    calls = []
+
+    def dies_on_the_second_shard(vae, videos, **kw):
+        calls.append(len(videos))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return encode_videos(vae, videos, **kw)
+
+    monkeypatch.setattr(latents_mod, "encode_videos", dies_on_the_second_shard)
+    with pytest.raises(KeyboardInterrupt):
+        encode_training_split(vae, stream, tmp_path / "lat.safetensors", shards_dir=tmp_path / "shards")
+    assert not (tmp_path / "lat.safetensors").exists() and len(list((tmp_path / "shards").iterdir())) == 1
+    calls.clear()
+    monkeypatch.setattr(latents_mod, "encode_videos", lambda vae, videos, **kw: calls.append(len(videos)) or
+                        encode_videos(vae, videos, **kw))
+    lat = encode_training_split(vae, stream, tmp_path / "lat.safetensors", shards_dir=tmp_path / "shards")
+    assert calls == [4, 1] and lat["latents"].shape[0] == 9

@@ -46,14 +46,19 @@ def test_paper_table1_pool_sizes():
 
 def test_plan_gives_the_host_memory_and_disk_the_data_takes():
     """The evaluators' splits are held in host memory (uint8 16 × 112²: 588 KiB a video), Latte's latents too (fp32
-    16 × 4 × 32²: 256 KiB); Latte's own 256² clips are read one cache shard at a time, and cached on disk."""
+    16 × 4 × 32²: 256 KiB); Latte's own 256² clips are read one shard at a time, and not cached on disk when the
+    autoencoder is given (the paper's SD VAE): their latents are."""
     ucf, k400 = plan(load_profile("paper_ucf101")), plan(load_profile("paper_kinetics400"))
     video, clip256, latent = 3 * 16 * 112 ** 2, 3 * 16 * 256 ** 2, 16 * 4 * 32 ** 2 * 4
     n = DATASETS["ucf101"].train + DATASETS["ucf101"].test
     assert ucf["host_gib"]["evaluator_splits"] * 2**30 == pytest.approx(n * video)
     assert ucf["host_gib"]["latte_latents"] * 2**30 == pytest.approx(DATASETS["ucf101"].train * latent)
     assert ucf["host_gib"]["diffusion_clip_shard"] * 2**30 == pytest.approx(512 * clip256)      # not the 28 GiB split
-    assert ucf["disk_gib"]["clip_cache"] * 2**30 == pytest.approx(n * video + DATASETS["ucf101"].train * clip256)
+    assert ucf["disk_gib"]["clip_cache"] * 2**30 == pytest.approx(n * video)
+    assert ucf["disk_gib"]["latte_latents"] == pytest.approx(2 * ucf["host_gib"]["latte_latents"])
+    own = load_profile("paper_ucf101")
+    own.diffusion.vae_path = ""                                          # an autoencoder trained on the clips
+    assert plan(own)["disk_gib"]["clip_cache"] * 2**30 == pytest.approx(n * video + DATASETS["ucf101"].train * clip256)
     assert k400["host_gib"]["evaluator_splits"] > 128                  # more than the lent GPU machine's memory
     assert plan(load_profile("default"))["host_gib"]["diffusion_clip_shard"] == 0    # digits-motion: one clip
 

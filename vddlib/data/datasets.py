@@ -151,12 +151,14 @@ def diffusion_split(cfg: DatasetConfig, clip: ClipSpec | None, splits: dict[str,
     return diffusion_stream(cfg, clip, splits).collect()
 
 
-def diffusion_stream(cfg: DatasetConfig, clip: ClipSpec | None, splits: dict[str, VideoSet]) -> SplitStream:
+def diffusion_stream(cfg: DatasetConfig, clip: ClipSpec | None, splits: dict[str, VideoSet],
+                     cache_clips: bool = True) -> SplitStream:
     """`diffusion_split` shard by shard, for encoding a split that host memory cannot hold at the diffusion model's
-    clip (UCF101's train split at 16 × 256² is 30 GB, Kinetics-400's 0.75 TB); the evaluators' train split as
-    one part where the diffusion model sees their clip."""
+    clip (UCF101's train split at 16 × 256² is 28 GiB, Kinetics-400's 0.7 TiB); the evaluators' train split as
+    one part where the diffusion model sees their clip. `cache_clips=False`: the decoded clips are not written to
+    `dataset.cache_dir` (for a consumer that keeps what it makes of each shard, as the latent encoder does)."""
     dclip = diffusion_clip(cfg, clip)
     if dclip is None:
         return SplitStream.of(splits["train"])
-    return stream_real(cfg.name, cfg.root, "train", dclip, cfg.cache_dir, short_fraction=cfg.short_fraction,
-                       short_clips=cfg.short_clips)
+    return stream_real(cfg.name, cfg.root, "train", dclip, cfg.cache_dir if cache_clips else None,
+                       short_fraction=cfg.short_fraction, short_clips=cfg.short_clips)

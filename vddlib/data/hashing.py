@@ -48,6 +48,19 @@ class PartsHash:
         return h.hexdigest()[:16]
 
 
+def video_digest(videos) -> str:
+    """sha1 of one shard's videos (hex), kept beside what was made of the shard for `shards_hash`."""
+    return hashlib.sha1(_bytes(videos)).hexdigest()
+
+
+def shards_hash(video_digests: list[str], labels) -> str:
+    """The data hash of a split kept shard by shard (`video_digest` of each shard in order, then all labels):
+    it changes with any video or label, and is computed without the videos (which `data_hash` needs)."""
+    h = hashlib.sha1("".join(video_digests).encode())
+    h.update(_bytes(torch.as_tensor(labels, dtype=torch.long)))
+    return h.hexdigest()[:16]
+
+
 def inputs_hash(labels, arrays: dict) -> str:
     """sha1 of the labels (as int64) and the named arrays: what a selection depends on besides its settings."""
     h = hashlib.sha1(np.ascontiguousarray(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels))

@@ -329,21 +329,29 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
 
     spec_key = _digest([asdict(spec), seed, str(root.resolve()), names, [(rel(p), y) for p, y in items]])
     folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
+    starts = range(0, len(items), shard_size)
 
-    def parts():
+    def shard_name(s0: int) -> str:         # the shard's place and its files' sizes and modification times
+        return f"shard_{s0 // shard_size:05d}_{_digest([_file_state(p) for p, _ in items[s0:s0 + shard_size]])}"
+
+    def keys() -> list[str]:
+        return [f"{name}_{split}_{spec_key}_{shard_name(s0)}" for s0 in starts]
+
+    def parts(skip=frozenset()):
         report.skipped, report.short, report.loaded = [], [], 0     # each pass reports afresh
         short, counts = [], torch.zeros(len(names), dtype=torch.long)
-        chunks = range(0, len(items), shard_size)
-        for s0 in bar(chunks, desc=f"{name}/{split} shards", leave=False, show=len(chunks) >= 2):
-            chunk = items[s0:s0 + shard_size]
-            stem = f"shard_{s0 // shard_size:05d}"
-            shard = folder / f"{stem}_{_digest([_file_state(p) for p, _ in chunk])}.safetensors" if folder else None
+        for s0 in bar(starts, desc=f"{name}/{split} shards", leave=False, show=len(starts) >= 2):
+            chunk, stem = items[s0:s0 + shard_size], shard_name(s0)
+            key = f"{name}_{split}_{spec_key}_{stem}"
+            if key in skip:
+                continue
+            shard = folder / f"{stem}.safetensors" if folder else None
             if shard is not None and shard.is_file():
                 part = VideoSet.load(shard)
             else:
                 part = _decode_shard(chunk, spec, seed + s0, workers, f"{name}/{split} {s0}", names, rel)
                 if shard is not None:
-                    for stale in folder.glob(f"{stem}_*.safetensors"):   # this shard's files before they changed
+                    for stale in folder.glob(f"shard_{s0 // shard_size:05d}_*.safetensors"):  # before its files changed
                         stale.unlink()
                     part.save(shard)                      # atomic: a killed run redoes only this shard
             for path, err in part.meta.get("skipped", []):
@@ -357,18 +365,19 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
                 part = VideoSet(part.videos[ok], part.labels[ok], names, [i for i, f in zip(part.ids, flags) if not f])
             report.loaded += len(part)
             counts += torch.bincount(part.labels, minlength=len(names))
-            yield VideoSet(part.videos, part.labels, names, part.ids, {"dataset": name, "split": split})
+            yield VideoSet(part.videos, part.labels, names, part.ids,
+                           {"dataset": name, "split": split, "shard": key})
         _report_short(report, short, short_fraction, short_clips)
         if short_clips == "skip":
             report.skipped += short
         log.info("%s", report)
         empty = [names[c] for c, k in enumerate(counts.tolist()) if k == 0]
-        if empty:
+        if empty and not skip:              # a pass that left shards out cannot tell
             raise ValueError(f"{name}/{split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have no "
                              f"readable videos under {root}; check that their videos exist ({report}).")
 
     return SplitStream(parts, report, names, (spec.frames, 3, spec.crop, spec.crop),
-                       {"dataset": name, "split": split, "clip": asdict(spec)})
+                       {"dataset": name, "split": split, "clip": asdict(spec)}, keys)
 
 
 def _decode_shard(chunk, spec: ClipSpec, seed: int, workers: int, desc: str, names: list[str], rel) -> VideoSet:
@@ -386,18 +395,22 @@ class SplitStream:
     """A split as its shards, each a VideoSet of at most the shard size, read when iterated (every pass reads
     them again and fills `report` afresh; the last check, that no class is left empty, runs at the end of a
     pass). `collect()` is the whole split as one VideoSet, as `load_real` returns it. `listed` bounds the videos a
-    pass yields; `video_shape` is (T, C, H, W)."""
+    pass yields; `video_shape` is (T, C, H, W).
+
+    A real split's shards have keys (`shard_keys()`, each part's `meta["shard"]`) that change with the clip, the
+    listing and the shard's files, so a consumer can keep what it made of a shard and pass its key to
+    `parts(skip=...)`, which then neither reads nor decodes that shard."""
 
     def __init__(self, parts, report: LoadReport | None, class_names: list[str], video_shape: tuple,
-                 meta: dict) -> None:
+                 meta: dict, keys=None) -> None:
         self._parts, self.report, self.class_names = parts, report, list(class_names)
-        self.video_shape, self.meta = tuple(video_shape), dict(meta)
+        self.video_shape, self.meta, self._keys = tuple(video_shape), dict(meta), keys
         self._whole: VideoSet | None = None
 
     @classmethod
     def of(cls, vs: VideoSet) -> "SplitStream":
-        """A split already in memory, as one part."""
-        stream = cls(lambda: iter([vs]), None, vs.class_names, tuple(vs.videos.shape[1:]), vs.meta)
+        """A split already in memory, as one part (without a key)."""
+        stream = cls(lambda skip=frozenset(): iter([vs]), None, vs.class_names, tuple(vs.videos.shape[1:]), vs.meta)
         stream._whole = vs
         return stream
 
@@ -408,6 +421,14 @@ class SplitStream:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def shard_keys(self) -> list[str] | None:
+        """Each shard's key, in order, as its files are now; None for a split in memory."""
+        return None if self._keys is None else self._keys()
+
+    def parts(self, skip=frozenset()):
+        """The shards in order, leaving out those whose keys are in `skip`."""
+        return self._parts(frozenset(skip))
 
     def __iter__(self):
         return self._parts()

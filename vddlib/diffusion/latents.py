@@ -12,44 +12,97 @@ from pathlib import Path
 import torch
 
 from ..checksums import read_tensors
-from ..data.hashing import PartsHash
+from ..data.hashing import PartsHash, shards_hash, video_digest, weights_hash
 from ..data.real import SplitStream
 from ..data.videoset import VideoSet
 from ..files import save_tensors
 from ..models.autoencoder import encode_videos
 
 
-def encode_training_split(vae, train: VideoSet | SplitStream, path: str | Path, batch_frames: int = 256) -> dict:
+def encode_training_split(vae, train: VideoSet | SplitStream, path: str | Path, batch_frames: int = 256,
+                          shards_dir: str | Path | None = None) -> dict:
     """Encode the train split to `path` (latents, labels; metadata: split, classes, ids). Returns the tensors and
-    the split's `data_hash`. A `SplitStream` is encoded shard by shard: host memory holds one shard of videos and
-    the latents (UCF101's train split at 256² is 30 GB of frames and 2.5 GB of latents)."""
+    the split's data hash.
+
+    A `SplitStream` is encoded shard by shard: host memory holds one shard of videos and the latents (UCF101's
+    train split at 256² is 30 GB of frames and 2.3 GiB of latents). With `shards_dir`, each shard's latents are
+    kept there as they are made, named by the shard's key and the autoencoder's weights: a killed run resumes at
+    the first shard not encoded, a second run neither decodes nor encodes again, and a replaced video file
+    re-encodes its shard only. The hash is then `shards_hash` (made without the videos); else `data_hash`'s."""
     stream = train if isinstance(train, SplitStream) else SplitStream.of(train)
     split = stream.meta.get("split")
     if split != "train":
         raise ValueError(f"The diffusion model trains on the train split only; got a VideoSet of split {split!r}. "
                          "Pass splits['train'].")
-    latents, labels, ids, digest, n = None, [], [], PartsHash(), 0
-    for part in stream:
-        z = encode_videos(vae, part.videos, batch_frames=batch_frames, progress=True)
-        if latents is None and len(z) >= stream.listed:
-            latents = z                         # the whole split in one part
-        else:
-            if latents is None:                 # a slot per listed video, filled in order: no copy to concatenate
-                latents = torch.empty((stream.listed, *z.shape[1:]), dtype=z.dtype)
-            latents[n:n + len(z)] = z
-        n += len(z)
-        labels.append(part.labels)
-        ids += part.ids
-        digest.update(part)
-    if latents is None:
-        raise ValueError("The train split has no videos to encode.")
-    if n < len(latents):                        # videos skipped or short: free the unused slots
-        latents = latents[:n].clone()
-    labels = torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long)
+    keys = stream.shard_keys() if shards_dir is not None else None
+    if keys is None:
+        latents, labels, ids, digest = _encode_parts(vae, stream, batch_frames)
+    else:
+        latents, labels, ids, digest = _encode_shards(vae, stream, Path(shards_dir), batch_frames)
     meta = {"split": "train", "num_classes": str(stream.num_classes), "class_names": json.dumps(stream.class_names),
             "ids": json.dumps(ids), "dataset": str(stream.meta.get("dataset", ""))}
     save_tensors(path, {"latents": latents, "labels": labels}, metadata=meta)
-    return {"latents": latents, "labels": labels, "data_hash": digest.hexdigest()}
+    return {"latents": latents, "labels": labels, "data_hash": digest}
+
+
+class _Slots:
+    """The split's latents filled in order, a slot per listed video (no second copy to concatenate)."""
+
+    def __init__(self, listed: int) -> None:
+        self.listed, self.latents, self.n, self.labels, self.ids = listed, None, 0, [], []
+
+    def add(self, z: torch.Tensor, labels: torch.Tensor, ids: list[str]) -> None:
+        if self.latents is None and len(z) >= self.listed:
+            self.latents = z                    # the whole split in one part
+        else:
+            if self.latents is None:
+                self.latents = torch.empty((self.listed, *z.shape[1:]), dtype=z.dtype)
+            self.latents[self.n:self.n + len(z)] = z
+        self.n += len(z)
+        self.labels.append(labels)
+        self.ids += ids
+
+    def done(self) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        if self.latents is None:
+            raise ValueError("The train split has no videos to encode.")
+        latents = self.latents if self.n == len(self.latents) else self.latents[:self.n].clone()  # skipped videos
+        return latents, torch.cat(self.labels), self.ids
+
+
+def _encode_parts(vae, stream: SplitStream, batch_frames: int):
+    slots, digest = _Slots(stream.listed), PartsHash()
+    for part in stream:
+        slots.add(encode_videos(vae, part.videos, batch_frames=batch_frames, progress=True), part.labels, part.ids)
+        digest.update(part)
+    return (*slots.done(), digest.hexdigest())
+
+
+def _encode_shards(vae, stream: SplitStream, folder: Path, batch_frames: int):
+    tag = weights_hash(vae)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def file(key: str) -> Path:
+        return folder / f"{key}_vae{tag}.safetensors"
+
+    done = {k for k in stream.shard_keys() if file(k).is_file()}
+    for part in stream.parts(skip=done):
+        z = encode_videos(vae, part.videos, batch_frames=batch_frames, progress=True)
+        save_tensors(file(part.meta["shard"]), {"latents": z, "labels": part.labels},
+                     metadata={"ids": json.dumps(part.ids), "videos_sha1": video_digest(part.videos)})
+    files = [file(k) for k in stream.shard_keys()]
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise RuntimeError(f"Video files changed while the train split was encoded (no latents for {missing[:3]}); "
+                           "run the stage again: it encodes only the shards whose files changed.")
+    slots, digests = _Slots(stream.listed), []
+    for f in files:
+        tensors, meta = read_tensors(f)
+        slots.add(tensors["latents"], tensors["labels"], json.loads(meta["ids"]))
+        digests.append(meta["videos_sha1"])
+    for stale in set(folder.glob("*.safetensors")) - set(files):    # shards of files since replaced, other VAEs
+        stale.unlink()
+    latents, labels, ids = slots.done()
+    return latents, labels, ids, shards_hash(digests, labels)
 
 
 def read_latents(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:

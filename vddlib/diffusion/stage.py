@@ -84,13 +84,15 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     test = splits["test"]
-    # the clips it learns (paper: 16 × 256², interval 3), read shard by shard: only their latents are held
-    train = diffusion_stream(prof.dataset, d.clip, splits)
     retrain = d.retrain if retrain is None else retrain
+    use_shipped = bool(d.shipped) and not retrain
+    trains_vae = not d.vae_path and not use_shipped
+    # The clips it learns (paper: 16 × 256², interval 3), read shard by shard: only their latents are held, and
+    # kept per shard (train_latents.shards/). Their decoded frames are cached only for an autoencoder trained here.
+    train = diffusion_stream(prof.dataset, d.clip, splits, cache_clips=trains_vae)
     device = resolve_device(d.device, "diffusion.device")
     report = {"data_hash": None, "diffusion_clips": train.video_shape, "device": device.type}  # hash: as it encodes
     t0 = time.perf_counter()
-    use_shipped = bool(d.shipped) and not retrain
     if d.vae_path:
         vae = load_vae(d.vae_path).to(device)
     elif use_shipped:
@@ -105,7 +107,7 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
         vae.save_pretrained(out / "vae")
         write_sums(out / "vae")
     report["vae_seconds"] = time.perf_counter() - t0
-    lat = encode_training_split(vae, train, out / "train_latents.safetensors")
+    lat = encode_training_split(vae, train, out / "train_latents.safetensors", shards_dir=out / "train_latents.shards")
     report["data_hash"] = lat["data_hash"]
     report["decoded_test"] = VideoSet(decode_latents(vae, encode_videos(vae, test.videos)), test.labels,
                                       test.class_names, test.ids, {"split": "test", "decoded": True})

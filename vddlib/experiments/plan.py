@@ -99,20 +99,23 @@ def plan(prof: "Profile") -> dict:
 def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[int, int],
                latent: tuple[int, int]) -> dict:
     """GiB of host memory and disk the profile's data takes, from the expected split sizes: the evaluators' splits
-    are held in host memory (uint8), Latte's training latents too (fp32), and its own clips are read a cache shard
-    at a time; the decoded-clip cache and the pool (uint8 videos at the evaluators' clip, fp16 latents) are on
-    disk."""
+    are held in host memory (uint8), Latte's training latents too (fp32), and its own clips are read a shard at a
+    time. On disk: the decoded-clip cache (Latte's own clips only where the autoencoder is trained here), the
+    latents (kept per shard and as one file) and the pool (uint8 videos at the evaluators' clip, fp16 latents)."""
     facts = DATASETS.get(prof.dataset.name)
     dm = prof.dataset.digits_motion
     n_train, n_test = (facts.train, facts.test) if facts else (K * dm.train_per_class, K * dm.test_per_class)
     (frames, size), (ev_frames, ev_size), (ch, h) = clip, ev_clip, latent
     ev_video, video = 3 * ev_frames * ev_size ** 2, 3 * frames * size ** 2
     own_clip = (frames, size) != (ev_frames, ev_size) and facts is not None
+    cached_own = own_clip and not prof.diffusion.vae_path and not prof.diffusion.shipped
+    latents = n_train * frames * ch * h * h * 4
     pool = K * prof.generate.per_class
     gib = 2 ** 30
     return {"host_gib": {"evaluator_splits": (n_train + n_test) * ev_video / gib,
-                         "latte_latents": n_train * frames * ch * h * h * 4 / gib,
+                         "latte_latents": latents / gib,
                          "diffusion_clip_shard": (min(SHARD_SIZE, n_train) if own_clip else 0) * video / gib},
-            "disk_gib": {"clip_cache": ((n_train + n_test) * ev_video + (n_train * video if own_clip else 0)) / gib
+            "disk_gib": {"clip_cache": ((n_train + n_test) * ev_video + (n_train * video if cached_own else 0)) / gib
                          if facts else 0.0,
+                         "latte_latents": 2 * latents / gib,
                          "pool": pool * (ev_video + frames * ch * h * h * 2) / gib}}
