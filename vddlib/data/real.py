@@ -399,7 +399,7 @@ class SplitStream:
 
     A real split's shards have keys (`shard_keys()`, each part's `meta["shard"]`) that change with the clip, the
     listing and the shard's files, so a consumer can keep what it made of a shard and pass its key to
-    `parts(skip=...)`, which then neither reads nor decodes that shard."""
+    `parts(skip=...)`, which then neither reads nor decodes that shard (the report then covers the shards read)."""
 
     def __init__(self, parts, report: LoadReport | None, class_names: list[str], video_shape: tuple,
                  meta: dict, keys=None) -> None:
