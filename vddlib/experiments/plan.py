@@ -108,7 +108,8 @@ def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[in
     (frames, size), (ev_frames, ev_size), (ch, h) = clip, ev_clip, latent
     ev_video, video = 3 * ev_frames * ev_size ** 2, 3 * frames * size ** 2
     own_clip = (frames, size) != (ev_frames, ev_size) and facts is not None
-    cached_own = own_clip and not prof.diffusion.vae_path and not prof.diffusion.shipped
+    d = prof.diffusion
+    cached_own = own_clip and not d.vae_path and not (d.shipped and not d.retrain)   # an autoencoder trained here
     latents = n_train * frames * ch * h * h * 4
     pool = K * prof.generate.per_class
     gib = 2 ** 30
