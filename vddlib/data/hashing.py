@@ -13,11 +13,14 @@ import numpy as np
 import torch
 
 
-def _bytes(a) -> bytes:
+def _bytes(a) -> memoryview:
+    """The bytes of a tensor or array, as a view for hashlib: no copy of a contiguous CPU tensor (a split of
+    videos can be most of the host's memory)."""
     if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().contiguous()
-        return a.view(-1).view(torch.uint8).numpy().tobytes() if a.dtype == torch.bfloat16 else a.numpy().tobytes()
-    return np.ascontiguousarray(np.asarray(a)).tobytes()
+        a = a.detach().cpu().contiguous().reshape(-1)
+        a = a.view(torch.uint8) if a.dtype == torch.bfloat16 else a      # numpy has no bf16: its bytes as they are
+        a = a.numpy()
+    return memoryview(np.ascontiguousarray(np.asarray(a)).reshape(-1).view(np.uint8))
 
 
 def data_hash(vs) -> str:
@@ -76,7 +79,7 @@ def weights_hash(model: torch.nn.Module) -> str:
     h = hashlib.sha1()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        h.update(_bytes(v.detach().cpu().contiguous().view(-1).view(torch.uint8)))
     return h.hexdigest()[:16]
 
 
