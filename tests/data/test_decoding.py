@@ -85,7 +85,7 @@ def _ucf_with_bad_clips(tmp_path):
     return root, short, cut
 
 
-def test_short_clips_are_warned_counted_and_kept_or_skipped(tmp_path):
+def test_short_clips_are_warned_counted_and_kept_or_skipped(tmp_path, monkeypatch):
     root, short, cut = _ucf_with_bad_clips(tmp_path)
     with pytest.warns(UserWarning, match="2 short clip"):
         vs, report = load_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c")
@@ -97,6 +97,14 @@ def test_short_clips_are_warned_counted_and_kept_or_skipped(tmp_path):
         vs2, report2 = load_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c", short_clips="skip")
     assert len(vs2) == 7 and len(report2.skipped) == 2 and report2.short == report.short
     assert not any("g01" in i and ("Biking" in i or "YoYo" in i) for i in vs2.ids)
+    # going back and forth between the rules decodes nothing and reports the same
+    calls, orig = [], real.decode_clip
+    monkeypatch.setattr(real, "decode_clip", lambda *a, **k: calls.append(a[0]) or orig(*a, **k))
+    for rule, want in (("keep", vs), ("skip", vs2), ("keep", vs)):
+        with pytest.warns(UserWarning, match="2 short clip"):
+            again, rep = load_real("ucf101", root, "train", SPEC, cache_dir=tmp_path / "c", short_clips=rule)
+        assert torch.equal(again.videos, want.videos) and again.ids == want.ids and rep.short == report.short
+    assert calls == []
 
 
 def test_load_dataset_reports_what_it_loaded(tmp_path):
@@ -148,7 +156,7 @@ def test_a_repaired_file_is_decoded_again_and_only_its_shard(tmp_path, monkeypat
         vs, report = load_real("ucf101", root, "train", SPEC, cache_dir=cache, shard_size=3)
     assert not report.skipped and len(vs) == 9
     assert len(calls) == 3 and bad in calls                # its shard of 3 re-decoded, the other two read back
-    assert len(list(cache.rglob("shard_00002_*.safetensors"))) == 1    # the stale shard is gone
+    assert len(list(cache.rglob("split_*.u8"))) == 1 and not list(cache.rglob("shard_*"))   # one file, none stale
     fresh, _ = load_real("ucf101", root, "train", SPEC, cache_dir=None)
     assert torch.equal(vs.videos, fresh.videos)
 

@@ -1,6 +1,8 @@
 """Real-dataset loaders on tiny fixture folders in each dataset's real layout and codec."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -142,20 +144,77 @@ def test_empty_class_is_an_error(tmp_path):
         load_real("ucf101", root, "train", SPEC, cache_dir=None)
 
 
-def test_cache_is_read_back_and_a_lost_shard_is_redone(tmp_path, monkeypatch):
+def _count_decodes(monkeypatch, fail_at: int | None = None) -> list:
+    calls, orig = [], real.decode_clip
+
+    def counted(*a, **k):
+        calls.append(a[0])
+        if fail_at is not None and len(calls) == fail_at:
+            raise RuntimeError("killed")                 # as if the run were killed while decoding this video
+        return orig(*a, **k)
+
+    monkeypatch.setattr(real, "decode_clip", counted)
+    return calls
+
+
+def test_a_cached_split_is_one_file_held_memory_mapped(tmp_path, monkeypatch):
+    """The cache keeps a split as one raw file that load_real maps (its pages are the page cache's, not the
+    process's), with the same videos, labels and ids as decoding it in memory; the shard files it holds are gone,
+    a second load decodes nothing, and writing to the videos changes the process's copy only."""
+    root = fixtures.hmdb51(tmp_path / "h", per_split=3)
+    cache = tmp_path / "cache"
+    plain, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=None, shard_size=4)
+    first, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=4)
+    files = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert len(files) == 2 and files[0].startswith("split_") and {p.split(".")[-1] for p in files} == {"json", "u8"}
+    assert torch.equal(first.videos, plain.videos) and torch.equal(first.labels, plain.labels)
+    assert first.ids == plain.ids and first.meta["file"].endswith(".u8")
+    assert first.meta["file"] in Path("/proc/self/maps").read_text()   # mapped, not read into memory
+    calls = _count_decodes(monkeypatch)
+    again, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=4)
+    assert calls == [] and torch.equal(again.videos, plain.videos) and again.ids == plain.ids
+    again.videos[0] = 0                                                # copy-on-write
+    assert torch.equal(first.videos, plain.videos)
+    third, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=4)
+    assert calls == [] and torch.equal(third.videos, plain.videos)
+
+
+def test_a_killed_decoding_resumes_and_a_replaced_video_redecodes_its_shard(tmp_path, monkeypatch):
+    import os
+
+    root = fixtures.hmdb51(tmp_path / "h", per_split=3)                 # 6 train videos: shards of 4 and 2
+    cache = tmp_path / "cache"
+    plain, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=None, shard_size=4)
+    calls = _count_decodes(monkeypatch, fail_at=5)                     # the first video of shard 2
+    with pytest.raises(RuntimeError, match="killed"):
+        load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=4, workers=1)
+    assert len(list(cache.rglob("shard_*.safetensors"))) == 1 and not list(cache.rglob("split_*"))
+    calls = _count_decodes(monkeypatch)
+    resumed, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=4)
+    assert len(calls) == 2 and torch.equal(resumed.videos, plain.videos) and resumed.ids == plain.ids
+    # a replaced video: its shard is decoded again, the other read from the split file; one split file remains
+    victim = root / resumed.ids[0]
+    os.utime(victim, ns=(victim.stat().st_atime_ns, victim.stat().st_mtime_ns + 10**9))
+    calls.clear()
+    redone, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=4)
+    assert len(calls) == 4 and torch.equal(redone.videos, plain.videos) and redone.ids == plain.ids
+    assert len(list(cache.rglob("split_*.u8"))) == 1 and not list(cache.rglob("shard_*"))
+
+
+def test_a_truncated_split_file_is_rebuilt_and_a_foreign_one_named(tmp_path):
+    from vddlib.files import map_uint8
+
     root = fixtures.hmdb51(tmp_path / "h")
     cache = tmp_path / "cache"
-    first, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
-    shards = sorted(cache.rglob("shard_*.safetensors"))
-    assert len(shards) == 2
-    calls = []
-    orig = real.decode_clip
-    monkeypatch.setattr(real, "decode_clip", lambda *a, **k: calls.append(a[0]) or orig(*a, **k))
-    again, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
-    assert calls == [] and torch.equal(first.videos, again.videos) and first.ids == again.ids
-    shards[1].unlink()                                       # as if killed while writing shard 2
-    redone, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache, shard_size=3)
-    assert len(calls) == 1 and torch.equal(first.videos, redone.videos)
+    first, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache)
+    first.videos = first.videos.clone()                 # a mapping cut short under it would fault (SIGBUS)
+    data = next(cache.rglob("split_*.u8"))
+    with open(data, "r+b") as f:
+        f.truncate(data.stat().st_size // 2)
+    again, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache)      # the index no longer fits: rebuilt
+    assert torch.equal(again.videos, first.videos)
+    with pytest.raises(ValueError, match=r"holds \d+ bytes.*truncated"):
+        map_uint8(data, (len(first) + 1, *first.videos.shape[1:]))
 
 
 def test_frame_indices_gap_and_short_videos():
@@ -255,15 +314,24 @@ def test_a_split_streams_shard_by_shard_as_the_loader_reads_it(tmp_path):
     assert str(report) == str(stream.report)
 
 
-def test_splits_larger_than_host_memory_are_warned_about_before_decoding():
-    from vddlib.data.datasets import DatasetConfig, check_host_memory
-
-    cfg = DatasetConfig(name="kinetics400", root="/data/k400", clip=ClipSpec(frames=16, gap=4, crop=112))
-    counts = {"train": 234_619, "test": 19_760}
-    with pytest.warns(UserWarning, match=r"142\.6 GiB of host memory .* 64\.0 GiB available"):
-        check_host_memory(cfg, counts, available=64 * 2**30)
+def test_splits_larger_than_the_cache_disk_are_warned_about_before_decoding(tmp_path):
     import warnings
+
+    from vddlib.data.datasets import DatasetConfig, check_cache_space
+
+    cfg = DatasetConfig(name="kinetics400", root="/data/k400", clip=ClipSpec(frames=16, gap=4, crop=112),
+                        cache_dir=str(tmp_path / "cache"))
+    counts = {"train": 234_619, "test": 19_760}                   # 142.6 GiB, and the train split's shards: 274.2
+    with pytest.warns(UserWarning, match=r"up to 274\.2 GiB under .*cache.* 200\.0 GiB are free"):
+        check_cache_space(cfg, counts, free=200 * 2**30)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check_host_memory(cfg, counts, available=256 * 2**30)
-        check_host_memory(cfg, {"train": 9537, "test": 3783}, available=64 * 2**30)     # UCF101: 7.1 GiB
+        check_cache_space(cfg, counts, free=300 * 2**30)
+        check_cache_space(cfg, {"train": 9537, "test": 3783}, free=64 * 2**30)       # UCF101: 12.8 GiB
+    held = tmp_path / "cache" / "kinetics400_train_0123456789" / "split_x.u8"    # what a first run decoded
+    held.parent.mkdir(parents=True)
+    with open(held, "wb") as f:
+        f.truncate(100 * 2**30)                                   # sparse: no disk taken here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_cache_space(cfg, counts, free=200 * 2**30)

@@ -45,21 +45,27 @@ def test_paper_table1_pool_sizes():
 
 
 def test_plan_gives_the_host_memory_and_disk_the_data_takes():
-    """The evaluators' splits are held in host memory (uint8 16 × 112²: 588 KiB a video), Latte's latents too (fp32
-    16 × 4 × 32²: 256 KiB); Latte's own 256² clips are read one shard at a time, and not cached on disk when the
-    autoencoder is given (the paper's SD VAE): their latents are."""
+    """Clips are decoded one shard (512 videos) at a time; the evaluators' splits (uint8 16 × 112²: 588 KiB a
+    video) are memory-mapped from their split files, Latte's latents (fp32 16 × 4 × 32²: 256 KiB) are read whole;
+    Latte's own 256² clips are not cached on disk when the autoencoder is given (the paper's SD VAE): their
+    latents are. While a split's file is written, its shards are on disk too."""
     ucf, k400 = plan(load_profile("paper_ucf101")), plan(load_profile("paper_kinetics400"))
     video, clip256, latent = 3 * 16 * 112 ** 2, 3 * 16 * 256 ** 2, 16 * 4 * 32 ** 2 * 4
-    n = DATASETS["ucf101"].train + DATASETS["ucf101"].test
-    assert ucf["host_gib"]["evaluator_splits"] * 2**30 == pytest.approx(n * video)
-    assert ucf["host_gib"]["latte_latents"] * 2**30 == pytest.approx(DATASETS["ucf101"].train * latent)
+    n_train = DATASETS["ucf101"].train
+    n = n_train + DATASETS["ucf101"].test
+    assert ucf["host_gib"]["evaluator_clip_shard"] * 2**30 == pytest.approx(512 * video)
+    assert ucf["mapped_gib"]["evaluator_splits"] * 2**30 == pytest.approx(n * video)
+    assert ucf["host_gib"]["latte_latents"] * 2**30 == pytest.approx(n_train * latent)
     assert ucf["host_gib"]["diffusion_clip_shard"] * 2**30 == pytest.approx(512 * clip256)      # not the 28 GiB split
     assert ucf["disk_gib"]["clip_cache"] * 2**30 == pytest.approx(n * video)
+    assert ucf["disk_gib"]["clip_cache_peak"] * 2**30 == pytest.approx((n + n_train) * video)
     assert ucf["disk_gib"]["latte_latents"] == pytest.approx(2 * ucf["host_gib"]["latte_latents"])
     own = load_profile("paper_ucf101")
     own.diffusion.vae_path = ""                                          # an autoencoder trained on the clips
-    assert plan(own)["disk_gib"]["clip_cache"] * 2**30 == pytest.approx(n * video + DATASETS["ucf101"].train * clip256)
-    assert k400["host_gib"]["evaluator_splits"] > 128                  # more than the lent GPU machine's memory
+    assert plan(own)["disk_gib"]["clip_cache"] * 2**30 == pytest.approx(n * video + n_train * clip256)
+    assert plan(own)["disk_gib"]["clip_cache_peak"] * 2**30 == pytest.approx(n * video + 2 * n_train * clip256)
+    assert k400["mapped_gib"]["evaluator_splits"] > 128                 # more than the lent GPU machine's memory,
+    assert sum(k400["host_gib"].values()) < 64                          # which the host need not hold
     assert plan(load_profile("default"))["host_gib"]["diffusion_clip_shard"] == 0    # digits-motion: one clip
 
 

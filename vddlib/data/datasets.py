@@ -80,25 +80,33 @@ def load_dataset(cfg: DatasetConfig) -> dict[str, VideoSet]:
     if cfg.embedded:
         return load_digits_motion(cfg.digits_motion, cfg.cache_dir)
     listing = list_splits(cfg.name, cfg.root)          # both splits listed once, checked for leaks and repeats
-    check_host_memory(cfg, {split: len(listing[split]) for split in ("train", "test")})
+    check_cache_space(cfg, {split: len(listing[split]) for split in ("train", "test")})
     return {split: _load_real(cfg, split, cfg.clip, listing) for split in ("train", "test")}
 
 
-def check_host_memory(cfg: DatasetConfig, videos: dict[str, int], available: int | None = None) -> None:
-    """Warn, before any decoding, when the splits about to be held in host memory exceed what the machine has
-    available (`available` bytes; psutil's figure when None): Kinetics-400's at the evaluators' 16 × 112² are
-    143 GiB. The clips decoded so far stay in the cache either way."""
-    import psutil
+def check_cache_space(cfg: DatasetConfig, videos: dict[str, int], free: int | None = None) -> None:
+    """Warn, before any decoding, when the disk under `dataset.cache_dir` lacks room for the splits' clips
+    (`free` bytes; the file system's figure when None). A split is decoded into shards, then written as one
+    split file that the loaders memory-map, so the host need not hold it (Kinetics-400's splits at the
+    evaluators' 16 × 112² are 143 GiB); until that file is whole its shards are on disk too. What the cache
+    already holds of this dataset counts as room (a rerun rewrites nothing)."""
+    import shutil
 
     clip = 3 * cfg.clip.frames * cfg.clip.crop ** 2
-    need = sum(videos.values()) * clip
-    available = psutil.virtual_memory().available if available is None else available
-    if need > available:
+    sizes = [n * clip for n in videos.values()]
+    need = sum(sizes) + max(sizes, default=0)
+    cache = Path(cfg.cache_dir)
+    held = sum(f.stat().st_size for f in cache.glob(f"{cfg.name}_*/*") if f.is_file()) if cache.is_dir() else 0
+    if free is None:
+        probe = next(p for p in (cache.resolve(), *cache.resolve().parents) if p.exists())
+        free = shutil.disk_usage(probe).free
+    if need > free + held:
         counts = ", ".join(f"{n} {split}" for split, n in videos.items())
-        warnings.warn(f"{cfg.name}: its splits ({counts} videos of {cfg.clip.frames} × {cfg.clip.crop}²) take "
-                      f"{need / 2**30:.1f} GiB of host memory once decoded, and this machine has "
-                      f"{available / 2**30:.1f} GiB available: loading will run out of memory after decoding. "
-                      "Use a machine with more memory, or a smaller `dataset.clip` (frames, crop).", stacklevel=3)
+        warnings.warn(f"{cfg.name}: decoding its splits ({counts} videos of {cfg.clip.frames} × {cfg.clip.crop}²) "
+                      f"takes up to {need / 2**30:.1f} GiB under {cache} (the split files, and one split's shards "
+                      f"while its file is written), and {(free + held) / 2**30:.1f} GiB are free or already "
+                      "this dataset's: decoding will fail when the disk fills. Point `dataset.cache_dir` at a "
+                      "larger disk, or set a smaller `dataset.clip` (frames, crop).", stacklevel=3)
 
 
 def load_summary(splits: dict[str, VideoSet]) -> str:

@@ -2,8 +2,10 @@
 
 Each loader reads the official split / annotation files, lists (video path, class)
 pairs, decodes one clip per video with PyAV (video_io.ClipSpec) and caches the decoded
-split as shards of safetensors, so a second call reads the cache and a killed run
-resumes at the first unfinished shard. Expected layouts:
+split: as shards of safetensors while it decodes (a killed run resumes at the first
+unfinished shard), then as one split file that `load_real` memory-maps, so a split larger
+than host memory (Kinetics-400's) can be used, and a second call decodes nothing.
+Expected layouts:
 
 UCF101 / MiniUCF   root/UCF-101/<Class>/v_<Class>_gXX_cYY.avi
                    root/ucfTrainTestlist/{classInd.txt, trainlist01.txt, testlist01.txt}
@@ -32,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from ..files import map_uint8
 from ..logs import bar, log
 
 from .video_io import ClipSpec, VideoDecodeError, decode_clip, short_reason
@@ -340,6 +343,7 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
     def parts(skip=frozenset()):
         report.skipped, report.short, report.loaded = [], [], 0     # each pass reports afresh
         short, counts = [], torch.zeros(len(names), dtype=torch.long)
+        mapped = _mapped_shards(folder) if folder else {}
         for s0 in bar(starts, desc=f"{name}/{split} shards", leave=False, show=len(starts) >= 2):
             chunk, stem = items[s0:s0 + shard_size], shard_name(s0)
             key = f"{name}_{split}_{spec_key}_{stem}"
@@ -348,6 +352,8 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
             shard = folder / f"{stem}.safetensors" if folder else None
             if shard is not None and shard.is_file():
                 part = VideoSet.load(shard)
+            elif key in mapped:                           # in the split file an earlier collect() wrote
+                part = mapped[key](names)
             else:
                 part = _decode_shard(chunk, spec, seed + s0, workers, f"{name}/{split} {s0}", names, rel)
                 if shard is not None:
@@ -361,12 +367,16 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
                      for st, dec in part.meta.get("frames", [[None, None]] * len(part))]
             short += [(str(root / i), why) for i, why in zip(part.ids, flags) if why]
             if short_clips == "skip" and any(flags):
+                if shard is not None and not shard.is_file():   # from a split file that may go: keep it whole
+                    part.save(shard)
                 ok = torch.tensor([not f for f in flags], dtype=torch.bool)
                 part = VideoSet(part.videos[ok], part.labels[ok], names, [i for i, f in zip(part.ids, flags) if not f])
             report.loaded += len(part)
             counts += torch.bincount(part.labels, minlength=len(names))
             yield VideoSet(part.videos, part.labels, names, part.ids,
-                           {"dataset": name, "split": split, "shard": key})
+                           {"dataset": name, "split": split, "shard": key,
+                            "whole": not (short_clips == "skip" and any(flags)),
+                            "skipped": part.meta.get("skipped", []), "frames": part.meta.get("frames", [])})
         _report_short(report, short, short_fraction, short_clips)
         if short_clips == "skip":
             report.skipped += short
@@ -376,8 +386,59 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
             raise ValueError(f"{name}/{split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have no "
                              f"readable videos under {root}; check that their videos exist ({report}).")
 
-    return SplitStream(parts, report, names, (spec.frames, 3, spec.crop, spec.crop),
-                       {"dataset": name, "split": split, "clip": asdict(spec)}, keys)
+    shape = (spec.frames, 3, spec.crop, spec.crop)
+    meta = {"dataset": name, "split": split, "clip": asdict(spec)}
+
+    def collect() -> VideoSet:
+        """The split from its file in the cache folder, memory-mapped; written there first (shard by shard) when
+        the split's files, clip or short-clip rule changed since."""
+        stem = f"split_{_digest([keys(), short_clips, short_fraction])}"
+        doc = _read_split_index(folder / f"{stem}.json", shape)
+        if doc is None:
+            doc = _write_split(folder, stem, parts(), shape, report)
+        else:                                              # what a pass would say, from the file's index
+            for path, err in doc["unreadable"]:
+                warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=3)
+            report.skipped, report.short, report.loaded = [tuple(e) for e in doc["unreadable"]], [], len(doc["ids"])
+            _report_short(report, [tuple(e) for e in doc["short"]], short_fraction, short_clips)
+            if short_clips == "skip":
+                report.skipped += report.short
+            log.info("%s", report)
+        videos = map_uint8(folder / f"{stem}.u8", (len(doc["ids"]), *shape))
+        return VideoSet(videos, torch.tensor(doc["labels"], dtype=torch.long), names, doc["ids"],
+                        {**meta, "load_report": asdict(report), "file": str(folder / f"{stem}.u8")})
+
+    return SplitStream(parts, report, names, shape, meta, keys, collect if folder else None)
+
+
+# ----------------------------------------------------------------------------- the split file
+# collect() writes a cached split as one raw uint8 file (N, T, C, H, W) and maps it: the split is then held in
+# the page cache, not in the process's memory (Kinetics-400's evaluator splits are 143 GiB, more than many
+# hosts have). Its index (split_<digest>.json, written last) gives the labels, ids and each shard's place, so
+# the shard files the file holds unchanged are removed, and a later pass reads those shards from the file.
+def _write_split(folder: Path, stem: str, parts, shape: tuple, report: LoadReport) -> dict:
+    from ..files import atomic_path, write_text
+
+    doc = {"shape": list(shape), "labels": [], "ids": [], "shards": [], "unreadable": [], "short": []}
+    with atomic_path(folder / f"{stem}.u8") as tmp, open(tmp, "wb") as f:
+        for part in parts:
+            f.write(part.videos.contiguous().numpy().data)
+            doc["shards"].append({"key": part.meta["shard"], "start": len(doc["ids"]), "count": len(part),
+                                  "whole": part.meta["whole"], "skipped": part.meta["skipped"],
+                                  "frames": part.meta["frames"]})
+            doc["labels"] += part.labels.tolist()
+            doc["ids"] += part.ids
+            doc["unreadable"] += [list(e) for e in part.meta["skipped"]]
+    doc["short"] = [list(e) for e in report.short]     # the pass is over: the stream's report is complete
+    write_text(folder / f"{stem}.json", json.dumps(doc))
+    for old in folder.glob("split_*"):                 # one split file per folder: the newest holds every shard
+        if old.stem != stem and old.suffix in (".u8", ".json"):
+            old.unlink()
+    whole = {e["key"].rsplit("_shard_", 1)[1] for e in doc["shards"] if e["whole"]}
+    for shard in folder.glob("shard_*.safetensors"):
+        if shard.stem.removeprefix("shard_") in whole:
+            shard.unlink()
+    return doc
 
 
 def _decode_shard(chunk, spec: ClipSpec, seed: int, workers: int, desc: str, names: list[str], rel) -> VideoSet:
@@ -402,9 +463,9 @@ class SplitStream:
     `parts(skip=...)`, which then neither reads nor decodes that shard (the report then covers the shards read)."""
 
     def __init__(self, parts, report: LoadReport | None, class_names: list[str], video_shape: tuple,
-                 meta: dict, keys=None) -> None:
+                 meta: dict, keys=None, collect=None) -> None:
         self._parts, self.report, self.class_names = parts, report, list(class_names)
-        self.video_shape, self.meta, self._keys = tuple(video_shape), dict(meta), keys
+        self.video_shape, self.meta, self._keys, self._collect = tuple(video_shape), dict(meta), keys, collect
         self._whole: VideoSet | None = None
 
     @classmethod
@@ -434,8 +495,12 @@ class SplitStream:
         return self._parts()
 
     def collect(self) -> VideoSet:
+        """The whole split as one VideoSet: a cached real split memory-mapped from its split file (written shard by
+        shard where it is not there yet), any other concatenated in memory."""
         if self._whole is not None:
             return self._whole
+        if self._collect is not None:
+            return self._collect()
         videos, labels, ids = [], [], []
         for part in self:
             videos.append(part.videos)
@@ -444,3 +509,33 @@ class SplitStream:
         return VideoSet(torch.cat(videos) if videos else torch.zeros((0, *self.video_shape), dtype=torch.uint8),
                         torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long), self.class_names, ids,
                         {**self.meta, "load_report": asdict(self.report)})
+
+
+def _read_split_index(path: Path, shape: tuple | None = None) -> dict | None:
+    """A split file's index (of videos shaped `shape`, any where None), or None where there is none, or it or its
+    file is not whole (killed between writing the two)."""
+    try:
+        doc = json.loads(path.read_text())
+        size = path.with_suffix(".u8").stat().st_size
+        n, clip = len(doc["ids"]), int(np.prod(doc["shape"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    ok = (shape is None or tuple(doc["shape"]) == tuple(shape)) and size == n * clip and len(doc["labels"]) == n
+    return doc if ok else None
+
+
+def _mapped_shards(folder: Path) -> dict:
+    """{shard key: names -> VideoSet} for the shards a split file in `folder` holds as decoded (none filtered out)."""
+    out = {}
+    for index in sorted(folder.glob("split_*.json")):
+        doc = _read_split_index(index)
+        if doc is None:
+            continue
+        videos = map_uint8(index.with_suffix(".u8"), (len(doc["ids"]), *doc["shape"]))
+        labels = torch.tensor(doc["labels"], dtype=torch.long)
+        for e in doc["shards"]:
+            if e["whole"]:
+                a, b = e["start"], e["start"] + e["count"]
+                out[e["key"]] = (lambda names, a=a, b=b, e=e, doc=doc, videos=videos, labels=labels: VideoSet(
+                    videos[a:b], labels[a:b], names, doc["ids"][a:b], {"skipped": e["skipped"], "frames": e["frames"]}))
+    return out

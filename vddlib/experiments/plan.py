@@ -98,10 +98,13 @@ def plan(prof: "Profile") -> dict:
 
 def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[int, int],
                latent: tuple[int, int]) -> dict:
-    """GiB of host memory and disk the profile's data takes, from the expected split sizes: the evaluators' splits
-    are held in host memory (uint8), Latte's training latents too (fp32), and its own clips are read a shard at a
-    time. On disk: the decoded-clip cache (Latte's own clips only where the autoencoder is trained here), the
-    latents (kept per shard and as one file) and the pool (uint8 videos at the evaluators' clip, fp16 latents)."""
+    """GiB of host memory and disk the profile's data takes, from the expected split sizes. Host memory: decoding
+    holds one shard of clips at a time (the evaluators' and Latte's own), Latte's training latents are read whole
+    (fp32); the evaluators' splits are memory-mapped from their split files (`mapped_gib`: in the page cache while
+    read, dropped under memory pressure, so they need not fit). On disk: the decoded-clip cache (Latte's own clips
+    only where the autoencoder is trained here; while a split's file is written its shards are there too, the
+    `clip_cache_peak`), the latents (kept per shard and as one file) and the pool (uint8 videos at the evaluators'
+    clip, fp16 latents)."""
     facts = DATASETS.get(prof.dataset.name)
     dm = prof.dataset.digits_motion
     n_train, n_test = (facts.train, facts.test) if facts else (K * dm.train_per_class, K * dm.test_per_class)
@@ -113,10 +116,13 @@ def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[in
     latents = n_train * frames * ch * h * h * 4
     pool = K * prof.generate.per_class
     gib = 2 ** 30
-    return {"host_gib": {"evaluator_splits": (n_train + n_test) * ev_video / gib,
+    cache = ((n_train + n_test) * ev_video + (n_train * video if cached_own else 0)) if facts else 0
+    largest = max(n_train * ev_video, n_train * video if cached_own else 0) if facts else 0
+    return {"host_gib": {"evaluator_clip_shard": (min(SHARD_SIZE, n_train) * ev_video if facts else 0) / gib,
                          "latte_latents": latents / gib,
                          "diffusion_clip_shard": (min(SHARD_SIZE, n_train) if own_clip else 0) * video / gib},
-            "disk_gib": {"clip_cache": ((n_train + n_test) * ev_video + (n_train * video if cached_own else 0)) / gib
-                         if facts else 0.0,
+            "mapped_gib": {"evaluator_splits": (n_train + n_test) * ev_video / gib},
+            "disk_gib": {"clip_cache": cache / gib,
+                         "clip_cache_peak": (cache + largest) / gib,
                          "latte_latents": 2 * latents / gib,
                          "pool": pool * (ev_video + frames * ch * h * h * 2) / gib}}
