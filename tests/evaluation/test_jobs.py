@@ -1,7 +1,9 @@
 """The evaluation queue (vddlib.evaluation.jobs): rows in job order, the same on two processes, resumable."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -136,3 +138,49 @@ def test_a_grid_of_manifests_gives_one_row_each_in_the_results_csv(tmp_path):
     again = read_runs(csv)
     assert len(again) == len(manifests)
     assert {key(r): r["top1"] for r in again} == {key(r): r["top1"] for r in first}
+
+
+def test_a_mapped_real_split_is_read_from_its_split_file_not_copied_into_the_queue(tmp_path):
+    """Full real trains on the whole cached split: the queue points at its split file (Kinetics-400's train split
+    is 135 GiB) and gives the rows a copy gives; a subset of it is copied as any set; a rebuilt cache that moved
+    the file is followed on the next run, and a queue whose file is gone says so."""
+    from safetensors import safe_open
+
+    from tests import fixtures
+    from vddlib.data.real import load_real
+    from vddlib.data.video_io import ClipSpec
+
+    spec = ClipSpec(frames=4, gap=2, resize=(40, 30), crop=24)
+    root = fixtures.ucf101(tmp_path / "ucf")
+    train, _ = load_real("ucf101", root, "train", spec, cache_dir=tmp_path / "cache")
+    test, _ = load_real("ucf101", root, "test", spec, cache_dir=None)
+    _, _, cfg, _ = grid_inputs()
+    q = EvalJobs(test, "ucf101")
+    jobs_mod.queue_full(q, train, cfg, [0], "real")
+    q.add(train.subset([0, 2, 4]), cfg, 0, pool="real", method="some", vpc=1)
+    folder = q.write(tmp_path / "jobs")
+    doc = json.loads((folder / "jobs.json").read_text())
+    assert list(doc["files"]) == ["0"] and doc["files"]["0"]["path"] == str(Path(train.meta["file"]).resolve())
+    with safe_open(str(folder / "videos.safetensors"), framework="pt") as f:
+        assert sorted(f.keys()) == ["labels_0", "labels_1", "videos_1"]      # the split's videos are not copied
+    rows = q.run(1, tmp_path / "jobs", progress=False)
+    copy = EvalJobs(test, "ucf101")
+    plain = dataclasses.replace(train, videos=train.videos.clone(), meta={})
+    jobs_mod.queue_full(copy, plain, cfg, [0], "real")
+    copy.add(train.subset([0, 2, 4]), cfg, 0, pool="real", method="some", vpc=1)
+    assert copy._split_files() == {}
+    again = copy.run(1, tmp_path / "copy", progress=False)
+    metrics = lambda rs: [{k: r[k] for k in ("method", "top1", "auc", "f1")} for r in rs]
+    assert metrics(rows) == metrics(again)
+    # a rebuilt cache (another short-clip rule, and no short clips: the same videos) writes a new split file and
+    # removes the old one; the queue as written then says so, and the same queue asked for again follows the file
+    moved, _ = load_real("ucf101", root, "train", spec, cache_dir=tmp_path / "cache", short_clips="skip")
+    assert moved.meta["file"] != train.meta["file"] and not Path(train.meta["file"]).exists()
+    (folder / "done_rank0.jsonl").unlink()
+    with pytest.raises(FileNotFoundError, match="split file .* is gone or changed"):
+        jobs_mod.run_jobs(folder, test, [0], progress=False)
+    q2 = EvalJobs(test, "ucf101")
+    jobs_mod.queue_full(q2, moved, cfg, [0], "real")
+    q2.add(moved.subset([0, 2, 4]), cfg, 0, pool="real", method="some", vpc=1)
+    assert q2.write(tmp_path / "jobs") == folder
+    assert metrics(q2.run(1, tmp_path / "jobs", progress=False)) == metrics(rows)

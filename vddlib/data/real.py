@@ -419,10 +419,14 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
 def _write_split(folder: Path, stem: str, parts, shape: tuple, report: LoadReport) -> dict:
     from ..files import atomic_path, write_text
 
+    from .hashing import PartsHash
+
     doc = {"shape": list(shape), "labels": [], "ids": [], "shards": [], "unreadable": [], "short": []}
+    digest = PartsHash()
     with atomic_path(folder / f"{stem}.u8") as tmp, open(tmp, "wb") as f:
         for part in parts:
             f.write(part.videos.contiguous().numpy().data)
+            digest.update(part)
             doc["shards"].append({"key": part.meta["shard"], "start": len(doc["ids"]), "count": len(part),
                                   "whole": part.meta["whole"], "skipped": part.meta["skipped"],
                                   "frames": part.meta["frames"]})
@@ -430,6 +434,7 @@ def _write_split(folder: Path, stem: str, parts, shape: tuple, report: LoadRepor
             doc["ids"] += part.ids
             doc["unreadable"] += [list(e) for e in part.meta["skipped"]]
     doc["short"] = [list(e) for e in report.short]     # the pass is over: the stream's report is complete
+    doc["data_hash"] = digest.hexdigest()               # data_hash of the split: a queue may read it from here
     write_text(folder / f"{stem}.json", json.dumps(doc))
     for old in folder.glob("split_*"):                 # one split file per folder: the newest holds every shard
         if old.stem != stem and old.suffix in (".u8", ".json"):
@@ -539,3 +544,15 @@ def _mapped_shards(folder: Path) -> dict:
                 out[e["key"]] = (lambda names, a=a, b=b, e=e, doc=doc, videos=videos, labels=labels: VideoSet(
                     videos[a:b], labels[a:b], names, doc["ids"][a:b], {"skipped": e["skipped"], "frames": e["frames"]}))
     return out
+
+
+def split_file_of(vs: VideoSet, digest: str) -> dict | None:
+    """{"path", "shape"} of the split file `vs` was mapped from, where that file (still there, whole) holds
+    exactly data `digest` (`data_hash(vs)`); None otherwise (a subset or a changed copy keeps its meta)."""
+    path = vs.meta.get("file")
+    if not path:
+        return None
+    doc = _read_split_index(Path(path).with_suffix(".json"), tuple(vs.videos.shape[1:]))
+    if doc is None or doc.get("data_hash") != digest or len(doc["ids"]) != len(vs):
+        return None
+    return {"path": str(Path(path).resolve()), "shape": [len(vs), *doc["shape"]]}
