@@ -19,14 +19,14 @@ just before loading:
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._child import run_child, write_results  # noqa: E402
 
 SPEC = "ClipSpec(frames=16, gap=1, resize=(149, 112), crop=112)"
 
@@ -42,14 +42,7 @@ from vddlib.data.videoset import VideoSet
 root, cache, way = sys.argv[1], sys.argv[2], sys.argv[3]
 spec = SPEC
 
-
-def kib(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-
-
-Path("/proc/self/clear_refs").write_text("5")          # reset the high-water mark to what is resident now
+reset_peak()                                      # the high-water mark: what is resident now
 anon0, file0, rss0 = kib("RssAnon"), kib("RssFile"), kib("VmRSS")
 t0 = time.perf_counter()
 if way == "in memory":
@@ -77,8 +70,6 @@ def main(argv=None) -> None:
     from vddlib.data.real import load_real
     from vddlib.data.tiny import write_tiny
     from vddlib.data.video_io import ClipSpec
-    from vddlib.evaluation.results import write_table
-    from vddlib.hardware import cpu_label
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-class", type=int, default=99, help="train videos per class (3 classes; at most 99)")
@@ -91,21 +82,17 @@ def main(argv=None) -> None:
         cache = Path(tmp) / "cache"
         load_real("ucf101", root, "train", eval(SPEC), cache_dir=cache)      # decoded once: the split file
         for way in ("in memory", "mapped"):
-            r = subprocess.run([sys.executable, "-c", CHILD, str(root), str(cache), way], cwd=ROOT,
-                               capture_output=True, text=True, check=True)
-            m = json.loads(r.stdout.strip().splitlines()[-1])
+            m = run_child(CHILD, [root, cache, way])
             split_mib = m["videos"] * 16 * 3 * 112 * 112 / 2**20
             rows.append([way, m["videos"], round(split_mib, 1), round(m["anon_mib"], 1), round(m["file_mib"], 1),
                          round(m["peak_mib"], 1), round(m["load_s"], 2), round(m["pass_s"], 2), m["data_hash"]])
             print(rows[-1], flush=True)
-    command = " ".join(["python benchmarks/split_memory.py", *sys.argv[1:]])
-    pre = (f"Written by `{command}` on a CPU with {cpu_label()} (one process each). The train split at the "
-           "evaluators' paper clip (16 × 112²), loaded from the clip cache, hashed and read once in batches: memory "
-           "above the process's just before loading. anon: memory the process owns (the kernel cannot drop it); "
-           "file: page-cache pages mapped in (dropped and read again under memory pressure); peak: both, at their "
-           "high-water mark. The same data comes out either way (its data_hash).\n\n")
-    write_table(a.out, COLS, rows, pre)
-
+    write_results(a.out, COLS, rows, "split_memory.py",
+                  "The train split at the evaluators' paper clip (16 × 112²), loaded from the clip cache, hashed and "
+                  "read once in batches: memory above the process's just before loading. anon: memory the process "
+                  "owns (the kernel cannot drop it); file: page-cache pages mapped in (dropped and read again under "
+                  "memory pressure); peak: both, at their high-water mark. The same data comes out either way (its "
+                  "data_hash).")
 
 if __name__ == "__main__":
     main()

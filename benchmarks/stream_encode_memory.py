@@ -15,14 +15,14 @@ latents come out either way (their sha1 is in the table).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._child import run_child, write_results  # noqa: E402
 
 CHILD = r"""
 import hashlib, json, sys, time
@@ -39,14 +39,7 @@ vae = build_small_vae().eval()
 stream = stream_real("ucf101", root, "train", ClipSpec(frames=16, gap=1, resize=(341, 256), crop=256),
                      cache_dir=None, shard_size=shard, workers=1)
 
-
-def kib(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-
-
-Path("/proc/self/clear_refs").write_text("5")          # reset the high-water mark to what is resident now
+reset_peak()                                      # the high-water mark: what is resident now
 before = kib("VmRSS")
 t0 = time.perf_counter()
 if mode == "collected":
@@ -66,8 +59,6 @@ COLS = ["way", "videos", "shard", "batch_frames", "split_mib", "latents_mib", "p
 
 def main(argv=None) -> None:
     from vddlib.data.tiny import write_tiny
-    from vddlib.hardware import cpu_label
-    from vddlib.evaluation.results import write_table
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-class", type=int, default=48, help="train videos per class (3 classes)")
@@ -84,21 +75,16 @@ def main(argv=None) -> None:
             work = Path(tmp) / way.replace(" ", "_")
             work.mkdir()
             args = [str(root), str(work), way, str(a.shard), str(a.batch_frames)]
-            r = subprocess.run([sys.executable, "-c", CHILD, *args], cwd=ROOT, capture_output=True, text=True,
-                               check=True)
-            m = json.loads(r.stdout.strip().splitlines()[-1])
+            m = run_child(CHILD, args)
             split_mib = m["videos"] * 16 * 3 * 256 * 256 / 2**20
             rows.append([way, m["videos"], a.shard if way == "by shard" else "-", a.batch_frames, round(split_mib, 1),
                          round(m["latents_mib"], 1), round(m["peak_mib"], 1), round(m["seconds"], 1),
                          m["latents_sha1"]])
             print(rows[-1], flush=True)
-    command = " ".join(["python benchmarks/stream_encode_memory.py", *sys.argv[1:]])
-    pre = (f"Written by `{command}` on a CPU with {cpu_label()} (one process each, "
-           "torch's default threads). Latte's train split at the paper's diffusion clip (16 × 256²) encoded by the "
-           "small autoencoder: peak resident memory above the process's just before the call. The split's frames "
-           "and its latents are given for scale; the same latents come out either way.\n\n")
-    write_table(a.out, COLS, rows, pre)
-
+    write_results(a.out, COLS, rows, "stream_encode_memory.py",
+                  "Torch's default threads. Latte's train split at the paper's diffusion clip (16 × 256²) encoded by "
+                  "the small autoencoder: peak resident memory above the process's just before the call. The split's "
+                  "frames and its latents are given for scale; the same latents come out either way.")
 
 if __name__ == "__main__":
     main()
