@@ -190,6 +190,12 @@ def test_decoding_flops_count_every_convolution_and_the_measurement_runs():
                              frames_per_video=3, pool_videos=100)
         assert r["frame_size"] == [32, 32] and r["tflop_per_video"] == pytest.approx(sum(convs) / 1e12)
         assert r["pool_gpu_hours"] == pytest.approx(100 * r["s_per_video"] / 3600) and r["mfu"] is None
+        assert r["resize_s_per_video"] == 0
+    # the pool resamples decoded frames to the evaluators' size on the host: timed, and in the pool's hours
+    r = measure_decoding(cfg, 8, batch_frames=6, reps=1, precision="no", frames_per_video=3, pool_videos=100,
+                         resize_to=16)
+    assert r["resize_to"] == 16 and r["resize_s_per_video"] > 0
+    assert r["pool_gpu_hours"] == pytest.approx(100 * (r["s_per_video"] + r["resize_s_per_video"]) / 3600)
 
 
 def test_memory_estimate_extrapolates_and_checkpointing_cuts_it():
@@ -258,8 +264,9 @@ def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(
     def fake_decode(vae, latent_size, channels_last, **kw):
         if channels_last:
             raise RuntimeError("no NHWC kernel")
+        assert kw["resize_to"] == 16                               # the smoke's stand-in for 112²
         return {"device": "cpu", "s_per_video": 0.1, "tflops": 1.0, "mfu": None, "peak_gib": None,
-                "pool_gpu_hours": 0.25}
+                "resize_s_per_video": 0.01, "pool_gpu_hours": 0.25}
 
     monkeypatch.setattr(bench, "measure_training", fake_train)
     monkeypatch.setattr(bench, "measure_sampling", fake_sample)
@@ -274,6 +281,7 @@ def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(
     assert rows[-1]["setting"] == "channels_last" and rows[-1]["note"].startswith("error: RuntimeError")
     # the pool's hours: the fastest sampling row's plus the fastest decoding row's that ran
     assert "0.50 h sampling + 0.25 h decoding = 0.75 CPU-hours" in (tmp_path / "t.md").read_text()
+    assert rows[2]["note"] == "pool 0.25 CPU-h to decode (resizing to 16² on the host: 10.0 ms/video of it)"
     notes = {r["setting"]: r["note"] for r in rows if r["part"] == "train"}
     assert notes["eager"] == "OOM" and notes["compile"] == "error: RuntimeError: a kernel failed"
     assert notes["compile+ckpt"] == notes["fused"] == ""

@@ -195,15 +195,18 @@ def vae_decode_flops(vae_config: dict, latent_size: int, frames: int = 1) -> flo
 
 def measure_decoding(vae_config: dict, latent_size: int, batch_frames: int = 256, reps: int = 2,
                      precision: str = "bf16", device: str | torch.device = "cpu", channels_last: bool = False,
-                     frames_per_video: int = 16, pool_videos: int = 101 * 100) -> dict:
+                     frames_per_video: int = 16, pool_videos: int = 101 * 100, resize_to: int = 0) -> dict:
     """Time the pool's own decoding (`decode_latents` under the sampling precision's autocast, uint8 frames back on
     the host) of `batch_frames` frames, `reps` times after a warm-up; returns seconds per video of
     `frames_per_video` frames, TFLOP/s, MFU, peak memory and the hours to decode a pool of `pool_videos`.
     `channels_last`: the autoencoder's weights in NHWC layout, which cuDNN's bf16 convolutions prefer (the pool
-    decodes in the default layout; this measures what switching would give)."""
+    decodes in the default layout; this measures what switching would give). `resize_to` > 0: the frames are then
+    resampled to that size on the host, as the pool does for the evaluators' clip (`fit_videos`), timed apart
+    (`resize_s_per_video`) and counted in the pool's hours, since the GPU waits for it."""
     from diffusers import AutoencoderKL
 
     from ..models.autoencoder import decode_latents
+    from .generate import fit_videos
 
     device = torch.device(device)
     _reset_peak(device)
@@ -221,6 +224,12 @@ def measure_decoding(vae_config: dict, latent_size: int, batch_frames: int = 256
         for _ in range(reps):
             videos = decode_latents(vae, z, batch_frames=batch_frames)
         seconds = (time.perf_counter() - t0) / reps     # decode_latents returns on the host: the device is done
+    resize = 0.0
+    if resize_to:
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fit_videos(videos, 0, resize_to)
+        resize = (time.perf_counter() - t0) / reps / batch_frames * frames_per_video
     per_video = seconds / batch_frames * frames_per_video
     flops = vae_decode_flops(vae_config, latent_size, frames_per_video)
     tflops = flops / per_video / 1e12
@@ -230,7 +239,8 @@ def measure_decoding(vae_config: dict, latent_size: int, batch_frames: int = 256
             "s_per_video": per_video,
             "frame_size": list(videos.shape[-2:]), "tflop_per_video": flops / 1e12, "tflops": tflops,
             "mfu": tflops / peak if peak else None, "peak_gib": _peak_gib(device),
-            "pool_gpu_hours": pool_videos * per_video / 3600}
+            "resize_to": resize_to, "resize_s_per_video": resize,
+            "pool_gpu_hours": pool_videos * (per_video + resize) / 3600}
 
 
 def estimate_train_memory(model_config: dict, batch: int, checkpoint_ratio: float = 0.0,
