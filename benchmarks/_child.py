@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,11 +28,38 @@ def reset_peak():
 """
 
 
-def run_child(code: str, args: list[str]) -> dict:
-    """Run `code` (after PROC) in a fresh interpreter at the repository root; its last stdout line, as JSON."""
+def run_child(code: str, args: list[str], may_die: bool = False) -> dict:
+    """Run `code` (after PROC) in a fresh interpreter at the repository root; its last stdout line, as JSON.
+    `may_die`: a child killed by a signal (the kernel's OOM killer under a memory cap) gives {"killed": signal}."""
     r = subprocess.run([sys.executable, "-c", PROC + code, *map(str, args)], cwd=ROOT, capture_output=True,
-                       text=True, check=True)
+                       text=True, check=not may_die)
+    if r.returncode < 0:
+        return {"killed": -r.returncode}
+    if r.returncode:
+        raise subprocess.CalledProcessError(r.returncode, "child", r.stdout, r.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def memory_cap(mib: int) -> Iterator[Path | None]:
+    """A cgroup-v1 memory cgroup allowing `mib` MiB (page cache included, no swap) for a child to join (it writes
+    its pid to <folder>/cgroup.procs after its imports, so only what it allocates afterwards is charged); None
+    where this machine gives no writable memory cgroup (not root, cgroup v2 only, a locked container)."""
+    folder = Path("/sys/fs/cgroup/memory") / f"vddlib_bench_{os.getpid()}"
+    try:
+        folder.mkdir()
+        (folder / "memory.limit_in_bytes").write_text(str(mib << 20))
+        if (folder / "memory.memsw.limit_in_bytes").exists():
+            (folder / "memory.memsw.limit_in_bytes").write_text(str(mib << 20))
+    except OSError:
+        if folder.is_dir():
+            folder.rmdir()
+        yield None
+        return
+    try:
+        yield folder
+    finally:
+        folder.rmdir()                        # empty again once the child has exited
 
 
 def write_results(out: str, cols: list[str], rows: list[list], script: str, what: str) -> None:
