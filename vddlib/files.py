@@ -65,20 +65,20 @@ def copy_tree(src: str | os.PathLike, dst: str | os.PathLike) -> None:
         shutil.copytree(src, tmp)
 
 
-def map_uint8(path: str | os.PathLike, shape: tuple[int, ...]):
-    """A raw uint8 file as a tensor of `shape`, memory-mapped copy-on-write: its pages are read when touched and
-    belong to the page cache (the OS drops them under pressure, so a file larger than host memory can be held),
-    and writing to the tensor changes this process's copy only, never the file. A file of another size is an
-    error that names it (a truncated or foreign file)."""
+def map_raw(path: str | os.PathLike, shape: tuple[int, ...], dtype: str = "uint8"):
+    """A raw file of `dtype` values (a numpy name: uint8, float16, ...) as a tensor of `shape`, memory-mapped
+    copy-on-write: its pages are read when touched and belong to the page cache (the OS drops them under pressure,
+    so a file larger than host memory can be held), and writing to the tensor changes this process's copy only,
+    never the file. A file of another size is an error that names it (a truncated or foreign file)."""
     import numpy as np
     import torch
 
-    path, shape = Path(path), tuple(int(s) for s in shape)
-    need = int(np.prod(shape, dtype=np.int64))
+    path, shape, dtype = Path(path), tuple(int(s) for s in shape), np.dtype(dtype)
+    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     size = path.stat().st_size
     if size != need:
-        raise ValueError(f"{path} holds {size} bytes, but {shape} uint8 needs {need}: the file is truncated or "
+        raise ValueError(f"{path} holds {size} bytes, but {shape} {dtype} needs {need}: the file is truncated or "
                          "not the one its index describes. Delete it (and the index beside it) to rebuild it.")
     if need == 0:
-        return torch.zeros(shape, dtype=torch.uint8)
-    return torch.from_numpy(np.memmap(path, dtype=np.uint8, mode="c", shape=shape))
+        return torch.from_numpy(np.zeros(shape, dtype=dtype))
+    return torch.from_numpy(np.memmap(path, dtype=dtype, mode="c", shape=shape))

@@ -202,7 +202,7 @@ def test_a_killed_decoding_resumes_and_a_replaced_video_redecodes_its_shard(tmp_
 
 
 def test_a_truncated_split_file_is_rebuilt_and_a_foreign_one_named(tmp_path):
-    from vddlib.files import map_uint8
+    from vddlib.files import map_raw
 
     root = fixtures.hmdb51(tmp_path / "h")
     cache = tmp_path / "cache"
@@ -214,7 +214,7 @@ def test_a_truncated_split_file_is_rebuilt_and_a_foreign_one_named(tmp_path):
     again, _ = load_real("hmdb51", root, "train", SPEC, cache_dir=cache)      # the index no longer fits: rebuilt
     assert torch.equal(again.videos, first.videos)
     with pytest.raises(ValueError, match=r"holds \d+ bytes.*truncated"):
-        map_uint8(data, (len(first) + 1, *first.videos.shape[1:]))
+        map_raw(data, (len(first) + 1, *first.videos.shape[1:]))
 
 
 def test_frame_indices_gap_and_short_videos():

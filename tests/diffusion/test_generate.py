@@ -1,14 +1,18 @@
 """Pool generation: shards + manifest, resume after an interrupted shard, process split, per-video seeds."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import save_file
 
 from vddlib.data.pool import load_pool
+from vddlib.data.videoset import VideoSet
 from vddlib.diffusion.generate import GenerateConfig, generate_pool, sample_latents, video_seed
 from vddlib.models.autoencoder import SmallVAEConfig, build_small_vae, load_vae
 from vddlib.models.latte import LatteClassConditional
@@ -154,12 +158,80 @@ def test_interrupted_shard_is_redone_and_finished_ones_are_kept(tmp_path, pair):
     assert not (run / "manifest.json").exists()
     (run / "shard_00001.safetensors.tmp").write_bytes(b"half a shard")                    # killed mid-write
     before = (run / "shard_00000.safetensors").stat().st_mtime_ns
-    generate_pool(latte, vae, CLASSES, CFG, run, progress=False)
+    generate_pool(latte, vae, CLASSES, CFG, run, progress=False, stop_after_shards=1)   # killed after shard 1
     assert (run / "shard_00000.safetensors").stat().st_mtime_ns == before                 # not redone
+    assert sorted(p.name for p in run.glob("shard_*")) == ["shard_00000.safetensors", "shard_00001.safetensors"]
+    generate_pool(latte, vae, CLASSES, CFG, run, progress=False)
     assert (run / "manifest.json").read_text() == (ref / "manifest.json").read_text()
-    for k in range(3):
-        a, b = load_file(ref / f"shard_{k:05d}.safetensors"), load_file(run / f"shard_{k:05d}.safetensors")
-        assert all(torch.equal(a[n], b[n]) for n in a)
+    assert same_pool(load_pool(ref, with_latents=True), load_pool(run, with_latents=True), exact=True)
+
+
+def same_pool(a, b, exact=False) -> bool:
+    """Two (pool, latents) pairs hold the same videos: bytewise, or up to fp16 storage and one grey level."""
+    (pa, la), (pb, lb) = a, b
+    if pa.ids != pb.ids or not torch.equal(pa.labels, pb.labels):
+        return False
+    if exact:
+        return torch.equal(pa.videos, pb.videos) and torch.equal(la, lb)
+    return same_stored_video(la, lb) and int((pa.videos.int() - pb.videos.int()).abs().max()) <= 2
+
+
+def test_a_finished_pool_is_one_mapped_file_and_is_not_generated_again(tmp_path, pair):
+    """The shards are assembled into videos.u8 (mapped when loaded) and latents.f16, and go; the videos and
+    latents are the shards' own; generating again makes nothing; a pool of shards only is assembled when loaded."""
+    vae, latte = pair
+    generate_pool(latte, vae, CLASSES, CFG, tmp_path / "run", progress=False, stop_after_shards=3)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == ["latents.f16", "made_by.json", "manifest.json", "videos.json",
+                                                     "videos.u8"]
+    pool, lat = load_pool(run, with_latents=True)
+    maps = Path("/proc/self/maps").read_text()
+    assert str((run / "videos.u8").resolve()) in maps and pool.meta["file"] == str(run / "videos.u8")
+    assert lat.dtype == torch.float32 and (run / "latents.f16").stat().st_size == lat.numel() * 2
+    # Full syn: the evaluation queue reads the pool from its file; a selection from it is copied as any set
+    from safetensors import safe_open
+
+    from vddlib.evaluation.jobs import EvalJobs, queue_full
+    from vddlib.evaluation.train import TrainConfig
+
+    test = VideoSet(torch.zeros((3, *pool.videos.shape[1:]), dtype=torch.uint8), torch.arange(3), CLASSES)
+    q = EvalJobs(test, "digits")
+    queue_full(q, pool, TrainConfig(), [0], "synthetic")
+    q.add(pool.subset([0, 4, 8]), TrainConfig(), 0, pool="synthetic", method="some", vpc=1)
+    folder = q.write(tmp_path / "jobs")
+    assert json.loads((folder / "jobs.json").read_text())["files"] == {
+        "0": {"path": str((run / "videos.u8").resolve()), "shape": list(pool.videos.shape)}}
+    with safe_open(str(folder / "videos.safetensors"), framework="pt") as f:
+        assert sorted(f.keys()) == ["labels_0", "labels_1", "videos_1"]
+    # the same pool kept as shards (an older pool, or one killed before its assembly) is assembled when loaded
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    for p in ("videos.u8", "videos.json", "latents.f16"):
+        (old / p).unlink()
+    tensors = {}
+    for k, g in enumerate(torch.arange(9).split(CFG.shard_size)):
+        tensors[k] = {"latents": lat[g].half(), "videos": pool.videos[g].clone(), "labels": pool.labels[g],
+                      "global_index": g}
+        save_file(tensors[k], old / f"shard_{k:05d}.safetensors")
+    assert same_pool(load_pool(old, with_latents=True), (pool, lat), exact=True)
+    assert not list(old.glob("shard_*"))
+    stamp = (run / "videos.u8").stat().st_mtime_ns
+    calls = []
+    monkey = lambda *a, **k: calls.append(1)
+    import vddlib.diffusion.generate as gen
+    real, gen.sample_latents = gen.sample_latents, monkey
+    try:
+        generate_pool(latte, vae, CLASSES, CFG, run, progress=False)
+    finally:
+        gen.sample_latents = real
+    assert not calls and (run / "videos.u8").stat().st_mtime_ns == stamp
+    # other weights: the folder is emptied, assembled files included
+    with torch.no_grad():
+        other = copy.deepcopy(latte)
+        next(other.parameters()).add_(1.0)
+    with pytest.warns(UserWarning, match="other weights made"):
+        generate_pool(other, vae, CLASSES, CFG, run, progress=False, stop_after_shards=1)
+    assert not (run / "videos.u8").exists() and not (run / "manifest.json").exists()
 
 
 class FakeRank:
@@ -180,6 +252,7 @@ def test_processes_split_shards_and_the_manifest_is_the_same(tmp_path, pair):
     assert sorted(p.name for p in two.glob("shard_*")) == ["shard_00001.safetensors"]     # rank 1: odd shards
     generate_pool(latte, vae, CLASSES, CFG, two, accelerator=FakeRank(0, 2), progress=False)
     assert (two / "manifest.json").read_text() == (tmp_path / "one" / "manifest.json").read_text()
+    assert same_pool(load_pool(two, with_latents=True), load_pool(tmp_path / "one", with_latents=True), exact=True)
 
 
 def test_bad_generation_input():
@@ -222,11 +295,7 @@ def test_launched_processes_write_the_pool_of_one_process(tmp_path, pair):
     v, m = load_diffusion(weights)
     generate_pool(m, v, CLASSES, CFG, tmp_path / "one", settings=settings, progress=False)
     assert (two / "manifest.json").read_text() == (tmp_path / "one" / "manifest.json").read_text()
-    for k in range(3):
-        a, b = (load_file(d / f"shard_{k:05d}.safetensors") for d in (two, tmp_path / "one"))
-        assert torch.equal(a["global_index"], b["global_index"]) and torch.equal(a["labels"], b["labels"])
-        assert same_stored_video(a["latents"].float(), b["latents"].float())
-        assert (a["videos"].int() - b["videos"].int()).abs().max() <= 2
+    assert same_pool(load_pool(two, with_latents=True), load_pool(tmp_path / "one", with_latents=True))
 
 
 def test_missing_vae_folder_names_the_fix(tmp_path):

@@ -168,7 +168,7 @@ def test_a_mapped_real_split_is_read_from_its_split_file_not_copied_into_the_que
     plain = dataclasses.replace(train, videos=train.videos.clone(), meta={})
     jobs_mod.queue_full(copy, plain, cfg, [0], "real")
     copy.add(train.subset([0, 2, 4]), cfg, 0, pool="real", method="some", vpc=1)
-    assert copy._split_files() == {}
+    assert copy._mapped_files() == {}
     again = copy.run(1, tmp_path / "copy", progress=False)
     metrics = lambda rs: [{k: r[k] for k in ("method", "top1", "auc", "f1")} for r in rs]
     assert metrics(rows) == metrics(again)
@@ -177,7 +177,7 @@ def test_a_mapped_real_split_is_read_from_its_split_file_not_copied_into_the_que
     moved, _ = load_real("ucf101", root, "train", spec, cache_dir=tmp_path / "cache", short_clips="skip")
     assert moved.meta["file"] != train.meta["file"] and not Path(train.meta["file"]).exists()
     (folder / "done_rank0.jsonl").unlink()
-    with pytest.raises(FileNotFoundError, match="split file .* is gone or changed"):
+    with pytest.raises(FileNotFoundError, match="videos of .*, which is gone or changed"):
         jobs_mod.run_jobs(folder, test, [0], progress=False)
     q2 = EvalJobs(test, "ucf101")
     jobs_mod.queue_full(q2, moved, cfg, [0], "real")

@@ -34,9 +34,9 @@ from typing import Callable
 
 import numpy as np
 import torch
-from ..files import map_uint8
 from ..logs import bar, log
 
+from .mapped import map_videos, read_index, write_index, write_videos
 from .video_io import ClipSpec, VideoDecodeError, decode_clip, short_reason
 from .videoset import VideoSet
 
@@ -393,7 +393,7 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
         """The split from its file in the cache folder, memory-mapped; written there first (shard by shard) when
         the split's files, clip or short-clip rule changed since."""
         stem = f"split_{_digest([keys(), short_clips, short_fraction])}"
-        doc = _read_split_index(folder / f"{stem}.json", shape)
+        doc = read_index(folder / f"{stem}.u8", shape)
         if doc is None:
             doc = _write_split(folder, stem, parts(), shape, report)
         else:                                              # what a pass would say, from the file's index
@@ -404,7 +404,7 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
             if short_clips == "skip":
                 report.skipped += report.short
             log.info("%s", report)
-        videos = map_uint8(folder / f"{stem}.u8", (len(doc["ids"]), *shape))
+        videos = map_videos(folder / f"{stem}.u8", doc)
         return VideoSet(videos, torch.tensor(doc["labels"], dtype=torch.long), names, doc["ids"],
                         {**meta, "load_report": asdict(report), "file": str(folder / f"{stem}.u8")})
 
@@ -417,25 +417,12 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
 # hosts have). Its index (split_<digest>.json, written last) gives the labels, ids and each shard's place, so
 # the shard files the file holds unchanged are removed, and a later pass reads those shards from the file.
 def _write_split(folder: Path, stem: str, parts, shape: tuple, report: LoadReport) -> dict:
-    from ..files import atomic_path, write_text
-
-    from .hashing import PartsHash
-
-    doc = {"shape": list(shape), "labels": [], "ids": [], "shards": [], "unreadable": [], "short": []}
-    digest = PartsHash()
-    with atomic_path(folder / f"{stem}.u8") as tmp, open(tmp, "wb") as f:
-        for part in parts:
-            f.write(part.videos.contiguous().numpy().data)
-            digest.update(part)
-            doc["shards"].append({"key": part.meta["shard"], "start": len(doc["ids"]), "count": len(part),
-                                  "whole": part.meta["whole"], "skipped": part.meta["skipped"],
-                                  "frames": part.meta["frames"]})
-            doc["labels"] += part.labels.tolist()
-            doc["ids"] += part.ids
-            doc["unreadable"] += [list(e) for e in part.meta["skipped"]]
+    doc = write_videos(folder / f"{stem}.u8", parts, shape, lambda part: {
+        "key": part.meta["shard"], "whole": part.meta["whole"], "skipped": part.meta["skipped"],
+        "frames": part.meta["frames"]})
+    doc["unreadable"] = [list(e) for s in doc["shards"] for e in s["skipped"]]
     doc["short"] = [list(e) for e in report.short]     # the pass is over: the stream's report is complete
-    doc["data_hash"] = digest.hexdigest()               # data_hash of the split: a queue may read it from here
-    write_text(folder / f"{stem}.json", json.dumps(doc))
+    write_index(folder / f"{stem}.u8", doc)
     for old in folder.glob("split_*"):                 # one split file per folder: the newest holds every shard
         if old.stem != stem and old.suffix in (".u8", ".json"):
             old.unlink()
@@ -516,27 +503,14 @@ class SplitStream:
                         {**self.meta, "load_report": asdict(self.report)})
 
 
-def _read_split_index(path: Path, shape: tuple | None = None) -> dict | None:
-    """A split file's index (of videos shaped `shape`, any where None), or None where there is none, or it or its
-    file is not whole (killed between writing the two)."""
-    try:
-        doc = json.loads(path.read_text())
-        size = path.with_suffix(".u8").stat().st_size
-        n, clip = len(doc["ids"]), int(np.prod(doc["shape"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    ok = (shape is None or tuple(doc["shape"]) == tuple(shape)) and size == n * clip and len(doc["labels"]) == n
-    return doc if ok else None
-
-
 def _mapped_shards(folder: Path) -> dict:
     """{shard key: names -> VideoSet} for the shards a split file in `folder` holds as decoded (none filtered out)."""
     out = {}
     for index in sorted(folder.glob("split_*.json")):
-        doc = _read_split_index(index)
+        doc = read_index(index.with_suffix(".u8"))
         if doc is None:
             continue
-        videos = map_uint8(index.with_suffix(".u8"), (len(doc["ids"]), *doc["shape"]))
+        videos = map_videos(index, doc)
         labels = torch.tensor(doc["labels"], dtype=torch.long)
         for e in doc["shards"]:
             if e["whole"]:
@@ -544,15 +518,3 @@ def _mapped_shards(folder: Path) -> dict:
                 out[e["key"]] = (lambda names, a=a, b=b, e=e, doc=doc, videos=videos, labels=labels: VideoSet(
                     videos[a:b], labels[a:b], names, doc["ids"][a:b], {"skipped": e["skipped"], "frames": e["frames"]}))
     return out
-
-
-def split_file_of(vs: VideoSet, digest: str) -> dict | None:
-    """{"path", "shape"} of the split file `vs` was mapped from, where that file (still there, whole) holds
-    exactly data `digest` (`data_hash(vs)`); None otherwise (a subset or a changed copy keeps its meta)."""
-    path = vs.meta.get("file")
-    if not path:
-        return None
-    doc = _read_split_index(Path(path).with_suffix(".json"), tuple(vs.videos.shape[1:]))
-    if doc is None or doc.get("data_hash") != digest or len(doc["ids"]) != len(vs):
-        return None
-    return {"path": str(Path(path).resolve()), "shape": [len(vs), *doc["shape"]]}

@@ -23,7 +23,7 @@ import torch
 from ..logs import bar, log
 
 from ..data.hashing import weights_hash
-from ..data.pool import shard_path
+from ..data.pool import LATENTS, VIDEOS, assemble_pool, assembled, shard_path
 from ..files import save_tensors, write_text
 from ..hardware import AUTOCAST, DEVICES, resolve_autocast, resolve_device
 from ..launch import accelerate_launch
@@ -134,10 +134,11 @@ def sample_latents(model, labels: torch.Tensor, seeds: list[int], cfg: GenerateC
 def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_dir: str | Path,
                   accelerator=None, settings: dict | None = None, progress: bool = True,
                   stop_after_shards: int | None = None) -> Path:
-    """Write the pool's shards and manifest into out_dir; returns the manifest path.
+    """Write the pool's shards and manifest into out_dir, then assemble the shards into one memory-mapped video file
+    and one latent file (`vddlib.data.pool.assemble_pool`); returns the manifest path.
 
     Runs on `accelerator.device` when given (one process of several), else on `cfg.device`; the model and the
-    autoencoder are moved there. Resumable: finished shards are kept. `out_dir/made_by.json` records which weights
+    autoencoder are moved there. Resumable: finished shards are kept, and an assembled pool is not generated again. `out_dir/made_by.json` records which weights
     made them; a folder whose shards other weights made (a retrained model, another run's) is emptied and generated
     again, never mixed."""
     out_dir = Path(out_dir)
@@ -149,7 +150,8 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         if mark.is_file() and json.loads(mark.read_text()) != made_by:
             warnings.warn(f"{out_dir} holds a pool that other weights made ({mark}); generating it again with these.",
                           stacklevel=2)
-            for p in [*out_dir.glob("shard_*"), out_dir / "manifest.json"]:
+            for p in [*out_dir.glob("shard_*"), out_dir / "manifest.json", out_dir / VIDEOS,
+                      (out_dir / VIDEOS).with_suffix(".json"), out_dir / LATENTS]:
                 p.unlink(missing_ok=True)
         write_text(mark, json.dumps(made_by))
     if accelerator:
@@ -161,13 +163,15 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
         model.compile_blocks()
     total = len(class_names) * cfg.per_class
     n_shards = -(-total // cfg.shard_size)
+    whole = assembled(out_dir, made_by) is not None     # finished and assembled earlier: every shard is done
+    done = lambda k: whole or shard_path(out_dir, k).is_file()
     mine = [k for k in range(n_shards) if k % world == rank]
     made = 0
     log.info("generate %s: %d videos in %d shards (%d here)", out_dir, total, n_shards,
-             sum(not shard_path(out_dir, k).is_file() for k in mine))
+             sum(not done(k) for k in mine))
     for k in bar(mine, desc="generate shards", show=progress):
         path = shard_path(out_dir, k)
-        if path.is_file():
+        if done(k):
             continue                                        # finished earlier: never redone, never doubled
         if stop_after_shards is not None and made >= stop_after_shards:
             break
@@ -186,7 +190,7 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
     if accelerator:
         accelerator.wait_for_everyone()
     manifest = out_dir / "manifest.json"
-    if rank == 0 and all(shard_path(out_dir, k).is_file() for k in range(n_shards)):
+    if rank == 0 and all(done(k) for k in range(n_shards)):
         entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
                     "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
                     "shard": shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
@@ -195,6 +199,7 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
                "settings": settings or {}, "made_by": made_by, "class_names": class_names,
                "n_videos": total, "n_shards": n_shards, "videos": entries}
         write_text(manifest, json.dumps(doc, indent=1))
+        assemble_pool(out_dir)                          # one mapped file; the shards go
     if accelerator:
         accelerator.wait_for_everyone()
     return manifest

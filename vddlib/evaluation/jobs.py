@@ -27,7 +27,7 @@ from ..logs import bar, log
 from ..data.hashing import data_hash
 from ..data.selections import manifest_indices
 from ..data.videoset import VideoSet
-from ..files import map_uint8, save_tensors, write_text
+from ..files import map_raw, save_tensors, write_text
 from ..launch import accelerate_launch
 from .train import TrainConfig, evaluate_runs, result_row
 
@@ -105,9 +105,9 @@ class EvalJobs:
                 seen.add(t.data_ptr())
                 return t
 
-            files = self._split_files()
+            files = self._mapped_files()
             for i, s in enumerate(self.sets):
-                if str(i) not in files:            # a real split mapped from its split file is read from there
+                if str(i) not in files:            # a split or pool mapped from its file is read from there
                     tensors[f"videos_{i}"] = own(s.videos)
                 tensors[f"labels_{i}"] = own(s.labels)
                 if s.soft is not None:
@@ -116,23 +116,24 @@ class EvalJobs:
             doc = {"dataset": self.dataset, "class_names": list(self.test.class_names), "test": data_hash(self.test),
                    "files": files, "jobs": self.specs}
             write_text(folder / "jobs.json", json.dumps(doc, indent=1))   # written last: marks a complete queue
-        else:                             # the same queue again: its split files may have moved (a rebuilt cache)
+        else:                             # the same queue again: its files may have moved (a rebuilt cache)
             doc = json.loads((folder / "jobs.json").read_text())
             if doc.get("files") and any(not _file_whole(r) for r in doc["files"].values()):
-                files = self._split_files()
+                files = self._mapped_files()
                 if set(files) == set(doc["files"]):
                     doc["files"] = files
                     write_text(folder / "jobs.json", json.dumps(doc, indent=1))
         return folder
 
-    def _split_files(self) -> dict[str, dict]:
-        """{set id: its split file} for the queued sets that are a cached real split as mapped (Full real): the
-        queue reads them from there instead of copying them (Kinetics-400's train split is 135 GiB)."""
-        from ..data.real import split_file_of
+    def _mapped_files(self) -> dict[str, dict]:
+        """{set id: its file} for the queued sets that are a cached real split or a finished pool as mapped (Full
+        real, Full syn): the queue reads them from there instead of copying them (Kinetics-400's train split is
+        135 GiB, its pool 23 GiB)."""
+        from ..data.mapped import file_of
 
         out = {}
         for digest, i in self._set_ids.items():
-            ref = split_file_of(self.sets[i], digest)
+            ref = file_of(self.sets[i], digest)
             if ref is not None:
                 out[str(i)] = ref
         return out
@@ -166,12 +167,12 @@ def _file_whole(ref: dict) -> bool:
     return p.is_file() and p.stat().st_size == math.prod(ref["shape"])
 
 
-def _map_split_file(ref: dict, folder: Path) -> torch.Tensor:
+def _map_file(ref: dict, folder: Path) -> torch.Tensor:
     if not _file_whole(ref):
-        raise FileNotFoundError(f"The queue in {folder} trains on the split file {ref['path']}, which is gone or "
-                                "changed (the dataset cache was rebuilt or moved). Run the notebook (or "
-                                "EvalJobs.run) again: it points the queue at the split file as it is now.")
-    return map_uint8(ref["path"], ref["shape"])
+        raise FileNotFoundError(f"The queue in {folder} trains on the videos of {ref['path']}, which is gone or "
+                                "changed (the dataset cache was rebuilt or moved, or the pool moved). Run the "
+                                "notebook (or EvalJobs.run) again: it points the queue at the file as it is now.")
+    return map_raw(ref["path"], ref["shape"])
 
 
 def read_done(folder: str | Path) -> dict[int, dict]:
@@ -225,7 +226,7 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
             k = spec["set"]
             soft = f.get_tensor(f"soft_{k}") if f"soft_{k}" in f.keys() else None
             ref = doc.get("files", {}).get(str(k))
-            videos = _map_split_file(ref, folder) if ref else f.get_tensor(f"videos_{k}")
+            videos = _map_file(ref, folder) if ref else f.get_tensor(f"videos_{k}")
             train = VideoSet(videos, f.get_tensor(f"labels_{k}"), doc["class_names"], soft=soft)
             cfg = TrainConfig(**spec["cfg"])
             (r,) = evaluate_runs(train, test, cfg, [spec["seed"]], progress=False, device=device)
