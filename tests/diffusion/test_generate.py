@@ -306,3 +306,12 @@ def test_missing_vae_folder_names_the_fix(tmp_path):
 def test_missing_pool_names_the_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="02_generate"):
         load_pool(tmp_path)
+
+
+def test_a_truncated_pool_file_names_the_fix(tmp_path, pair):
+    vae, latte = pair
+    generate_pool(latte, vae, CLASSES, CFG, tmp_path, progress=False)
+    with open(tmp_path / "videos.u8", "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(FileNotFoundError, match=r"videos\.u8, latents\.f16\) is truncated.*delete the folder"):
+        load_pool(tmp_path)
