@@ -1,6 +1,9 @@
 """The embedded dataset: balance, disjoint glyphs, determinism, cache, validation."""
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -79,3 +82,24 @@ def test_bad_config_names_the_field(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         DigitsMotionConfig(**bad)
 
+
+
+def test_the_cached_splits_are_the_same_bytes_whatever_code_path_mkl_takes(tmp_path):
+    """MKL picks its code path by the CPU, and its AVX-512 path (Intel CPUs) rounds a few rendered pixels otherwise
+    (at 20 videos per class, both splits differ). The cache is rendered with MKL's reproducible mode, so processes
+    that run MKL's AVX-512 and AVX2 paths cache the same bytes (on a CPU without AVX-512 both runs take AVX2)."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = DigitsMotionConfig(train_per_class=20, test_per_class=20)
+    code = ("import sys, json; from vddlib.data.digits_motion import DigitsMotionConfig, load_digits_motion; "
+            "from vddlib.data.hashing import data_hash; s = load_digits_motion(DigitsMotionConfig(**json.loads("
+            "sys.argv[1])), sys.argv[2]); print(data_hash(s['train']), data_hash(s['test']))")
+    hashes = {}
+    for path in ("AVX512", "AVX2"):
+        env = {**os.environ, "MKL_CBWR": path}
+        out = subprocess.run([sys.executable, "-c", code, json.dumps(dataclasses.asdict(cfg)), str(tmp_path / path)],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        hashes[path] = out.split()
+    assert hashes["AVX512"] == hashes["AVX2"]

@@ -30,8 +30,9 @@ def tiny_profile(shipped="", smoke_batch=0):
 
 
 def test_finetune_trains_both_when_nothing_is_shipped(tmp_path, splits):
-    rep = stages.finetune(tiny_profile(), splits, tmp_path)
+    rep = stages.finetune(tiny_profile(), splits, tmp_path, recognise=lambda v: torch.zeros(len(v), dtype=torch.long))
     assert rep["latte"].startswith("trained here: 3 steps") and rep["smoke_steps"] == 2
+    assert rep["recogniser_on_decoded_test"] == 100 * splits["test"].class_counts()[0] / len(splits["test"])
     vae, latte = stages.load_diffusion(tmp_path)
     assert latte.config.num_classes == 10 and vae.config.latents_mean is not None
     assert json.loads((tmp_path / "finetune_report.json").read_text())["data_hash"] == data_hash(splits["train"])
@@ -177,3 +178,27 @@ def test_a_killed_encoding_resumes_at_the_first_shard_not_encoded(tmp_path, monk
                         encode_videos(vae, videos, **kw))
     lat = encode_training_split(vae, stream, tmp_path / "lat.safetensors", shards_dir=tmp_path / "shards")
     assert calls == [4, 1] and lat["latents"].shape[0] == 9
+
+
+def test_the_autoencoder_check_decodes_a_chunk_at_a_time_and_gives_the_figures_of_one_go(splits, monkeypatch):
+    """The test split is encoded and decoded a chunk of videos at a time (Kinetics-400's is 11 GiB): never more
+    than a chunk decoded at once; where the split is one chunk, the PSNR and the recogniser's share are those of the
+    split done whole (the CPU default's figures do not move), and in several chunks they agree up to rounding."""
+    from vddlib.models.autoencoder import build_small_vae, decode_latents, encode_videos, psnr
+
+    torch.manual_seed(0)
+    vae = build_small_vae(SmallVAEConfig(block_out_channels=(8, 8, 8), norm_num_groups=4)).eval()
+    test = splits["test"]
+    recognise = lambda v: (v.float().mean(dim=(1, 2, 3, 4)) * 7).long() % test.num_classes   # any fixed rule
+    whole = decode_latents(vae, encode_videos(vae, test.videos))
+    one_go = {"vae_test_psnr": psnr(whole, test.videos),
+              "recogniser_on_decoded_test": float((recognise(whole) == test.labels).float().mean() * 100)}
+    assert stages.autoencoder_check(vae, test, recognise, progress=False) == one_go
+    sizes = []
+    real_decode = stages.decode_latents
+    monkeypatch.setattr(stages, "decode_latents", lambda vae, z: sizes.append(len(z)) or real_decode(vae, z))
+    chunked = stages.autoencoder_check(vae, test, recognise, progress=False, chunk=3)
+    assert sizes == [3] * (len(test) // 3) + ([len(test) % 3] if len(test) % 3 else [])
+    assert chunked["vae_test_psnr"] == pytest.approx(one_go["vae_test_psnr"], abs=0.01)
+    assert chunked["recogniser_on_decoded_test"] == pytest.approx(one_go["recogniser_on_decoded_test"])
+    assert set(stages.autoencoder_check(vae, test, progress=False)) == {"vae_test_psnr"}

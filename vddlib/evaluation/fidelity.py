@@ -83,9 +83,14 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
+def predict(model: torch.nn.Module, videos: torch.Tensor) -> torch.Tensor:
+    """The class the evaluator assigns to each of `videos` (uint8)."""
+    return predict_proba(model, videos).argmax(1)
+
+
 def recognition(model: torch.nn.Module, vs: VideoSet) -> float:
     """Percent of videos the evaluator assigns to their (conditioning) class."""
-    return float((predict_proba(model, vs.videos).argmax(1) == vs.labels).float().mean() * 100)
+    return float((predict(model, vs.videos) == vs.labels).float().mean() * 100)
 
 
 def pool_fidelity(model: torch.nn.Module, train: VideoSet, test: VideoSet, pool: VideoSet) -> dict[str, float]:
