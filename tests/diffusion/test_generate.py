@@ -144,9 +144,12 @@ def test_stochastic_samplers_regenerate_a_video_alone_despite_fresh_noise_each_s
     cfg = GenerateConfig(per_class=2, guidance_scale=2.0, steps=4, sampler=sampler, seed=1)
     batch = sample_latents(latte, torch.tensor([0, 1, 2]), [11, 12, 13], cfg)
     alone = sample_latents(latte, torch.tensor([1]), [12], cfg)
-    assert torch.allclose(alone[0], batch[1], atol=1e-5)
+    # within float32 rounding of the latents' magnitude (hundreds here): a matrix product may round otherwise for
+    # one video than for three (MKL's AVX2 path on an Intel CPU: 1e-4 apart on values of 500)
+    scale = batch[1].abs().amax().clamp_min(1.0)
+    assert ((alone[0] - batch[1]).abs() <= 1e-5 * scale).all()
     other = sample_latents(latte, torch.tensor([1]), [14], cfg)
-    assert not torch.allclose(other[0], batch[1], atol=1e-2)
+    assert not ((other[0] - batch[1]).abs() <= 1e-2 * scale).all()
 
 
 def test_interrupted_shard_is_redone_and_finished_ones_are_kept(tmp_path, pair):
