@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from vddlib.profile import load_profile
 from vddlib.evaluation.train import new_evaluator
-from vddlib.hardware import cpu_label
+from vddlib.hardware import cpu_label, cpu_model
 from vddlib.models.convnet3d import ConvNet3D, ConvNet3DConfig
 from vddlib.evaluation.results import keep_other_rows, write_table
 
@@ -99,7 +99,7 @@ def main() -> None:
     ap.add_argument("--out", default="results/cpu_defaults")
     args = ap.parse_args()
     prof = load_profile(args.profile)
-    label = cpu_label()
+    label = f"{cpu_model()}; {cpu_label()}"
     rows = []
     torch.set_num_threads(1)
     for what, fn in (("C3D evaluator train step (batch 32; 1 thread)", lambda lay: evaluator_step(prof, lay) * 1e3),
@@ -117,7 +117,9 @@ def main() -> None:
     note = (f"Each speed default against the plain setting, per CPU (torch {torch.__version__}; "
             "`benchmarks/cpu_defaults.py`). 'ms plain' is contiguous tensors or fp32; a speed-up below 1 "
             "means the default is slower on that CPU. AVX2 rows: the same machine with "
-            "`ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`.\n\n")
+            "`ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2` (and `MKL_ENABLE_INSTRUCTIONS=AVX2` on Intel). Rows that "
+            "name no CPU model were measured on the AMD EPYC machines of earlier sessions, before the model was "
+            "recorded.\n\n")
     write_table(args.out, header, rows, preamble=note)
 
 

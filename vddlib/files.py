@@ -5,8 +5,11 @@ a long stage that is rerun skips exactly what it finished. The one place for thi
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import socket
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,20 +19,56 @@ from typing import Iterator
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; when the block ends without error, it replaces `path`.
 
-    Works for a file or a folder (a folder replaces an existing one as a whole).
+    Works for a file or a folder (a folder replaces an existing one as a whole). The temporary name is this
+    writer's own (host, process and a random part), so two processes writing the same target at once (two notebooks
+    making one cache) each replace it with a whole file of their own, never with the other's half. Temporary files
+    left by a killed writer on this host (its process gone) are removed here.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    _remove(tmp)
+    _remove_stale_tmp(path)
+    tmp = path.with_name(f"{path.name}.~{_HOST}~{os.getpid()}~{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
     except BaseException:
         _remove(tmp)
         raise
-    if tmp.is_dir() and path.exists():
+    if not tmp.is_dir():
+        os.replace(tmp, path)
+        return
+    for attempt in range(3):        # a folder cannot replace a folder: remove it first (another writer may put one back)
         _remove(path)
-    os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+            return
+        except OSError:
+            if attempt == 2 or not path.is_dir():
+                _remove(tmp)
+                raise
+
+
+_HOST = socket.gethostname().replace("~", "-")
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    """Remove `path`'s temporary files whose writer is gone: this host's, of a process no longer running (and the
+    plain `<name>.tmp` of versions before writers had names of their own)."""
+    for p in path.parent.glob(glob.escape(path.name) + ".*tmp"):
+        parts = p.name[len(path.name):].split("~")
+        if p.name == path.name + ".tmp":
+            _remove(p)
+        elif len(parts) == 4 and parts[1] == _HOST and parts[2].isdigit() and not _running(int(parts[2])):
+            _remove(p)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # someone else's process
+        return True
+    return True
 
 
 def _remove(p: Path) -> None:
