@@ -10,7 +10,8 @@ latents come out either way (their sha1 is in the table).
 
   collected     `encode_training_split(vae, stream.collect(), ...)`: the split in memory, as finetune did
   by shard      `encode_training_split(vae, stream, ..., shards_dir=...)`: one shard of `--shard` videos at a time,
-                each shard's latents kept (what finetune does now)
+                each shard's latents kept, the latent file written a shard at a time and mapped (what finetune
+                does now)
 """
 from __future__ import annotations
 

@@ -80,3 +80,30 @@ def _dead_pid() -> int:
     p.start()
     p.join()
     return p.pid
+
+
+def test_stacked_tensors_are_a_safetensors_file_that_safetensors_reads(tmp_path):
+    """`save_stacked_tensors` writes the parts one after another; safetensors reads back the stacked tensor, the
+    small ones and the metadata, for each dtype the latents come in; a wrong row count writes nothing."""
+    import pytest
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from vddlib.files import save_stacked_tensors
+
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        parts = [torch.randn(n, 2, 3).to(dtype) for n in (3, 0, 4)]
+        labels = torch.tensor([4, 1, 1, 0, 2, 2, 3])
+        path = tmp_path / f"{str(dtype)[6:]}.safetensors"
+        save_stacked_tensors(path, "latents", iter(parts), dtype, (2, 3), 7, small={"labels": labels},
+                             metadata={"split": "train", "ids": '["a"]'})
+        back = load_file(str(path))
+        assert torch.equal(back["latents"], torch.cat(parts)) and torch.equal(back["labels"], labels)
+        with safe_open(str(path), framework="pt") as f:
+            assert f.metadata() == {"split": "train", "ids": '["a"]'}
+    with pytest.raises(ValueError, match="gave 2 rows, not the 3"):
+        save_stacked_tensors(tmp_path / "short.safetensors", "x", [torch.zeros(2, 1)], torch.float32, (1,), 3)
+    with pytest.raises(ValueError, match="every part must be"):
+        save_stacked_tensors(tmp_path / "mixed.safetensors", "x", [torch.zeros(2, 2)], torch.float32, (1,), 2)
+    assert not list(tmp_path.glob("short*")) and not list(tmp_path.glob("mixed*"))

@@ -92,6 +92,49 @@ def save_tensors(path: str | os.PathLike, tensors: dict, metadata: dict | None =
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
+_SAFETENSORS_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64", "int64": "I64",
+                       "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL"}
+
+
+def save_stacked_tensors(path: str | os.PathLike, key: str, parts, dtype, tail_shape: tuple[int, ...], rows: int,
+                         small: dict | None = None, metadata: dict | None = None) -> None:
+    """Save a safetensors file whose tensor `key` (`rows` × `tail_shape`, `dtype`) is the tensors that the iterable
+    `parts` yields, stacked along dim 0, one part in memory at a time (Kinetics-400's training latents are 57 GiB;
+    `save_file` needs them whole), beside the `small` tensors; atomically. The file is the safetensors format as
+    `safe_open` and `load_file` read it (header length, JSON header with each tensor's dtype, shape and byte range,
+    then the bytes); the parts must fill exactly `rows` rows, else nothing is written."""
+    import json
+    import struct
+
+    import torch
+
+    small = {k: v.contiguous() for k, v in (small or {}).items()}
+    name = lambda dt: _SAFETENSORS_DTYPES[str(dt).removeprefix("torch.")]
+    row_bytes = int(torch.tensor([], dtype=dtype).element_size()) * int(torch.Size(tail_shape).numel())
+    header, at = {}, 0
+    for k, shape, dt, nbytes in [(key, (rows, *tail_shape), dtype, rows * row_bytes)] + \
+            [(k, tuple(v.shape), v.dtype, v.numel() * v.element_size()) for k, v in small.items()]:
+        header[k] = {"dtype": name(dt), "shape": list(shape), "data_offsets": [at, at + nbytes]}
+        at += nbytes
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)                          # the data starts 8-byte aligned, as safetensors writes
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        written = 0
+        for part in parts:
+            if part.dtype != dtype or tuple(part.shape[1:]) != tuple(tail_shape):
+                raise ValueError(f"A part of {key} is {part.dtype} {tuple(part.shape)}; every part must be {dtype} "
+                                 f"(n, {', '.join(map(str, tail_shape))}).")
+            f.write(part.contiguous().view(torch.uint8).numpy().tobytes())
+            written += len(part)
+        if written != rows:
+            raise ValueError(f"The parts of {key} gave {written} rows, not the {rows} announced.")
+        for v in small.values():
+            f.write(v.view(torch.uint8).numpy().tobytes() if v.numel() else b"")
+
+
 def copy_file(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """Copy a file atomically."""
     with atomic_path(dst) as tmp:

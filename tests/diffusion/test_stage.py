@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -154,7 +155,7 @@ def test_a_killed_encoding_resumes_at_the_first_shard_not_encoded(tmp_path, monk
     from vddlib.data.real import stream_real
     from vddlib.data.video_io import ClipSpec
     from vddlib.diffusion import latents as latents_mod
-    from vddlib.diffusion.latents import encode_training_split
+    from vddlib.diffusion.latents import encode_training_split, read_latents
     from vddlib.models.autoencoder import build_small_vae, encode_videos
 
     root = fixtures.ucf101(tmp_path / "ucf", per_split=3)
@@ -178,6 +179,14 @@ def test_a_killed_encoding_resumes_at_the_first_shard_not_encoded(tmp_path, monk
                         encode_videos(vae, videos, **kw))
     lat = encode_training_split(vae, stream, tmp_path / "lat.safetensors", shards_dir=tmp_path / "shards")
     assert calls == [4, 1] and lat["latents"].shape[0] == 9
+    # the latent file is written a shard at a time and mapped, and holds what the split encoded whole gives
+    whole = encode_training_split(vae, stream.collect(), tmp_path / "whole.safetensors")
+    assert torch.equal(lat["latents"], whole["latents"]) and torch.equal(lat["labels"], whole["labels"])
+    assert str(tmp_path / "lat.safetensors") in Path("/proc/self/maps").read_text()
+    written, meta = read_latents(tmp_path / "lat.safetensors")
+    assert torch.equal(written["latents"], whole["latents"]) and json.loads(meta["ids"]) == stream.collect().ids
+    assert {k: meta[k] for k in ("split", "num_classes", "class_names")} == \
+        {k: read_latents(tmp_path / "whole.safetensors")[1][k] for k in ("split", "num_classes", "class_names")}
 
 
 def test_the_autoencoder_check_decodes_a_chunk_at_a_time_and_gives_the_figures_of_one_go(splits, monkeypatch):

@@ -15,7 +15,7 @@ from ..checksums import read_tensors
 from ..data.hashing import PartsHash, shards_hash, video_digest, weights_hash
 from ..data.real import SplitStream
 from ..data.videoset import VideoSet
-from ..files import save_tensors
+from ..files import save_stacked_tensors, save_tensors
 from ..models.autoencoder import encode_videos
 
 
@@ -28,21 +28,24 @@ def encode_training_split(vae, train: VideoSet | SplitStream, path: str | Path, 
     train split at 256² is 30 GB of frames and 2.3 GiB of latents). With `shards_dir`, each shard's latents are
     kept there as they are made, named by the shard's key and the autoencoder's weights: a killed run resumes at
     the first shard not encoded, a second run neither decodes nor encodes again, and a replaced video file
-    re-encodes its shard only. The hash is then `shards_hash` (made without the videos); else `data_hash`'s."""
+    re-encodes its shard only. The hash is then `shards_hash` (made without the videos); else `data_hash`'s.
+    The latent file is then written a shard at a time, and the latents returned are memory-mapped from it, so
+    host memory holds one shard of videos or latents at a time (Kinetics-400's latents are 57 GiB)."""
     stream = train if isinstance(train, SplitStream) else SplitStream.of(train)
     split = stream.meta.get("split")
     if split != "train":
         raise ValueError(f"The diffusion model trains on the train split only; got a VideoSet of split {split!r}. "
                          "Pass splits['train'].")
-    keys = stream.shard_keys() if shards_dir is not None else None
-    if keys is None:
-        latents, labels, ids, digest = _encode_parts(vae, stream, batch_frames)
-    else:
-        latents, labels, ids, digest = _encode_shards(vae, stream, Path(shards_dir), batch_frames)
     meta = {"split": "train", "num_classes": str(stream.num_classes), "class_names": json.dumps(stream.class_names),
-            "ids": json.dumps(ids), "dataset": str(stream.meta.get("dataset", ""))}
-    save_tensors(path, {"latents": latents, "labels": labels}, metadata=meta)
-    return {"latents": latents, "labels": labels, "data_hash": digest}
+            "dataset": str(stream.meta.get("dataset", ""))}
+    if shards_dir is None or stream.shard_keys() is None:
+        latents, labels, ids, digest = _encode_parts(vae, stream, batch_frames)
+        save_tensors(path, {"latents": latents, "labels": labels}, metadata={**meta, "ids": json.dumps(ids)})
+        return {"latents": latents, "labels": labels, "data_hash": digest}
+    files = _encode_shards(vae, stream, Path(shards_dir), batch_frames)
+    digest = _stack_shards(files, path, meta)
+    tensors, _ = read_tensors(path)                       # memory-mapped: pages are read as batches touch them
+    return {"latents": tensors["latents"], "labels": tensors["labels"], "data_hash": digest}
 
 
 class _Slots:
@@ -94,15 +97,31 @@ def _encode_shards(vae, stream: SplitStream, folder: Path, batch_frames: int):
     if missing:
         raise RuntimeError(f"Video files changed while the train split was encoded (no latents for {missing[:3]}); "
                            "run the stage again: it encodes only the shards whose files changed.")
-    slots, digests = _Slots(stream.listed), []
-    for f in files:
-        tensors, meta = read_tensors(f)
-        slots.add(tensors["latents"], tensors["labels"], json.loads(meta["ids"]))
-        digests.append(meta["videos_sha1"])
     for stale in set(folder.glob("*.safetensors")) - set(files):    # shards of files since replaced, other VAEs
         stale.unlink()
-    latents, labels, ids = slots.done()
-    return latents, labels, ids, shards_hash(digests, labels)
+    return files
+
+
+def _stack_shards(files: list[Path], path: Path, meta: dict) -> str:
+    """Write the shards' latents one after another into the latent file at `path`, one shard in memory at a time
+    (the whole train split's latents are 57 GiB for Kinetics-400), and return the split's hash."""
+    labels, ids, digests, rows, like = [], [], [], 0, None
+    for f in files:                                       # first the small parts: labels, ids, shapes
+        tensors, m = read_tensors(f)
+        labels.append(tensors["labels"].clone())
+        ids += json.loads(m["ids"])
+        digests.append(m["videos_sha1"])
+        rows += len(tensors["latents"])
+        if len(tensors["latents"]):
+            like = tensors["latents"][:0].clone()            # dtype and shape of a row
+        del tensors
+    if not rows:
+        raise ValueError("The train split has no videos to encode.")
+    labels = torch.cat(labels)
+    parts = (read_tensors(f)[0]["latents"] for f in files)
+    save_stacked_tensors(path, "latents", parts, like.dtype, tuple(like.shape[1:]), rows, small={"labels": labels},
+                         metadata={**meta, "ids": json.dumps(ids)})
+    return shards_hash(digests, labels)
 
 
 def read_latents(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:

@@ -99,8 +99,9 @@ def plan(prof: "Profile") -> dict:
 def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[int, int],
                latent: tuple[int, int]) -> dict:
     """GiB of host memory and disk the profile's data takes, from the expected split sizes. Host memory: decoding
-    holds one shard of clips at a time (the evaluators' and Latte's own), Latte's training latents are read whole
-    (fp32); the evaluators' splits are memory-mapped from their split files (`mapped_gib`: in the page cache while
+    holds one shard of clips at a time (the evaluators' and Latte's own); Latte's training latents (fp32) are
+    memory-mapped from their file for a real dataset (written a shard at a time; digits-motion's are held whole);
+    the evaluators' splits are memory-mapped from their split files (`mapped_gib`: in the page cache while
     read, dropped under memory pressure, so they need not fit), and so is the pool's video file, while its latents
     are read whole for selection (fp32). On disk: the decoded-clip cache (Latte's own clips
     only where the autoencoder is trained here; while a split's file is written its shards are there too, the
@@ -120,10 +121,11 @@ def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[in
     cache = ((n_train + n_test) * ev_video + (n_train * video if cached_own else 0)) if facts else 0
     largest = max(n_train * ev_video, n_train * video if cached_own else 0) if facts else 0
     return {"host_gib": {"evaluator_clip_shard": (min(SHARD_SIZE, n_train) * ev_video if facts else 0) / gib,
-                         "latte_latents": latents / gib,
+                         "latte_latents": (0 if facts else latents) / gib,
                          "diffusion_clip_shard": (min(SHARD_SIZE, n_train) if own_clip else 0) * video / gib,
                          "pool_latents": pool * frames * ch * h * h * 4 / gib},
             "mapped_gib": {"evaluator_splits": (n_train + n_test) * ev_video / gib,
+                           "latte_latents": (latents if facts else 0) / gib,
                            "pool_videos": pool * ev_video / gib},
             "disk_gib": {"clip_cache": cache / gib,
                          "clip_cache_peak": (cache + largest) / gib,
