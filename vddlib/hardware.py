@@ -38,7 +38,7 @@ def native_bf16() -> bool:
 
 
 def cpu_model() -> str:
-    """The CPU's model name as the kernel reports it (e.g. 'AMD EPYC 9454 48-Core Processor'), else the platform's.
+    """The CPU's model name as the kernel reports it (e.g. 'Intel(R) Xeon(R) Processor'), else the platform's.
 
     Machines of one kind differ in CPU (an AMD EPYC and a 2.1 GHz Intel Xeon, both with AVX-512 and native bf16, ran
     the default notebooks 1.7x apart), so a timing table names the model beside the instruction set."""
