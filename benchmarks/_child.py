@@ -65,7 +65,8 @@ def memory_cap(mib: int) -> Iterator[Path | None]:
 def write_results(out: str, cols: list[str], rows: list[list], script: str, what: str) -> None:
     """results/<out>.{csv,md}, headed by the command that wrote them, the CPU it ran on, and `what` they measure."""
     from vddlib.evaluation.results import write_table
-    from vddlib.hardware import cpu_label
+    from vddlib.hardware import cpu_label, cpu_model
 
     command = " ".join([f"python benchmarks/{script}", *sys.argv[1:]])
-    write_table(out, cols, rows, f"Written by `{command}` on a CPU with {cpu_label()} (one process each). {what}\n\n")
+    write_table(out, cols, rows, f"Written by `{command}` on {cpu_model()} ({cpu_label()}; one process each). "
+                f"{what}\n\n")

@@ -22,7 +22,7 @@ import torch
 from vddlib.data.pool import pool_dir
 from vddlib.profile import load_profile
 from vddlib.data.pool import load_pool
-from vddlib.hardware import cpu_label
+from vddlib.hardware import cpu_label, cpu_model
 from vddlib.selection.objective import class_space, greedy_selection, selection_objective
 from vddlib.evaluation.results import write_table
 from vddlib.selection import select
@@ -73,7 +73,7 @@ def main() -> None:
                              "policy draws: before → after", "epochs", "s per training"], body,
                      f"VST-UNet's gradient and decode on the pool `{path.name}`, {a.seeds} seeds each: the paper's "
                      "objective in the fixed latent space (λ as the paper for the VPC), training on "
-                     f"{base.threads} thread(s) of {cpu_label()} (`python benchmarks/vst_training.py`).\n\n")
+                     f"{base.threads} thread(s) of {cpu_model()} ({cpu_label()}; `python benchmarks/vst_training.py`).\n\n")
     print(md)
 
 

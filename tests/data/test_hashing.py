@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import tracemalloc
 
+import numpy as np
 import torch
 
-from vddlib.data.hashing import PartsHash, data_hash, shards_hash, video_digest
+from vddlib.data.hashing import PartsHash, data_hash, inputs_hash, shards_hash, video_digest
 from vddlib.data.videoset import VideoSet
 
 
@@ -49,3 +50,21 @@ def test_the_shards_hash_moves_with_any_byte_or_label():
     labels[0] = (labels[0] + 1) % 3
     assert shards_hash([video_digest(p.videos) for p in parts], labels) != base
     assert shards_hash([video_digest(p.videos) for p in parts], vs.labels) == base
+
+
+def test_half_inputs_hash_as_their_float32_values_a_part_at_a_time(monkeypatch):
+    """A pool's latents are mapped as stored (fp16): a selection made from them must find the manifest made from the
+    same latents read as fp32, and any changed value must change the digest, however the parts are cut."""
+    import vddlib.data.hashing as hashing
+
+    labels = torch.arange(6) % 2
+    x16 = (torch.randn(6, 2, 3, 4, 4, generator=torch.Generator().manual_seed(0)) * 100).half()
+    whole = inputs_hash(labels, {"latents": x16.float(), "embeddings": np.ones((6, 3), np.float32)})
+    assert inputs_hash(labels, {"latents": x16, "embeddings": np.ones((6, 3), np.float32)}) == whole
+    assert inputs_hash(labels, {"latents": x16.numpy(), "embeddings": np.ones((6, 3), np.float32)}) == whole
+    monkeypatch.setattr(hashing, "_HASH_CHUNK", 7)                     # parts that cut rows and end short
+    assert inputs_hash(labels, {"latents": x16, "embeddings": np.ones((6, 3), np.float32)}) == whole
+    y = x16.clone()
+    y[5, 1, 2, 3, 3] += 1
+    assert inputs_hash(labels, {"latents": y, "embeddings": np.ones((6, 3), np.float32)}) != whole
+    assert inputs_hash(labels, {"latents": x16.bfloat16()}) == inputs_hash(labels, {"latents": x16.bfloat16().float()})

@@ -190,7 +190,9 @@ def test_a_finished_pool_is_one_mapped_file_and_is_not_generated_again(tmp_path,
     pool, lat = load_pool(run, with_latents=True)
     maps = Path("/proc/self/maps").read_text()
     assert str((run / "videos.u8").resolve()) in maps and pool.meta["file"] == str(run / "videos.u8")
-    assert lat.dtype == torch.float32 and (run / "latents.f16").stat().st_size == lat.numel() * 2
+    # the latents are mapped as stored (fp16), not read whole as fp32
+    assert str((run / "latents.f16").resolve()) in maps
+    assert lat.dtype == torch.float16 and (run / "latents.f16").stat().st_size == lat.numel() * 2
     # Full syn: the evaluation queue reads the pool from its file; a selection from it is copied as any set
     from safetensors import safe_open
 

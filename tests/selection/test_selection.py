@@ -313,3 +313,32 @@ def test_manifest_is_written_and_reused(tmp_path, monkeypatch):
     old["settings"] = {}
     path.write_text(json.dumps(old))
     assert not selection_manifest(tmp_path, "toy", "pool", "kcenter", labels, 2, 0, embeddings=inputs["embeddings"])["reused"]
+
+
+def test_stored_fp16_latents_mapped_select_as_they_do_read_as_fp32(tmp_path):
+    """load_pool maps a pool's latents as stored (fp16) instead of reading them whole as fp32: VST-UNet, the
+    objective and the per-video measures give the same results from the mapped file, and a manifest made from the
+    fp32 copy is re-used (the inputs hash is that of the values)."""
+    from vddlib.files import map_raw
+    from vddlib.selection.objective import selection_objective
+    from vddlib.selection.stage import per_video_measures
+
+    labels, inputs = toy_pool()
+    (tmp_path / "latents.f16").write_bytes(inputs["latents"].half().numpy().tobytes())
+    mapped = map_raw(tmp_path / "latents.f16", inputs["latents"].shape, "float16")
+    assert mapped.dtype == torch.float16
+    as_fp32 = mapped.float()
+    cfg = FAST["vst_unet"]["config"]
+    a = train_vst_unet(as_fp32, torch.from_numpy(labels), 2, cfg, seed=0)
+    b = train_vst_unet(mapped, torch.from_numpy(labels), 2, cfg, seed=0)
+    assert a.selection == b.selection and np.array_equal(a.probs, b.probs)
+    picks = {c: v for c, v in a.selection.items()}
+    assert selection_objective(mapped, labels, picks, 0.5, 0.5) == selection_objective(as_fp32, labels, picks, 0.5, 0.5)
+    proba = torch.full((len(labels), K), 1.0 / K)
+    pa, pb = (per_video_measures(proba, torch.from_numpy(labels), x) for x in (as_fp32, mapped))
+    assert np.array_equal(pa["norm_pct"], pb["norm_pct"])
+    first = selection_manifest(tmp_path / "m", "toy", "pool", "vst_unet", labels, 2, 0, latents=as_fp32,
+                               num_classes=K, config=cfg)
+    again = selection_manifest(tmp_path / "m", "toy", "pool", "vst_unet", labels, 2, 0, latents=mapped,
+                               num_classes=K, config=cfg)
+    assert not first["reused"] and again["reused"] and again["indices"] == first["indices"]

@@ -70,8 +70,21 @@ def inputs_hash(labels, arrays: dict) -> str:
                      .astype(np.int64).tobytes())
     for k in sorted(arrays):
         h.update(k.encode())
-        h.update(_bytes(arrays[k]))
+        a = arrays[k]
+        if str(getattr(a, "dtype", "")) in _HALF:
+            # float16/bf16 inputs (a pool's latents, mapped as stored) hash as their float32 values, which they hold
+            # exactly: a selection made from the stored latents is the one made from them read as float32. A part at
+            # a time, so the float32 copy is never whole (Kinetics-400's pool latents would be 9.8 GiB)
+            flat = torch.as_tensor(a).reshape(-1)
+            for i in range(0, len(flat), _HASH_CHUNK):
+                h.update(_bytes(flat[i:i + _HASH_CHUNK].float()))
+        else:
+            h.update(_bytes(a))
     return h.hexdigest()[:16]
+
+
+_HALF = {"torch.float16", "torch.bfloat16", "float16"}
+_HASH_CHUNK = 1 << 24          # float32 values per hashed part: 64 MiB
 
 
 def weights_hash(model: torch.nn.Module) -> str:

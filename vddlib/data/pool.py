@@ -98,7 +98,9 @@ def assemble_pool(out_dir: str | Path) -> dict:
 
 def load_pool(out_dir: str | Path, with_latents: bool = False) -> VideoSet | tuple[VideoSet, torch.Tensor]:
     """The pool as a VideoSet (split 'synthetic'), read like a real split, its videos memory-mapped from
-    `videos.u8`; optionally its latents too (float32, in memory). A pool not yet assembled is assembled first."""
+    `videos.u8`; optionally its latents too, memory-mapped from `latents.f16` as stored (float16, copy-on-write:
+    Kinetics-400's are 4.9 GiB, 9.8 as float32), so convert what you compute on, a class at a time, as the
+    selectors do. A pool not yet assembled is assembled first."""
     out_dir = Path(out_dir)
     man = _manifest(out_dir)
     doc = assembled(out_dir, man["made_by"]) or assemble_pool(out_dir)
@@ -111,5 +113,5 @@ def load_pool(out_dir: str | Path, with_latents: bool = False) -> VideoSet | tup
                    "file": str(out_dir / VIDEOS)})
     if with_latents:
         lat = doc["latents"]
-        return vs, map_raw(out_dir / LATENTS, (len(doc["ids"]), *lat["shape"]), lat["dtype"]).float()
+        return vs, map_raw(out_dir / LATENTS, (len(doc["ids"]), *lat["shape"]), lat["dtype"])
     return vs

@@ -102,8 +102,8 @@ def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[in
     holds one shard of clips at a time (the evaluators' and Latte's own); Latte's training latents (fp32) are
     memory-mapped from their file for a real dataset (written a shard at a time; digits-motion's are held whole);
     the evaluators' splits are memory-mapped from their split files (`mapped_gib`: in the page cache while
-    read, dropped under memory pressure, so they need not fit), and so is the pool's video file, while its latents
-    are read whole for selection (fp32). On disk: the decoded-clip cache (Latte's own clips
+    read, dropped under memory pressure, so they need not fit), and so are the pool's video and latent files (the
+    latents fp16 as stored; selection converts a class at a time). On disk: the decoded-clip cache (Latte's own clips
     only where the autoencoder is trained here; while a split's file is written its shards are there too, the
     `clip_cache_peak`), the latents (kept per shard and as one file) and the pool (uint8 videos at the evaluators'
     clip, fp16 latents; twice that while its shards are assembled into its files, `pool_peak`)."""
@@ -122,11 +122,11 @@ def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[in
     largest = max(n_train * ev_video, n_train * video if cached_own else 0) if facts else 0
     return {"host_gib": {"evaluator_clip_shard": (min(SHARD_SIZE, n_train) * ev_video if facts else 0) / gib,
                          "latte_latents": (0 if facts else latents) / gib,
-                         "diffusion_clip_shard": (min(SHARD_SIZE, n_train) if own_clip else 0) * video / gib,
-                         "pool_latents": pool * frames * ch * h * h * 4 / gib},
+                         "diffusion_clip_shard": (min(SHARD_SIZE, n_train) if own_clip else 0) * video / gib},
             "mapped_gib": {"evaluator_splits": (n_train + n_test) * ev_video / gib,
                            "latte_latents": (latents if facts else 0) / gib,
-                           "pool_videos": pool * ev_video / gib},
+                           "pool_videos": pool * ev_video / gib,
+                           "pool_latents": pool * frames * ch * h * h * 2 / gib},
             "disk_gib": {"clip_cache": cache / gib,
                          "clip_cache_peak": (cache + largest) / gib,
                          "latte_latents": 2 * latents / gib,

@@ -257,11 +257,11 @@ def per_video_measures(proba: torch.Tensor, labels: torch.Tensor, latents: torch
     """Per pool video: whether the recogniser names its class, its probability for that class, and its latent
     norm's rank within its class (0 smallest, 1 largest): what `selection_quality` averages over each selection."""
     lab = labels.numpy()
-    norm = latents.flatten(1).norm(dim=1).numpy()
     norm_pct = np.empty(len(lab))
     for c in np.unique(lab):
         own = np.flatnonzero(lab == c)
-        norm_pct[own] = np.argsort(np.argsort(norm[own])) / max(len(own) - 1, 1)
+        norm = latents[torch.from_numpy(own)].flatten(1).float().norm(dim=1).numpy()   # a class at a time, in fp32
+        norm_pct[own] = np.argsort(np.argsort(norm)) / max(len(own) - 1, 1)
     return {"recognised": (proba.argmax(1) == labels).numpy(),
             "confidence": proba[torch.arange(len(lab)), labels].numpy(), "norm_pct": norm_pct}
 

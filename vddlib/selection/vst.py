@@ -178,7 +178,7 @@ def _forward_groups(net: VSTUNet, latents: torch.Tensor, picks: list[torch.Tenso
         per_call = max(1, MAX_CALL_ELEMENTS // max(1, n * per_video))
         for start in range(0, len(members), per_call):
             chunk = members[start:start + per_call]
-            x = latents[torch.cat([picks[i] for i in chunk])].to(device)
+            x = latents[torch.cat([picks[i] for i in chunk])].to(device, torch.float32)   # a pool's are stored fp16
             score, logits, emb = net(x, groups=len(chunk))
             for j, i in enumerate(chunk):
                 out[i] = (score[j * n:(j + 1) * n], logits[j * n:(j + 1) * n], emb[j * n:(j + 1) * n])
