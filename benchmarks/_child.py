@@ -28,16 +28,34 @@ def reset_peak():
 """
 
 
-def run_child(code: str, args: list[str], may_die: bool = False) -> dict:
+def run_child(code: str, args: list[str], may_die: bool = False, timeout: float | None = None) -> dict:
     """Run `code` (after PROC) in a fresh interpreter at the repository root; its last stdout line, as JSON.
-    `may_die`: a child killed by a signal (the kernel's OOM killer under a memory cap) gives {"killed": signal}."""
-    r = subprocess.run([sys.executable, "-c", PROC + code, *map(str, args)], cwd=ROOT, capture_output=True,
-                       text=True, check=not may_die)
+    `may_die`: a child killed by a signal (the kernel's OOM killer under a memory cap) gives {"killed": signal}.
+    `timeout`: a child still running after that many seconds is killed and gives {"stalled": timeout}; at a memory
+    cap the kernel may reclaim in a loop instead of killing (seen on a 6.18 kernel: minutes of system time)."""
+    try:
+        r = subprocess.run([sys.executable, "-c", PROC + code, *map(str, args)], cwd=ROOT, capture_output=True,
+                           text=True, check=not may_die, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"stalled": timeout}
     if r.returncode < 0:
         return {"killed": -r.returncode}
     if r.returncode:
         raise subprocess.CalledProcessError(r.returncode, "child", r.stdout, r.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def under_cap_text(capped: dict | None, same: bool, charged_mib: float, what: str = "data_hash") -> str:
+    """The under_cap column: how the run under a memory cap ended (None: no writable memory cgroup here)."""
+    if capped is None:
+        return "no memory cgroup here"
+    if "killed" in capped:
+        text = f"killed (signal {capped['killed']})"
+    elif "stalled" in capped:
+        text = f"stalled at the cap (neither done nor killed in {capped['stalled']:.0f} s; stopped)"
+    else:
+        text = f"ran ({what} {'same' if same else 'differs'})"
+    return f"{text}, cgroup peak {charged_mib:.0f} MiB"
 
 
 @contextmanager

@@ -84,7 +84,7 @@ def inputs_hash(labels, arrays: dict) -> str:
 
 
 _HALF = {"torch.float16", "torch.bfloat16", "float16"}
-_HASH_CHUNK = 1 << 24          # float32 values per hashed part: 64 MiB
+_HASH_CHUNK = 1 << 22          # float32 values per hashed part: 16 MiB
 
 
 def weights_hash(model: torch.nn.Module) -> str:
