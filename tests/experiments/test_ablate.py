@@ -169,3 +169,21 @@ def test_ablation_profile_validation(tmp_path):
     p.write_text(yaml.safe_dump(raw))
     with pytest.raises(ValueError, match="DMConfig"):
         load_profile(str(p))
+
+
+def test_tac_dt_on_mapped_fp16_latents_selects_as_on_their_fp32_copy(tmp_path):
+    """TAC-DT on the autoencoder latents reads them flattened as stored (a pool's fp16, mapped, not copied whole)."""
+    from vddlib.files import map_raw
+    from vddlib.selection import select
+
+    g = torch.Generator().manual_seed(0)
+    labels = np.repeat(np.arange(3), 12)
+    lat = torch.randn(36, 4, 4, 4, 4, generator=g) * 300 + torch.from_numpy(labels).float()[:, None, None, None, None]
+    (tmp_path / "latents.f16").write_bytes(lat.half().numpy().tobytes())       # squares of these overflow fp16
+    mapped = map_raw(tmp_path / "latents.f16", lat.shape, "float16")
+    flat = ablate.flat_latents(mapped)
+    assert flat.dtype == np.float16 and np.shares_memory(flat, mapped.numpy())
+    assert np.array_equal(ablate.flat_latents(mapped.float()), flat.astype(np.float32))
+    for seed in (0, 1):
+        assert (select("tac_dt", labels, 3, seed=seed, embeddings=flat)
+                == select("tac_dt", labels, 3, seed=seed, embeddings=ablate.flat_latents(mapped.float())))

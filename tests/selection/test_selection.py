@@ -342,3 +342,4 @@ def test_stored_fp16_latents_mapped_select_as_they_do_read_as_fp32(tmp_path):
     again = selection_manifest(tmp_path / "m", "toy", "pool", "vst_unet", labels, 2, 0, latents=mapped,
                                num_classes=K, config=cfg)
     assert not first["reused"] and again["reused"] and again["indices"] == first["indices"]
+

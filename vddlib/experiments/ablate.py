@@ -156,8 +156,11 @@ def join_pools(a: VideoSet, a_inputs: dict, b: VideoSet, b_inputs: dict) -> tupl
 
 
 def flat_latents(latents: torch.Tensor) -> np.ndarray:
-    """Autoencoder latents (N, T, C, h, w) as one vector per video: TAC-DT's alternative embedding."""
-    return latents.float().flatten(1).numpy()
+    """Autoencoder latents (N, T, C, h, w) as one vector per video: TAC-DT's alternative embedding. As stored: a
+    pool's fp16 latents stay mapped (Kinetics-400's would be 9.8 GiB as fp32), and TAC-DT reads them a class at a
+    time in float64, so its selections are those of the fp32 copy."""
+    x = latents.flatten(1)
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()          # numpy has no bf16
 
 
 def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, first: str = "setting",
