@@ -29,7 +29,8 @@ Sampling: DPM-Solver++ with batched CFG (guidance 7), bf16, compiled blocks on a
 host), in the default layout and channels-last, then resampled to the evaluators' 112² on the host (`--resize`), as
 the pool does while the GPU waits. The pool's hours are the fastest sampling row's plus the fastest decoding row's
 (resizing included).
-Rows are written after each measurement to `<out>.csv/.md`; rows of other devices are kept.
+Rows are written after each measurement to `<out>.csv/.md`; rows of other devices are kept. The .md's head checks
+issue 21's goal (`GOAL`) against this run's rows: met, missed, or why a figure is missing.
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ SETTINGS = {                       # ckpt: the paper profile's 24 of 28 blocks; 
 GRID = [("compile+ckpt", [8, 16, 32, 64]), ("ckpt", [16, 32]), ("compile+ckpt-20", [16]), ("compile+ckpt-all", [16, 64]),
         ("compile", [8, 16]),
         ("fused", [16]), ("eager", [8, 16])]
+# Issue 21's goal: the paper profile's setting at batch 16, and the whole pool
+GOAL = {"setting": "compile+ckpt", "batch": 16, "mfu_pct": 40.0, "peak_gib": 40.0, "pool_hours": 2.0}
 TRAIN_COLS = ["device", "part", "setting", "batch", "step_s", "videos_per_s", "tflops", "mfu_pct", "peak_gib",
               "attention", "note"]
 
@@ -109,7 +112,7 @@ def main(argv=None) -> None:
     train = [("train", name, batch) for name, batches in grid for batch in batches]
     sample = [("sample", compile_, batch) for compile_ in (True, False) for batch in sorted(a.sample_batches)[::-1]]
     decode = [("decode", layout, a.decode_frames) for layout in (False, True)]
-    goal = [job for job in train if job[1:] == ("compile+ckpt", 16)][:1] + sample[:1] + decode[:1]
+    goal = [job for job in train if job[1:] == (GOAL["setting"], GOAL["batch"])][:1] + sample[:1] + decode[:1]
     jobs = goal + [job for job in train + sample + decode if job not in goal]
     rows, pool, t_start = [], {"sample": [], "decode": []}, time.perf_counter()
     for part, setting, batch in jobs:
@@ -182,6 +185,30 @@ def _free() -> None:
         torch.cuda.empty_cache()
 
 
+def goal_text(rows: list, pool_hours: float | None, stand_in: str = "") -> str:
+    """The goal checked against this run's rows: MFU and peak memory of the goal setting at its batch, the pool's
+    hours (sampling + decoding); a figure this run did not measure says so. `stand_in`: what this run measured
+    instead of Latte-XL/2 on a GPU (the smoke), said first so its verdicts are not read as the goal's."""
+    row = next((r for r in rows if r[1:4] == ["train", GOAL["setting"], GOAL["batch"]]), None)
+    row = dict(zip(TRAIN_COLS, row)) if row else {}
+
+    missing = (f"not measured ({row['note']})" if row.get("note") else "not measured on this device") if row \
+        else "no row in this run"
+
+    def check(name: str, value, goal: float, unit: str, at_most: bool, absent: str = missing) -> str:
+        if not isinstance(value, (int, float)):
+            return f"{name} {absent}"
+        met = value <= goal if at_most else value >= goal
+        return f"{name} {value:g}{unit} ({'met' if met else 'missed'}: {'≤' if at_most else '≥'} {goal:g}{unit})"
+
+    return (f"**Goal** (`{GOAL['setting']}` at batch {GOAL['batch']}, and the pool"
+            + (f"; this run measured {stand_in}, not Latte-XL/2 on a GPU" if stand_in else "") + "): "
+            + "; ".join([check("MFU", row.get("mfu_pct"), GOAL["mfu_pct"], " %", False),
+                         check("peak", row.get("peak_gib"), GOAL["peak_gib"], " GiB", True),
+                         check("pool", None if pool_hours is None else round(pool_hours, 2), GOAL["pool_hours"],
+                               " h", True, "not measured (no sampling or no decoding row)")]) + ".\n\n")
+
+
 def _write(a, rows, model, vae, pool, t_start) -> None:
     body = keep_other_rows(a.out, TRAIN_COLS, rows)
     unit = "GPU" if torch.cuda.is_available() and not a.smoke else "CPU"
@@ -201,7 +228,8 @@ def _write(a, rows, model, vae, pool, t_start) -> None:
            "pool's hours add the host's resizing to the evaluators' clip (the GPU waits for it). "
            "MFU: model FLOPs against the dense bf16 peak (recomputation not counted). "
            "Settings: the script's docstring.\n\n"
-           + total)
+           + total + goal_text(rows, sum(hours.values()) if len(hours) == 2 else None,
+                                 "" if unit == "GPU" and a.size == "XL/2" else f"Latte-{a.size} on the {unit}"))
     write_table(a.out, TRAIN_COLS, body, pre)
 
 

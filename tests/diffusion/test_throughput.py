@@ -285,11 +285,29 @@ def test_throughput_benchmark_runs_the_goal_rows_first_and_survives_failed_rows(
     notes = {r["setting"]: r["note"] for r in rows if r["part"] == "train"}
     assert notes["eager"] == "OOM" and notes["compile"] == "error: RuntimeError: a kernel failed"
     assert notes["compile+ckpt"] == notes["fused"] == ""
+    # the goal line reads the goal setting's row and the pool's hours (MFU and memory are GPU readings)
+    assert ("**Goal** (`compile+ckpt` at batch 16, and the pool; this run measured Latte-tiny on the CPU, not "
+            "Latte-XL/2 on a GPU): MFU not measured on this device; peak not measured on this device; pool 0.75 h "
+            "(met: ≤ 2 h).") in (tmp_path / "t.md").read_text()
 
     bench.main(["--smoke", "--batches", "16", "--budget-s", "0.01", "--out", str(tmp_path / "b")])
     with open(tmp_path / "b.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == 1                 # the goal row, then the budget is spent
     assert "CPU-hours" not in (tmp_path / "b.md").read_text()     # no pool figure without both of its parts
+    assert "pool not measured (no sampling or no decoding row)" in (tmp_path / "b.md").read_text()
+
+
+def test_throughput_goal_line_says_met_missed_and_why_a_figure_is_missing():
+    bench = _throughput_script()
+    row = ["NVIDIA H200", "train", "compile+ckpt", 16, 2.0, 8.0, 420.0, 42.5, 41.2, "flash", ""]
+    text = bench.goal_text([row], 1.9)
+    assert text.startswith("**Goal** (`compile+ckpt` at batch 16, and the pool): ")
+    assert "MFU 42.5 % (met: ≥ 40 %)" in text and "peak 41.2 GiB (missed: ≤ 40 GiB)" in text
+    assert "pool 1.9 h (met: ≤ 2 h)" in text
+    oom = row[:4] + ["-"] * 6 + ["OOM"]
+    assert "MFU not measured (OOM); peak not measured (OOM); pool 2.5 h (missed: ≤ 2 h)" in bench.goal_text([oom], 2.5)
+    other_batch = row[:3] + [32] + row[4:]
+    assert "MFU no row in this run" in bench.goal_text([other_batch], None)
 
 
 def test_memory_estimate_of_compiled_blocks_is_smaller():
