@@ -38,12 +38,14 @@ def test_incomplete_row_and_foreign_csv_are_errors(tmp_path):
 def test_summary_mean_and_std(tmp_path):
     rows = [row(seed=s, top1=t) for s, t in enumerate([40.0, 50.0, 60.0])]
     (s,) = summarize_runs(rows)
-    assert s["runs"] == 3 and s["top1"] == pytest.approx(50.0) and s["top1_std"] == pytest.approx(8.164966, 1e-5)
+    assert s["runs"] == 3 and s["top1"] == pytest.approx(50.0) and s["top1_std"] == pytest.approx(10.0)   # ddof = 1
     md = write_summary_table(rows + [row(method="full", vpc=0)], tmp_path / "t",
                              reference={("full", 0, "real"): {"top1": (60.14, 0.95)}})
     lines = md.splitlines()
-    assert "| real | full | all | c3d |" in lines[2] and "60.14±0.95" in lines[2]     # full first
-    assert "50.00±8.16" in lines[3]
+    assert "| real | full | all | c3d |" in lines[2] and "60.14±0.95 (n=5)" in lines[2]     # full first
+    assert "50.00±10.00 (n=3)" in lines[3]
+    (one,) = summarize_runs(rows[:1])
+    assert one["runs"] == 1 and "±" not in write_summary_table(rows[:1], tmp_path / "u").splitlines()[2]
     assert (tmp_path / "t.csv").read_text().count("\n") == 3
 
 
@@ -66,9 +68,9 @@ def test_dataset_table_lays_out_methods_by_vpc(tmp_path):
     rows.append(row("synthetic", "tac_dt", 1, 0, 7.0))
     md = write_dataset_table(rows, "ucf101", tmp_path / "t", vpcs=(1, 5))
     lines = md.strip().splitlines()
-    assert lines[2].startswith("| Full real | 50.50±0.50")
-    assert lines[3] == "| random | 1.50±0.50 | 5.50±0.50 |"
-    assert lines[4] == "| tac_dt | 7.00±0.00 | - |"
+    assert lines[2].startswith("| Full real | 50.50±0.71 (n=2)")
+    assert lines[3] == "| random | 1.50±0.71 (n=2) | 5.50±0.71 (n=2) |"
+    assert lines[4] == "| tac_dt | 7.00 (n=1) | - |"                 # one run: no std
     assert (tmp_path / "t.md").read_text().startswith("ucf101, c3d, top1")
 
 

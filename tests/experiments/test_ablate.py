@@ -140,11 +140,16 @@ def test_comparison_table_writes_labels_and_reference(tmp_path):
     md, summary = ablate.comparison_table(rows, tmp_path / "t", label=lambda s: s["method"].upper(),
                                           reference=lambda s: {"top1": (41.0, 1.0)} if s["method"] == "a" else None)
     assert [s["label"] for s in summary] == ["A", "B"]
-    assert "41.00±0.82" in md and "41.00±1.00" in md and "| B |" in md
+    # 3 runs a setting: exploratory, means with n and no ± (the paper's cells keep theirs)
+    assert md.startswith("*Exploratory*: 3 run(s)") and "| 41.00 (n=3) |" in md and "41.00±1.00 (n=5)" in md
+    assert "| B |" in md
+    five = [_row("a", 5, s, top1=40.0 + s) for s in range(5)]
+    md5, _ = ablate.comparison_table(five, tmp_path / "v", label=lambda s: s["method"])
+    assert not md5.startswith("*Exploratory*") and "42.00±1.58 (n=5)" in md5
     assert (tmp_path / "t.csv").read_text().splitlines()[1].startswith("A,synthetic,5,c3d,3,41.0000")
     md, _ = ablate.comparison_table(rows, tmp_path / "u", label=lambda s: s["method"],
                                     extra={"objective": lambda s: "0.5" if s["method"] == "a" else "0.7"})
-    assert "| objective |" in md.splitlines()[0] and "| 0.7 |" in md
+    assert "| objective |" in md.splitlines()[2] and "| 0.7 |" in md
     assert (tmp_path / "u.csv").read_text().splitlines()[0].endswith(",objective")
 
 

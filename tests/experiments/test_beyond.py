@@ -40,17 +40,19 @@ def test_label_table_scores_each_method_by_its_gain_over_random_under_soft_label
     md = beyond.label_table(rows, tmp_path / "t", ["random", "tac_dt"], [5])
     line = next(l for l in md.splitlines() if "| tac_dt |" in l)
     cells = [c.strip() for c in line.split("|")[1:-1]]
-    assert cells == ["5", "tac_dt", "51.00±1.00", "56.50±1.00", "+5.50", "+10.00", "+0.50", "no"]
+    assert cells[:7] == ["5", "tac_dt", "51.00±1.41 (n=2)", "56.50±1.41 (n=2)", "+5.50", "+10.00", "+0.50"]
+    assert cells[7].startswith("cannot tell")                            # +0.5 on 2 seeds: no claim
     assert (tmp_path / "t.csv").is_file()
 
 
 def test_goal_lines_report_the_best_method_against_randoms_std_and_the_soft_vpc10_ratio():
-    rows = (two_seeds("random", 1, 20, 22) + two_seeds("tac_dt", 1, 25, 27) + two_seeds("herding", 1, 21, 23)
+    rows = (two_seeds("random", 1, 20, 22) + two_seeds("tac_dt", 1, 25, 27.2) + two_seeds("herding", 1, 21, 23)
             + two_seeds("random", 1, 20, 30, labels="soft") + two_seeds("tac_dt", 1, 26, 28, labels="soft")
             + two_seeds("tac_dt", 10, 80, 82, labels="soft"))
     lines = beyond.goal_lines(rows, ["c3d", "convnet3d"], [1], ["random", "tac_dt", "herding"], 90.0, 10)
-    assert "c3d, hard labels, VPC 1: the best, tac_dt" in lines[0] and "beats Random by more than" in lines[0]
-    assert "does not beat" in lines[1]                                   # +1 against Random's std of 5
+    # paired by seed: +5.0 and +5.2 → +5.1 [+3.8, +6.4] (t, df 1)
+    assert "c3d, hard labels, VPC 1: the best, tac_dt" in lines[0] and "+5.10 [+3.83, +6.37] (n=2): better" in lines[0]
+    assert "(n=2): cannot tell" in lines[1]                              # soft: +6 and -2
     assert lines[2] == "convnet3d, hard labels, VPC 1: not measured"
     assert "= 90 % of Full real" in lines[-1] and "met" in lines[-1] and "not met" not in lines[-1]
 
@@ -70,7 +72,7 @@ def test_motion_table_measures_what_a_control_keeps_above_chance(tmp_path):
     rows = (two_seeds("full", 0, 90, 90, pool="real") + two_seeds("full", 0, 10, 10, pool="real/shuffled")
             + two_seeds("full", 0, 50, 50, pool="real/still"))
     md = beyond.motion_table(rows, tmp_path / "m", [("real", "full", 0)], "c3d", chance=10.0)
-    assert "| Full real | real | all | 90.00±0.00 | 10.00±0.00 | 50.00±0.00 | 0.00 | 0.50 |" in md
+    assert "| Full real | real | all | 90.00±0.00 (n=2) | 10.00±0.00 (n=2) | 50.00±0.00 (n=2) | 0.00 | 0.50 |" in md
 
 
 def test_storage_points_put_latents_at_their_own_megabytes():

@@ -39,3 +39,19 @@ def load_manifests(root: str | Path, dataset: str, pool: str, methods, vpcs, see
             "notebooks/03_select.ipynb (or vddlib.selection.stage.make_selections) with the same profile, runs, vpcs "
             "and methods, and the same results_dir (the manifests are in its selections/), before this.")
     return [json.loads(p.read_text()) for p in paths]
+
+
+def identical_selections(manifests: list[dict]) -> dict[tuple[str, int], str]:
+    """{(method, VPC): the earlier method} for each method whose selections at a VPC are the same pool indices, seed
+    by seed, as an earlier method's (in the order the manifests come): one set, evaluated and shown once."""
+    picks: dict[tuple[str, int], dict[int, tuple[int, ...]]] = {}
+    for m in manifests:
+        picks.setdefault((m["method"], int(m["vpc"])), {})[int(m["seed"])] = tuple(sorted(manifest_indices(m)))
+    same: dict[tuple[str, int], str] = {}
+    keys = list(picks)
+    for i, (method, vpc) in enumerate(keys):
+        for other, ovpc in keys[:i]:
+            if ovpc == vpc and (other, ovpc) not in same and picks[other, ovpc] == picks[method, vpc]:
+                same[method, vpc] = other
+                break
+    return same

@@ -6,8 +6,12 @@ table) and returns numbers, table rows or sentences; the notebook only shows the
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
+from . import stats
 from .results import read_runs, summarize_runs
 
 
@@ -39,37 +43,62 @@ def full_ratio(rows: list[dict]) -> str:
             "(goal >= 0.80; the paper: 56.22 / 60.14 = 0.93 on MiniUCF)")
 
 
-def against_random(s4: dict, methods, vpcs) -> list[list]:
-    """Per (VPC, method): top-1 minus Random's, Random's std, and whether the method beats Random by > 1 std."""
-    body = []
+def _runs(s: dict, metric: str = "top1") -> dict[int, float]:
+    return {seed: r[metric] for seed, r in s.get("seeds", {}).items()}
+
+
+def against_random(s4: dict, methods, vpcs, same_as: dict | None = None, correct=None,
+                   baseline: str = "random") -> list[stats.Comparison]:
+    """Each method − Random per VPC, paired by seed, Holm-adjusted over this family (every method and VPC here).
+    A method whose selections repeat an earlier method's (`same_as`) is left out: it is that method's test again.
+    `correct(method, vpc) -> {seed: bool per test video} | None` (stored predictions) lets the bootstrap resample
+    the test videos too."""
+    same_as = same_as or {}
+    comps = []
     for v in vpcs:
-        rnd = s4.get(("random", v))
+        rnd = s4.get((baseline, v))
         for m in methods:
-            if m != "random" and rnd and (m, v) in s4:
-                d = s4[(m, v)]["top1"] - rnd["top1"]
-                body.append([v, m, f"{d:+.2f}", f"{rnd['top1_std']:.2f}", "yes" if d > rnd["top1_std"] else "no"])
-    return body
+            if m == baseline or rnd is None or (m, v) not in s4 or (m, v) in same_as:
+                continue
+            pair = (correct(m, v), correct(baseline, v)) if correct else None
+            c = stats.paired(_runs(s4[(m, v)]), _runs(rnd), names=(m, baseline),
+                             correct=pair if pair and all(pair) else None)
+            comps.append((v, c))
+    adjusted = stats.holm_family([c for _, c in comps])
+    return [replace(c, a=f"{c.a} VPC {v}", b=f"{c.b} VPC {v}") for (v, _), c in zip(comps, adjusted)]
 
 
-AGAINST_RANDOM_HEADER = ["VPC", "method", "top-1 minus Random", "Random std", "beats Random by > 1 std"]
+AGAINST_RANDOM_HEADER = ["comparison", "n", "Δ top-1 [95 % t CI]", "bootstrap 95 % CI", "Holm p", "detectable",
+                         "verdict"]
 
 
-def verdicts(s4: dict, methods, vpcs, real_rows: list[dict]) -> list[str]:
-    """One sentence per (method, VPC): above, level with or below Random by its std; then Full syn and Random
-    on real videos against Random on the pool."""
+def comparison_rows(comps: list[stats.Comparison]) -> list[list]:
+    """Table rows of paired comparisons: Δ [t interval], the bootstrap interval, Holm p, the detectable difference
+    and the verdict."""
+    return [[f"{c.a} − {c.b}", c.n, c.interval(2), f"[{c.boot_low:+.2f}, {c.boot_high:+.2f}]", f"{c.p_holm:.3g}",
+             f"{c.detectable:.1f}", c.verdict] for c in comps]
+
+
+def verdicts(s4: dict, methods, vpcs, real_rows: list[dict], same_as: dict | None = None) -> list[str]:
+    """One sentence per (method, VPC): its top-1 and Random's, and the paired difference with its interval,
+    Holm-adjusted over these sentences, and the verdict; then Random on real videos against Random on the pool,
+    paired by seed."""
+    comps = against_random(s4, methods, vpcs, same_as)
     lines = []
-    for m in methods:
-        for v in vpcs:
-            if (m, v) in s4 and ("random", v) in s4:
-                d, sd = s4[(m, v)]["top1"] - s4[("random", v)]["top1"], s4[("random", v)]["top1_std"]
-                word = ("above by more than one std" if d > sd else "level within one std" if d >= -sd
-                        else "below by more than one std")
-                lines.append(f"{m} VPC {v}: {s4[(m, v)]['top1']:.1f} against Random {s4[('random', v)]['top1']:.1f}"
-                             f"±{sd:.1f} ({d:+.1f}: {word})")
+    for c in comps:
+        m, v = c.a.rsplit(" VPC ", 1)
+        v = int(v)
+        lines.append(f"{m} VPC {v}: {s4[(m, v)]['top1']:.1f} against Random {s4[('random', v)]['top1']:.1f}, "
+                     f"{c.interval()} (n={c.n}, Holm p {c.p_holm:.2g}): {c.verdict}")
     real = by_method_vpc(real_rows)
-    parts = [f"VPC {v}: {real[('random', v)]['top1']:.1f}" for v in vpcs if ("random", v) in real]
-    pool = [f"VPC {v}: {s4[('random', v)]['top1']:.1f}" for v in vpcs if ("random", v) in s4]
-    lines.append("Random sets of real videos " + ", ".join(parts) + "; Random sets from the pool " + ", ".join(pool))
+    pool = [stats.paired(_runs(real[("random", v)]), _runs(s4[("random", v)]), names=("real", "pool"))
+            for v in vpcs if ("random", v) in real and ("random", v) in s4]
+    pool = stats.holm_family(pool)
+    have = [v for v in vpcs if ("random", v) in real and ("random", v) in s4]
+    if pool:
+        lines.append("Random sets of real videos minus Random sets from the pool: " + "; ".join(
+            f"VPC {v}: {real[('random', v)]['top1']:.1f} − {s4[('random', v)]['top1']:.1f} = {c.interval()} "
+            f"(n={c.n}): {c.verdict}" for v, c in zip(have, pool)))
     return lines
 
 
@@ -95,14 +124,28 @@ def objective_and_accuracy(quality: dict, s4: dict, methods, vpcs) -> tuple[dict
         if len(ms) < 2:
             continue
         acc = [s4[(m, v)]["top1"] for m in ms]
-        rho_obj = spearmanr([-float(quality[m, v]["objective"]) for m in ms], acc)[0]
-        rho_conf = spearmanr([float(quality[m, v]["confidence"]) for m in ms], acc)[0]
+        rho_obj, p_obj = rank_correlation([-float(quality[m, v]["objective"]) for m in ms], acc)
+        rho_conf, p_conf = rank_correlation([float(quality[m, v]["confidence"]) for m in ms], acc)
         best = min(ms, key=lambda m: float(quality[m, v]["objective"]))
         rnd = s4.get(("random", v))
-        lines.append(f"VPC {v}: rank correlation of top-1 with a better objective {rho_obj:+.2f}, with the recogniser's "
-                     f"confidence {rho_conf:+.2f}; best objective: {best} ({s4[(best, v)]['top1']:.1f} % top-1"
-                     + (f", Random {rnd['top1']:.1f}±{rnd['top1_std']:.1f})" if rnd else ")"))
+        lines.append(f"VPC {v}: rank correlation of top-1 with a better objective {rho_obj:+.2f} (permutation p "
+                     f"{p_obj:.2g}), with the recogniser's confidence {rho_conf:+.2f} (p {p_conf:.2g}), over "
+                     f"{len(ms)} methods; best objective: {best} ({s4[(best, v)]['top1']:.1f} % top-1"
+                     + (f", Random {rnd['top1']:.1f})" if rnd else ")"))
     return points, lines
+
+
+def rank_correlation(x, y) -> tuple[float, float]:
+    """Spearman's rho and its two-sided permutation p (every pairing when there are at most 8 points)."""
+    from scipy.stats import permutation_test, spearmanr
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rho = float(spearmanr(x, y)[0])
+    if len(x) < 3 or not np.isfinite(rho):
+        return rho, float("nan")
+    res = permutation_test((x, y), lambda a, b: spearmanr(a, b)[0], permutation_type="pairings",
+                           n_resamples=9999 if len(x) > 8 else np.inf, rng=np.random.default_rng(0))
+    return rho, float(res.pvalue)
 
 
 def calibration_checks(rows: list[dict], grid: list[dict], seeds, vpcs, methods, num_classes: int,

@@ -1,5 +1,7 @@
 """Tables 1, 2 and 4 in the paper's own shape: the paper's rows and columns with ours beside them, rendered from
-`results/eval_runs.csv` (never typed by hand), the best entry of each column in bold.
+`results/eval_runs.csv` (never typed by hand). An entry is bold only when its lead over the column's runner-up has
+a 95 % interval above 0 (paired by seed for ours, Welch from mean, std and n = 5 for the paper's); most columns
+have no bold. A method whose selections are the same videos as an earlier method's is shown once ("= Herding").
 
 - Table 1: each dataset's facts, the paper's five beside the dataset this run loaded.
 - Table 2: methods as rows (the paper's, including prior work: DM, MTT, FRePo and their +VD variants), datasets ×
@@ -13,23 +15,26 @@ from pathlib import Path
 
 from ..files import write_text
 from ..paper import METHOD_NAMES as NAMES, MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
-from .results import markdown_table, pm, summarize_runs
+from . import stats
+from .results import PAPER_RUNS, cell, entry, markdown_table, pm, summarize_runs
 
 PAPER_DATASET = {ours: paper for paper, ours, _ in TABLE2_DATASETS}
 
 
-def _bold_best(body: list[list], cols: list[int], skip_rows=()) -> list[list]:
-    """Bold the highest mean in each of `cols` (cells 'mean±std'), over the rows not in `skip_rows`."""
+def _bold_significant(body: list[list], entries: dict[tuple[int, int], stats.Entry], cols, rows) -> list[list]:
+    """Bold, in each of `cols` over `rows`, the entry whose lead over the runner-up is significant (if any)."""
     out = [list(r) for r in body]
+    rows = list(rows)
     for c in cols:
-        vals = [(float(str(r[c]).split("±")[0]), i) for i, r in enumerate(out)
-                if i not in skip_rows and str(r[c]).replace(".", "", 1)[:1].isdigit()]
-        if vals:
-            best = max(vals)[0]
-            for v, i in vals:
-                if v == best:
-                    out[i][c] = f"**{out[i][c]}**"
+        lead = stats.significant_lead([entries.get((i, c)) for i in rows])
+        if lead is not None:
+            i = rows[lead]
+            out[i][c] = f"**{out[i][c]}**"
     return out
+
+
+def _paper_entry(mean_std: tuple[float, float]) -> stats.Entry:
+    return stats.Entry(stats.Summary(PAPER_RUNS, *mean_std))
 
 
 def _write(stem: str | Path, header: list[str], body: list[list], preamble: str) -> str:
@@ -59,13 +64,15 @@ def table2(rows: list[dict], stem: str | Path, classifier: str = "c3d", vpcs=(1,
     cols = [(paper, ours, metric) for paper, ours, metric in TABLE2_DATASETS]
     cols += [(d, d, "top1") for d in have if d not in PAPER_DATASET]
     header = ["method", "source"] + [f"{paper} {v}" for paper, _, _ in cols for v in vpcs]
-    body = []
+    body, entries = [], {}
     for name, cells in TABLE2.items():
         line = [name, "paper"]
         for paper, _, _ in cols:
             for v in vpcs:
                 key = (paper, 0) if name.startswith("Full") and v == vpcs[0] else (paper, v)
-                line.append(pm(*cells[key]) if key in cells else ("" if name.startswith("Full") else "-"))
+                if key in cells:
+                    entries[len(body), len(line)] = _paper_entry(cells[key])
+                line.append(pm(*cells[key], PAPER_RUNS) if key in cells else ("" if name.startswith("Full") else "-"))
         body.append(line)
     s = {(x["dataset"], x["pool"], x["method"], x["vpc"]): x for x in mine}
     ours = [("Full real", "real", "full"), ("Full syn", "synthetic", "full"), ("DM", "real", "dm"),
@@ -78,30 +85,35 @@ def table2(rows: list[dict], stem: str | Path, classifier: str = "c3d", vpcs=(1,
                 if method == "full" and v != vpcs[0]:
                     line.append("")
                 elif key in s:
-                    line.append(pm(s[key][metric], s[key][metric + "_std"]))
+                    entries[len(body), len(line)] = entry(s[key], metric)
+                    line.append(cell(s[key], metric))
                     any_cell = True
                 else:
                     line.append("-")
         if any_cell:
             body.append(line)
-    full_rows = {i for i, r in enumerate(body) if r[0].startswith("Full")}
-    body = _bold_best(body, list(range(2, len(header))), skip_rows=full_rows)
+    compared = [i for i, r in enumerate(body) if not r[0].startswith("Full")]
+    body = _bold_significant(body, entries, range(2, len(header)), compared)
     metrics = ", ".join(f"{p}: {'top-5' if m == 'top5' else 'top-1'}" for p, _, m in cols)
-    return _write(stem, header, body, f"**Table 2** · accuracy (%), mean ± std over runs ({metrics}); {classifier}. "
-                  "Full real / Full syn under VPC 1. Best per column (Full rows aside) in bold. Our rows fill the "
+    return _write(stem, header, body, f"**Table 2** · accuracy (%), mean ± sample std (n runs) ({metrics}); {classifier}. "
+                  "Full real / Full syn under VPC 1. Bold: the column's best (Full rows aside) only where its lead over the "
+                  "runner-up has a 95 % interval above 0 (paired by seed for ours; Welch, n = 5, for the paper's). Our rows fill the "
                   f"columns of the datasets this results file has runs for ({', '.join(have) or 'none'}).\n\n")
 
 
-def table4(rows: list[dict], stem: str | Path, methods, vpcs, classifier: str = "c3d") -> str:
+def table4(rows: list[dict], stem: str | Path, methods, vpcs, classifier: str = "c3d",
+           same_as: dict[tuple[str, int], str] | None = None) -> str:
     """Table 4 in the paper's shape: per VPC and method, ACC / AUC / F1 for MiniUCF and HMDB51 (the paper's) and
-    for each dataset with runs here (ours); Full syn last."""
+    for each dataset with runs here (ours); Full syn last. `same_as` ({(method, VPC): earlier method}, from
+    `vddlib.data.selections.identical_selections`) shows a repeated selection once: '= Herding'."""
+    same_as = same_as or {}
     mine = summarize_runs([r for r in rows if r["classifier"] == classifier and r["pool"] == "synthetic"])
     have = sorted({s["dataset"] for s in mine})
     s = {(x["dataset"], x["method"], x["vpc"]): x for x in mine}
     halves = [("MiniUCF (paper)", None), ("HMDB51 (paper)", None)] + [(f"{d} (ours)", d) for d in have]
     header = ["VPC", "method"] + [f"{h} {m}" for h, _ in halves for m in ("ACC", "AUC", "F1")]
     names = list(dict.fromkeys([*TABLE4_METHODS, *methods]))
-    body, blocks = [], []
+    body, blocks, entries = [], [], {}
     for v in [*vpcs, 0]:
         start = len(body)
         for m in (["full"] if v == 0 else names):
@@ -110,16 +122,24 @@ def table4(rows: list[dict], stem: str | Path, methods, vpcs, classifier: str = 
                 if ds is None:
                     ref = (MINIUCF.get((m, v, "synthetic"), {}) if h.startswith("MiniUCF") else
                            dict(zip(("top1", "auc", "f1"), TABLE4_HMDB51.get(m, {}).get(v, ()))))
-                    line += [pm(*ref[k]) if k in ref else "-" for k in ("top1", "auc", "f1")]
+                    for k in ("top1", "auc", "f1"):
+                        if k in ref:
+                            entries[len(body), len(line)] = _paper_entry(ref[k])
+                        line.append(pm(*ref[k], PAPER_RUNS) if k in ref else "-")
+                elif (m, v) in same_as and s.get((ds, m, v)):
+                    line += [f"= {NAMES.get(same_as[m, v], same_as[m, v])}"] * 3
                 else:
                     x = s.get((ds, m, v))
-                    line += [pm(x[k], x[k + "_std"]) if x else "-" for k in ("top1", "auc", "f1")]
+                    for k in ("top1", "auc", "f1"):
+                        if x:
+                            entries[len(body), len(line)] = entry(x, k)
+                        line.append(cell(x, k) if x else "-")
             body.append(line)
         blocks.append(range(start, len(body)))
-    for blk in blocks[:-1]:                               # bold the best per column within each VPC block
-        part = _bold_best([body[i] for i in blk], list(range(2, len(header))))
-        for i, row in zip(blk, part):
-            body[i] = row
-    return _write(stem, header, body, f"**Table 4** · selection methods on the synthetic pool, {classifier}, mean ± std "
-                  "over runs (%): the paper's MiniUCF and HMDB51 halves and ours. Best per column within each VPC in "
-                  "bold.\n\n")
+    for blk in blocks[:-1]:                               # within each VPC block
+        body = _bold_significant(body, entries, range(2, len(header)), blk)
+    return _write(stem, header, body, f"**Table 4** · selection methods on the synthetic pool, {classifier}, mean ± sample "
+                  "std (n runs), %: the paper's MiniUCF and HMDB51 halves and ours. Bold: the best of a column within "
+                  "a VPC only where its lead over the runner-up has a 95 % interval above 0 (paired by seed for ours; "
+                  "Welch, n = 5, for the paper's). '= Herding': the same videos as that method's selections, seed by "
+                  "seed (evaluated once).\n\n")

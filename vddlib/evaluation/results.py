@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_path, write_text
+from . import stats
 
 COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "labels", "seed", "top1", "top5", "auc", "f1",
            "storage_mb", "train_s"]
 KEY = ["dataset", "pool", "method", "vpc", "classifier", "labels", "seed"]
 METRICS = ["top1", "top5", "auc", "f1"]
 LABELS = ("hard", "soft")
+PAPER_RUNS = 5          # the paper's tables: mean ± std over 5 runs
 # columns a file written before they existed may lack: every such row was trained on hard labels, its size unknown
 _LATER = {"labels": "hard", "storage_mb": float("nan")}
 
@@ -77,7 +79,8 @@ def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]
 
 
 def summarize_runs(rows: list[dict], by=("dataset", "pool", "method", "vpc", "classifier")) -> list[dict]:
-    """Mean and population std of each metric per group, in the order groups first appear."""
+    """Mean, sample std (ddof = 1; NaN for one run) and the runs (n) of each metric per group, in the order groups
+    first appear; `seeds` maps each run's seed to its row, for paired comparisons."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(tuple(r[k] for k in by), []).append(r)
@@ -85,15 +88,31 @@ def summarize_runs(rows: list[dict], by=("dataset", "pool", "method", "vpc", "cl
     for key, rs in groups.items():
         row = dict(zip(by, key))
         row["runs"] = len(rs)
+        row["seeds"] = {r["seed"]: r for r in rs if "seed" in r}
         for m in METRICS + ["storage_mb", "train_s"]:
             v = np.array([r.get(m, np.nan) for r in rs], dtype=float)
-            row[m], row[m + "_std"] = float(v.mean()), float(v.std())
+            row[m] = float(v.mean())
+            row[m + "_std"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
         out.append(row)
     return out
 
 
-def pm(mean: float, std: float) -> str:
-    return f"{mean:.2f}±{std:.2f}"
+def pm(mean: float, std: float, n: int) -> str:
+    """'44.10±3.91 (n=5)': mean, sample std and n (one run: '44.10 (n=1)')."""
+    return stats.pm(mean, std, n)
+
+
+def cell(s: dict, metric: str = "top1") -> str:
+    """A `summarize_runs` group's cell for `metric`, with its n."""
+    return pm(s[metric], s[metric + "_std"], s["runs"])
+
+
+def entry(s: dict | None, metric: str = "top1") -> stats.Entry | None:
+    """A `summarize_runs` group as a table entry that may be bolded (its runs by seed, for a paired test)."""
+    if s is None:
+        return None
+    return stats.Entry(stats.Summary(s["runs"], s[metric], s[metric + "_std"]),
+                       {seed: r[metric] for seed, r in s.get("seeds", {}).items()})
 
 
 def markdown_table(header: list[str], body: list[list[str]]) -> str:
@@ -122,10 +141,10 @@ def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | No
     body = []
     for r in summary:
         line = [r["pool"], r["method"], "all" if r["vpc"] == 0 else r["vpc"], r["classifier"]] + [
-            pm(r[m], r[m + "_std"]) for m in METRICS] + [r["runs"], f"{r['train_s']:.1f}"]
+            cell(r, m) for m in METRICS] + [r["runs"], f"{r['train_s']:.1f}"]
         if reference is not None:
             ref = reference.get((r["method"], r["vpc"], r["pool"]), {})
-            line += [pm(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
+            line += [pm(*ref[m], PAPER_RUNS) if m in ref else "-" for m in ("top1", "auc", "f1")]
         body.append(line)
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), md)
@@ -175,10 +194,9 @@ def write_dataset_table(rows: list[dict], dataset: str, stem: str | Path, metric
     for pool, method, label in [("real", "full", "Full real"), ("synthetic", "full", "Full syn")]:
         if (pool, method, 0) in s:
             r = s[(pool, method, 0)]
-            body.append([label, pm(r[metric], r[metric + "_std"])] + [""] * (len(vpcs) - 1))
+            body.append([label, cell(r, metric)] + [""] * (len(vpcs) - 1))
     methods = sorted({m for (p, m, v) in s if p == "synthetic" and m != "full"}, key=lambda m: (m != "random", m))
     for m in methods:
-        body.append([m] + [pm(s[("synthetic", m, v)][metric], s[("synthetic", m, v)][metric + "_std"])
-                           if ("synthetic", m, v) in s else "-" for v in vpcs])
+        body.append([m] + [cell(s[("synthetic", m, v)], metric) if ("synthetic", m, v) in s else "-" for v in vpcs])
     header = ["method"] + [f"VPC {v}" for v in vpcs]
-    return write_table(stem, header, body, preamble=f"{dataset}, {classifier}, {metric} (%), mean ± std over runs\n\n")
+    return write_table(stem, header, body, preamble=f"{dataset}, {classifier}, {metric} (%), mean ± sample std (n runs)\n\n")

@@ -38,6 +38,9 @@ class TrainConfig:
     min_steps: int = 150
     max_steps: int = 400
     schedule: str = "cosine"        # "cosine" or "step" (×0.1 at half, as the VD protocol)
+    warmup: float = 0.0             # fraction of the steps the learning rate rises linearly from 0 before the schedule
+    average: float = 0.0            # >0: test the mean of the weights over this last fraction of the steps (SWA),
+                                    # batch-norm statistics recomputed on the training set
     shift: int = 2                  # random translation (px) of the whole clip, train only
     flip: bool = False              # horizontal flip p=0.5; off where left/right is the class
     label_smoothing: float = 0.0
@@ -61,6 +64,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.labels must be 'hard' or 'soft'; got {self.labels!r}")
         if self.temperature <= 0:
             raise ValueError(f"TrainConfig.temperature must be positive; got {self.temperature}")
+        if not (0 <= self.warmup < 1) or not (0 <= self.average < 1):
+            raise ValueError(f"TrainConfig.warmup and average are fractions of the steps in [0, 1); got "
+                             f"{self.warmup}, {self.average}")
 
     def steps_for(self, n_videos: int) -> int:
         """Step budget for a training set of n_videos."""
@@ -156,15 +162,14 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
     else:
         opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
     steps = cfg.steps_for(len(train))
-    if cfg.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
-    else:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < steps // 2 else 0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s, steps))
+    avg_from = steps - int(round(cfg.average * steps)) if cfg.average > 0 else None
+    averaged = None
     bs = min(cfg.batch_size, len(train))
     order = torch.randperm(len(train), generator=gen)
     pos = 0
     model.train()
-    for _ in bar(range(steps), desc=f"train {cfg.classifier} seed {seed}", show=progress, leave=False):
+    for step in bar(range(steps), desc=f"train {cfg.classifier} seed {seed}", show=progress, leave=False):
         if pos + bs > len(order):                          # reshuffle each epoch
             order, pos = torch.randperm(len(train), generator=gen), 0
         idx = order[pos:pos + bs]
@@ -178,7 +183,42 @@ def train_evaluator(train: VideoSet, cfg: TrainConfig, seed: int, progress: bool
         loss.backward()
         opt.step()
         sched.step()
+        if avg_from is not None and step + 1 >= avg_from:
+            if averaged is None:
+                averaged = torch.optim.swa_utils.AveragedModel(model)
+            else:
+                averaged.update_parameters(model)
+    if averaged is not None:
+        model = _with_averaged_weights(model, averaged, train, bs, device)
     model.eval()
+    return model
+
+
+def lr_factor(cfg: TrainConfig, step: int, steps: int) -> float:
+    """The learning rate at `step` of `steps` as a fraction of `cfg.lr`: linear warm-up, then the schedule."""
+    warm = int(round(cfg.warmup * steps))
+    if step < warm:
+        return (step + 1) / warm
+    s, n = step - warm, max(steps - warm, 1)
+    if cfg.schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * s / n))
+    return 1.0 if s < n // 2 else 0.1
+
+
+@torch.no_grad()
+def _with_averaged_weights(model: torch.nn.Module, averaged, train: VideoSet, bs: int,
+                           device) -> torch.nn.Module:
+    """`model` holding the averaged weights, its batch-norm statistics recomputed over the training set (the
+    averaged weights never ran a batch, so the running statistics of the last weights do not fit them)."""
+    model.load_state_dict(averaged.module.state_dict())
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if norms:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None                     # a plain mean over the pass
+        model.train()
+        for i in range(0, len(train), bs):
+            model(_layout(prepare_videos(train.videos[i:i + bs].to(device)), model))
     return model
 
 

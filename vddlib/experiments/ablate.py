@@ -20,7 +20,7 @@ from ..data.pool import pool_dir
 from ..data.videoset import VideoSet
 from ..diffusion.stage import diffusion_dir, generate, load_diffusion
 from ..evaluation.jobs import EvalJobs
-from ..evaluation.results import METRICS, markdown_table, pm, read_runs, summarize_runs, upsert_runs
+from ..evaluation.results import METRICS, PAPER_RUNS, cell, markdown_table, pm, read_runs, summarize_runs, upsert_runs
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
@@ -163,9 +163,15 @@ def flat_latents(latents: torch.Tensor) -> np.ndarray:
     return (x.float() if x.dtype == torch.bfloat16 else x).numpy()          # numpy has no bf16
 
 
+RESOLVING_RUNS = 5       # fewer runs per setting: the table is exploratory
+
+
 def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, first: str = "setting",
-                     extra: dict | None = None) -> tuple[str, list[dict]]:
-    """Mean ± std per (pool, method, VPC, classifier) as `<stem>.csv/.md`, one line per group in row order.
+                     extra: dict | None = None, exploratory: bool | None = None) -> tuple[str, list[dict]]:
+    """Mean ± std (n) per (pool, method, VPC, classifier) as `<stem>.csv/.md`, one line per group in row order.
+
+    `exploratory` (default: when some setting has fewer than `RESOLVING_RUNS` runs) labels the table as such and
+    shows means with their n and no ±: a std of 2 runs says nothing, and such a table cannot resolve its question.
 
     `label(summary)` names the line; `reference(summary)` gives the paper's {metric: (mean, std)} or None;
     `extra` {column: fn(summary) -> str} adds columns (e.g. the selection objective).
@@ -173,6 +179,9 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     """
     summary = summarize_runs(rows)
     extra = extra or {}
+    if exploratory is None:
+        exploratory = any(s["runs"] < RESOLVING_RUNS for s in summary)
+    show = (lambda s, m: f"{s[m]:.2f} (n={s['runs']})") if exploratory else cell
     header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs", *extra]
     if reference is not None:
         header += ["paper top-1", "paper AUC", "paper F1"]
@@ -180,12 +189,12 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
                                     [c for m in METRICS for c in (m, m + "_std")] + list(extra))]
     for s in summary:
         s["label"] = label(s)
-        line = [s["label"], s["pool"], s["vpc"], s["classifier"]] + [pm(s[m], s[m + "_std"]) for m in ("top1", "auc", "f1")]
+        line = [s["label"], s["pool"], s["vpc"], s["classifier"]] + [show(s, m) for m in ("top1", "auc", "f1")]
         line.append(s["runs"])
         line += [fn(s) for fn in extra.values()]
         if reference is not None:
             ref = reference(s) or {}
-            line += [pm(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
+            line += [pm(*ref[m], PAPER_RUNS) if m in ref else "-" for m in ("top1", "auc", "f1")]
         body.append(line)
         csv_lines.append(",".join([s["label"], s["pool"], str(s["vpc"]), s["classifier"], str(s["runs"])] +
                                   [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")] +
@@ -193,6 +202,10 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     stem = Path(stem)
     write_text(stem.with_suffix(".csv"), "\n".join(csv_lines) + "\n")
     md = markdown_table(header, body)
+    if exploratory:
+        n = sorted({s["runs"] for s in summary})
+        md = (f"*Exploratory*: {'/'.join(map(str, n))} run(s) per setting, means only (no ±, no verdicts); these runs "
+              "cannot resolve differences of a few points.\n\n" + md)
     write_text(stem.with_suffix(".md"), md)
     return md, summary
 
