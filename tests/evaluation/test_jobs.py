@@ -33,6 +33,9 @@ def test_queue_gives_the_rows_of_direct_evaluation_in_job_order(tmp_path):
     for r, m in zip(rows, manifests):             # each row is that manifest's set trained and tested directly
         (direct,) = evaluate_runs(pool.subset(flat_indices(m["indices"])), test, cfg, [m["seed"]], progress=False)
         assert {k: r[k] for k in ("top1", "auc", "f1")} == {k: direct[k] for k in ("top1", "auc", "f1")}
+        # the per-video predictions travel with the row, and their accuracy is the row's top-1
+        assert r["pred"] == direct["pred"] and r["truth"] == test.labels.tolist()
+        assert 100 * sum(p == t for p, t in zip(r["pred"], r["truth"])) / len(test) == pytest.approx(r["top1"])
     assert q.resolve([3, {"ready": 1}, 0]) == [rows[3], {"ready": 1}, rows[0]]
 
 

@@ -114,3 +114,27 @@ def test_motion_control_rows_are_kept_from_readers_that_do_not_ask_for_them(tmp_
     assert sorted(r["pool"] for r in read_runs(p, controls=True)) == ["real", "real/shuffled"]
     upsert_runs(p, [row(seed=3)])                                          # an upsert keeps them
     assert len(read_runs(p, labels=None, controls=True)) == 3
+
+
+def test_per_video_predictions_are_stored_beside_the_csv_keyed_by_row(tmp_path):
+    from vddlib.evaluation import findings
+    from vddlib.evaluation.predictions import correct_by_seed, preds_path, read_predictions
+    from vddlib.evaluation.results import KEY
+
+    truth = [0, 1, 2, 1]
+    rows = [{**row(seed=s, top1=t, labels="hard"), "pred": p, "truth": truth}
+            for s, t, p in ((0, 75.0, [0, 1, 2, 2]), (1, 50.0, [0, 0, 2, 0]))]
+    csv = tmp_path / "eval_runs.csv"
+    upsert_runs(csv, rows)
+    assert "pred" not in csv.read_text()                                   # the CSV stays tidy
+    preds = read_predictions(csv)
+    assert preds_path(csv).stat().st_size < 2000 and preds[f"truth|{rows[0]['dataset']}"].tolist() == truth
+    got = correct_by_seed(preds, KEY, **{k: rows[0][k] for k in KEY if k != "seed"})
+    assert {s: c.tolist() for s, c in got.items()} == {0: [True, True, True, False], 1: [True, False, True, False]}
+    for s, c in got.items():                                               # the CSV's top-1 is their mean
+        assert 100 * c.mean() == [r["top1"] for r in rows if r["seed"] == s][0]
+    assert set(findings.stored_correct(csv, rows[0]["dataset"], "c3d", pool=rows[0]["pool"])(
+        rows[0]["method"], rows[0]["vpc"])) == {0, 1}
+    # a row replaced as a whole takes its predictions with it; a row without predictions keeps none
+    upsert_runs(csv, [row(seed=2, top1=1.0)], replaces=lambda r: r["seed"] == 1)
+    assert set(correct_by_seed(read_predictions(csv), KEY, **{k: rows[0][k] for k in KEY if k != "seed"})) == {0}

@@ -68,6 +68,18 @@ def against_random(s4: dict, methods, vpcs, same_as: dict | None = None, correct
     return [replace(c, a=f"{c.a} VPC {v}", b=f"{c.b} VPC {v}") for (v, _), c in zip(comps, adjusted)]
 
 
+def stored_correct(csv_path: str | Path, dataset: str, classifier: str, pool: str = "synthetic",
+                   labels: str = "hard"):
+    """`correct(method, vpc) -> {seed: bool per test video}` from the predictions stored beside the results CSV
+    (empty where none are), for `against_random`'s two-level bootstrap."""
+    from .predictions import correct_by_seed, read_predictions
+    from .results import KEY
+
+    preds = read_predictions(csv_path)
+    return lambda method, vpc: correct_by_seed(preds, KEY, dataset=dataset, pool=pool, method=method, vpc=vpc,
+                                               classifier=classifier, labels=labels)
+
+
 AGAINST_RANDOM_HEADER = ["comparison", "n", "Δ top-1 [95 % t CI]", "bootstrap 95 % CI", "Holm p", "detectable",
                          "verdict"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_path, write_text
-from . import stats
+from . import predictions, stats
 
 COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "labels", "seed", "top1", "top5", "auc", "f1",
            "storage_mb", "train_s"]
@@ -58,6 +58,9 @@ def read_runs(path: str | Path, labels: str | None = "hard", controls: bool = Fa
 def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]:
     """Add rows to the CSV, replacing any existing row with the same key. Returns the file's rows.
 
+    Rows that carry `pred` (predicted class per test video) and `truth` (the test labels), as `evaluate_runs`
+    gives them, have those stored beside the CSV (`vddlib.evaluation.predictions`).
+
     `replaces(row) -> bool`: existing rows this batch supersedes as a whole (e.g. a study rerun with fewer seeds
     drops its old extra seeds instead of leaving them beside the new ones)."""
     path = Path(path)
@@ -75,6 +78,8 @@ def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]
         for r in merged:
             w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "storage_mb": f"{r['storage_mb']:.4f}",
                         "train_s": f"{r['train_s']:.3f}"})
+    keys = {predictions.row_key(r, KEY) for r in merged}
+    predictions.write_predictions(path, [{**r, **_typed(r)} for r in rows], KEY, keys)
     return merged
 
 

@@ -238,12 +238,15 @@ def evaluate_runs(train: VideoSet, test: VideoSet, cfg: TrainConfig, seeds: list
         probs = predict_proba(model, test.videos, cfg.eval_batch_size)
         rows.append({"seed": int(seed), **classification_metrics(probs.numpy(), test.labels.numpy()),
                      "train_s": round(train_s, 3), "steps": cfg.steps_for(len(train)), "labels": cfg.labels,
-                     "storage_mb": set_storage_mb(train, cfg.labels)})
+                     "storage_mb": set_storage_mb(train, cfg.labels),
+                     "pred": probs.argmax(1).tolist(), "truth": test.labels.tolist()})
     return rows
 
 
 def result_row(dataset: str, pool: str, method: str, vpc: int, classifier: str, run: dict) -> dict:
-    """One row of results/eval_runs.csv from a run of `evaluate_runs`."""
+    """One row of results/eval_runs.csv from a run of `evaluate_runs` (with its per-video predictions, which
+    `upsert_runs` stores beside the CSV)."""
     return {"dataset": dataset, "pool": pool, "method": method, "vpc": vpc, "classifier": classifier,
             "labels": run.get("labels", "hard"), "storage_mb": run.get("storage_mb", float("nan")),
-            **{k: run[k] for k in ("seed", "top1", "top5", "auc", "f1", "train_s")}}
+            **{k: run[k] for k in ("seed", "top1", "top5", "auc", "f1", "train_s")},
+            **{k: run[k] for k in ("pred", "truth") if k in run}}
