@@ -8,6 +8,7 @@ between methods removes.
 
     .venv/bin/python benchmarks/evaluator_plateau.py --study budget   # top-1 against steps, VPC 1/5/10
     .venv/bin/python benchmarks/evaluator_plateau.py --study recipe   # at one budget: lr, warm-up, batch, SWA, ...
+    .venv/bin/python benchmarks/evaluator_plateau.py --study custom --recipes "steps=600,lr=3e-3,warmup=0.1"
 
 Rows are appended to results/evaluator_plateau_runs.csv as each run ends (a rerun skips the rows there, so a
 killed study resumes); the tables results/evaluator_plateau.{csv,md} are rendered from all rows. Each run uses one
@@ -63,6 +64,20 @@ def recipe_recipes(base, steps):
     }
 
 
+def parse_recipe(base, text: str):
+    """'steps=600,lr=3e-3,warmup=0.1' → the base config with those fields (`steps` sets min and max steps)."""
+    fields = {}
+    for part in text.split(","):
+        k, v = part.split("=")
+        k = k.strip()
+        if k == "steps":
+            fields["min_steps"] = fields["max_steps"] = int(v)
+        else:
+            cur = getattr(base, k)
+            fields[k] = type(cur)(v) if not isinstance(cur, bool) else v.lower() in ("1", "true", "yes")
+    return replace(base, **fields)
+
+
 def read_rows(path: Path) -> list[dict]:
     if not path.is_file():
         return []
@@ -90,7 +105,8 @@ def render(rows: list[dict], stem: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--study", choices=["budget", "recipe"], default="budget")
+    ap.add_argument("--study", choices=["budget", "recipe", "custom"], default="budget")
+    ap.add_argument("--recipes", nargs="+", default=[], help="custom: e.g. 'steps=600,lr=3e-3,warmup=0.1'")
     ap.add_argument("--profile", default="default")
     ap.add_argument("--methods", nargs="+", default=["random", "herding"])
     ap.add_argument("--vpcs", type=int, nargs="+", default=[1, 5, 10])
@@ -110,7 +126,10 @@ def main() -> None:
     test = load_dataset(prof.dataset)["test"]
     pool_path = pool_dir(prof)
     pool = load_pool(pool_path)
-    recipes = budget_recipes(cfg, a.budgets) if a.study == "budget" else recipe_recipes(cfg, a.steps)
+    if a.study == "custom":
+        recipes = {r: parse_recipe(cfg, r) for r in a.recipes}
+    else:
+        recipes = budget_recipes(cfg, a.budgets) if a.study == "budget" else recipe_recipes(cfg, a.steps)
     runs_path = Path(RUNS)
     cpu = cpu_model()
     done = {(r["cpu"], r["study"], r["recipe"], r["method"], r["vpc"], r["eval_seed"]) for r in read_rows(runs_path)}

@@ -24,6 +24,7 @@ from .diffusion.stage import DiffusionSettings
 from .evaluation.train import EvalProtocol
 from .experiments.ablate import AblationSettings
 from .experiments.beyond import BeyondSettings
+from .experiments.resolution import ResolutionSettings
 from .selection.stage import SelectionSettings
 
 
@@ -37,6 +38,7 @@ class Profile:
     selection: SelectionSettings = field(default_factory=SelectionSettings)
     ablation: AblationSettings = field(default_factory=AblationSettings)
     beyond: BeyondSettings = field(default_factory=BeyondSettings)
+    resolution: ResolutionSettings = field(default_factory=ResolutionSettings)
     outputs: str = ""                   # the profile's output folder; "": runs/<name>
     results_dir: str = ""               # tables and manifests; "": <outputs>/results (a notebook parameter may move it)
     figures_dir: str = ""               # PNGs; "": <outputs>/figures
@@ -65,7 +67,7 @@ class Profile:
 
 SECTIONS = {"dataset": DatasetConfig, "evaluation": EvalProtocol, "diffusion": DiffusionSettings,
             "generate": GenerateConfig, "selection": SelectionSettings, "ablation": AblationSettings,
-            "beyond": BeyondSettings}
+            "beyond": BeyondSettings, "resolution": ResolutionSettings}
 
 
 def load_profile(name_or_path: str) -> Profile:
@@ -84,6 +86,7 @@ def load_profile(name_or_path: str) -> Profile:
                    SelectionSettings.from_dict(raw.get("selection") or {}, where),
                    build(AblationSettings, raw.get("ablation"), f"{where}: ablation"),
                    build(BeyondSettings, raw.get("beyond"), f"{where}: beyond"),
+                   build(ResolutionSettings, raw.get("resolution"), f"{where}: resolution"),
                    outputs=build_outputs(raw.get("outputs"), where))
 
 

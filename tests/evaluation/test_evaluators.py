@@ -105,3 +105,33 @@ def test_mismatched_sets_are_an_error(data):
     other = VideoSet(tr.videos[:, :4].contiguous(), tr.labels, tr.class_names)
     with pytest.raises(ValueError, match="differ in"):
         evaluate_runs(other, data["test"], TrainConfig(), [0], progress=False)
+
+
+def test_warm_up_rises_linearly_then_follows_the_schedule_and_none_keeps_the_old_cosine():
+    import math
+
+    from vddlib.evaluation.train import lr_factor
+
+    plain = TrainConfig()
+    assert [lr_factor(plain, s, 100) for s in (0, 50, 99)] == pytest.approx(
+        [1.0, 0.5, 0.5 * (1 + math.cos(math.pi * 99 / 100))])                   # as before warm-up existed
+    warm = TrainConfig(warmup=0.1)
+    assert [lr_factor(warm, s, 100) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    assert lr_factor(warm, 10, 100) == pytest.approx(1.0) and lr_factor(warm, 55, 100) == pytest.approx(0.5)
+    step = TrainConfig(schedule="step", warmup=0.2)
+    assert lr_factor(step, 20, 100) == 1.0 and lr_factor(step, 60, 100) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="warmup and average"):
+        TrainConfig(average=1.0)
+
+
+def test_weight_averaging_tests_the_mean_weights_with_their_own_batch_norm_statistics(data):
+    cfg = TrainConfig(model=SMALL_MODELS["c3d"], min_steps=20, max_steps=20, batch_size=8)
+    last = train_evaluator(data["train"], cfg, seed=0)
+    avg = train_evaluator(data["train"], TrainConfig(**{**cfg.__dict__, "average": 0.5}), seed=0)
+    w_last = dict(last.named_parameters())
+    assert any(not torch.equal(p, w_last[n]) for n, p in avg.named_parameters())     # other weights
+    bn = next(m for m in avg.modules() if isinstance(m, torch.nn.BatchNorm3d))
+    assert bn.num_batches_tracked > 0 and not torch.equal(
+        bn.running_mean, next(m for m in last.modules() if isinstance(m, torch.nn.BatchNorm3d)).running_mean)
+    p = predict_proba(avg, data["test"].videos)
+    assert torch.isfinite(p).all() and p.shape == (len(data["test"]), 10)

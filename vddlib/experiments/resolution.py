@@ -1,0 +1,134 @@
+"""The headline question with enough runs to answer it: do the paper's selectors (and the best baseline) beat
+Random on the synthetic pool, replicated on a second pool (notebook 08).
+
+Runs 0-4 of notebook 04's grid are the pilot: the spread of each comparison's paired differences sizes how many
+runs a 95 % interval of half-width `half_width` points needs (`stats.runs_needed`), capped at `max_runs`. Those
+runs are added (seeds 5, 6, ...) on the default pool and made afresh on a second pool generated with the next seed
+(the pool notebook 05's N_c = 200 ablation already joins). Every comparison is paired by seed; the family (pools ×
+VPCs × methods) is Holm-adjusted, and each verdict is set beside the other pool's. Runs 0-4 stay the paper-shaped
+5-run tables; the rows of this study carry the same keys, so 04's tables (which read seeds 0-4) are unchanged.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..evaluation import stats
+from ..evaluation.results import summarize_runs
+from ..selection.registry import SELECTORS
+
+SECOND_POOL = "synthetic-seed1"        # the rows' pool name for the second pool (the main one: "synthetic")
+
+
+@dataclass
+class ResolutionSettings:
+    """Notebook 08: the headline comparisons and how many runs they get."""
+
+    methods: tuple[str, ...] = ("vst_unet", "tac_dt")     # the paper's two selectors, each against the baseline
+    baselines: tuple[str, ...] = ("mae_score", "csta", "dm_mmd", "herding", "kcenter")   # the best in the pilot joins
+    baseline: str = "random"
+    vpcs: tuple[int, ...] = (1, 5)
+    half_width: float = 2.0             # goal: the 95 % interval of each difference within ± this many points
+    max_runs: int = 30                  # runs per arm at most (the budget's cap)
+    second_pool: bool = True            # replicate on a pool generated with the next seed
+
+    def __post_init__(self) -> None:
+        bad = [m for m in (*self.methods, *self.baselines, self.baseline) if m not in SELECTORS]
+        if bad:
+            raise ValueError(f"resolution: unknown selector(s) {bad}; registered: {sorted(SELECTORS)}")
+        if self.half_width <= 0 or self.max_runs < 2 or not self.vpcs or min(self.vpcs) < 1:
+            raise ValueError("resolution: half_width must be > 0, max_runs >= 2 and vpcs positive")
+
+
+def second_pool(prof, train):
+    """The pool generated with the next seed (made once, shared with notebook 05's N_c = 200 ablation): its videos,
+    selector inputs and folder name."""
+    import dataclasses
+
+    from ..data.pool import pool_dir
+    from .ablate import extra_pool
+
+    pool, inputs = extra_pool(prof, train)
+    nxt = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, seed=prof.generate.seed + 1))
+    return pool, inputs, pool_dir(nxt).name
+
+
+def missing(manifests: list[dict], rows: list[dict], pool: str) -> list[dict]:
+    """The manifests whose (method, VPC, seed) has no row of `pool` yet (04's runs 0-4 are not trained again)."""
+    have = {(r["method"], r["vpc"], r["seed"]) for r in rows if r["pool"] == pool}
+    return [m for m in manifests if (m["method"], int(m["vpc"]), int(m["seed"])) not in have]
+
+
+def _runs(s: dict) -> dict[int, float]:
+    return {seed: r["top1"] for seed, r in s.get("seeds", {}).items()}
+
+
+def best_baseline(rows: list[dict], baselines, vpcs) -> str:
+    """The baseline with the highest mean top-1 over `vpcs` in the pilot rows (one pool)."""
+    s = {(x["method"], x["vpc"]): x for x in summarize_runs(rows)}
+    have = [b for b in baselines if all((b, v) in s for v in vpcs)]
+    if not have:
+        raise ValueError(f"No pilot runs of any baseline {tuple(baselines)} at VPC {tuple(vpcs)}: run notebook 04 first.")
+    return max(have, key=lambda b: sum(s[b, v]["top1"] for v in vpcs))
+
+
+def plan_runs(rows: list[dict], methods, baseline: str, vpcs, half_width: float, max_runs: int) -> tuple[int, list]:
+    """Runs per arm for every comparison's interval to reach `half_width` (from the pilot's spread of paired
+    differences), capped at `max_runs`; and each comparison's (method, VPC, pilot sd, runs it needs)."""
+    s = {(x["method"], x["vpc"]): x for x in summarize_runs(rows)}
+    need = []
+    for v in vpcs:
+        for m in methods:
+            if (m, v) not in s or (baseline, v) not in s:
+                raise ValueError(f"No pilot runs of {m} or {baseline} at VPC {v}: run notebook 04 first.")
+            c = stats.paired(_runs(s[m, v]), _runs(s[baseline, v]))
+            n = stats.runs_needed(c.sd, half_width) if c.n >= 2 and c.sd > 0 else max_runs
+            need.append((m, v, c.sd, n))
+    return min(max_runs, max(n for *_, n in need)), need
+
+
+def headline(rows_by_pool: dict[str, list[dict]], methods, baseline: str, vpcs,
+             correct=None) -> list[tuple[str, int, stats.Comparison]]:
+    """(pool, VPC, method − baseline) for every pool, paired by seed, Holm-adjusted over the whole family.
+    `correct(pool, method, vpc)` → stored per-video correctness, for the two-level bootstrap."""
+    out = []
+    for pool, rows in rows_by_pool.items():
+        s = {(x["method"], x["vpc"]): x for x in summarize_runs(rows)}
+        for v in vpcs:
+            for m in methods:
+                if (m, v) in s and (baseline, v) in s:
+                    pair = (correct(pool, m, v), correct(pool, baseline, v)) if correct else None
+                    c = stats.paired(_runs(s[m, v]), _runs(s[baseline, v]), names=(m, baseline),
+                                     correct=pair if pair and all(pair) else None)
+                    out.append((pool, v, c))
+    adj = stats.holm_family([c for *_, c in out])
+    return [(p, v, c) for (p, v, _), c in zip(out, adj)]
+
+
+HEADLINE_HEADER = ["pool", "VPC", "comparison", "n", "Δ top-1 [95 % CI]", "half-width", "bootstrap 95 % CI",
+                   "Holm p", "detectable", "verdict", "the other pool's verdict"]
+
+
+def headline_rows(results: list[tuple[str, int, stats.Comparison]]) -> list[list]:
+    """Table rows, each with the other pool's verdict for the same comparison beside it."""
+    word = {(p, v, c.a): c.verdict.split(" (")[0] for p, v, c in results}
+    body = []
+    for p, v, c in results:
+        other = [w for (q, u, a), w in word.items() if q != p and u == v and a == c.a]
+        body.append([p, v, f"{c.a} − {c.b}", c.n, c.interval(2), f"{c.half_width:.2f}",
+                     f"[{c.boot_low:+.2f}, {c.boot_high:+.2f}]", f"{c.p_holm:.3g}", f"{c.detectable:.1f}",
+                     c.verdict, other[0] if other else "-"])
+    return body
+
+
+def resolution_summary(results, half_width: float, runs: int, max_runs: int, need: list) -> list[str]:
+    """Sentences: the half-width reached against the goal, and why where it was not."""
+    widest = max(c.half_width for *_, c in results) if results else math.inf
+    lines = [f"{len(results)} comparisons, {runs} runs per arm; widest 95 % interval ±{widest:.2f} points "
+             f"(goal ±{half_width:g})" + (": met" if widest <= half_width else ": not met")]
+    if widest > half_width:
+        over = [f"{m} VPC {v} (pilot sd {sd:.1f}: {n} runs)" for m, v, sd, n in need if n > runs]
+        lines.append(f"the cap of {max_runs} runs per arm (the budget) is below what "
+                     + (", ".join(over) if over else "the pilot") + " need; a larger `resolution.max_runs` "
+                     "(a larger profile) reaches the goal")
+    return lines
