@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import stats
-from .results import read_runs, summarize_runs
+from .results import by_seed as _runs, read_runs, summarize_runs
 
 
 def runs_of(csv_path: str | Path, dataset: str, classifier: str, seeds, **equal) -> list[dict]:
@@ -41,10 +41,6 @@ def full_ratio(rows: list[dict]) -> str:
         return "Full syn / Full real: not both measured yet (notebook 02 makes the pool)."
     return (f"Full syn / Full real = {syn['top1']:.1f} / {real['top1']:.1f} = {syn['top1'] / real['top1']:.2f} "
             "(goal >= 0.80; the paper: 56.22 / 60.14 = 0.93 on MiniUCF)")
-
-
-def _runs(s: dict, metric: str = "top1") -> dict[int, float]:
-    return {seed: r[metric] for seed, r in s.get("seeds", {}).items()}
 
 
 def against_random(s4: dict, methods, vpcs, same_as: dict | None = None, correct=None,

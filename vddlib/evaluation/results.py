@@ -112,12 +112,16 @@ def cell(s: dict, metric: str = "top1") -> str:
     return pm(s[metric], s[metric + "_std"], s["runs"])
 
 
+def by_seed(s: dict, metric: str = "top1") -> dict[int, float]:
+    """A `summarize_runs` group's runs as {seed: metric}, for paired comparisons."""
+    return {seed: r[metric] for seed, r in s.get("seeds", {}).items()}
+
+
 def entry(s: dict | None, metric: str = "top1") -> stats.Entry | None:
     """A `summarize_runs` group as a table entry that may be bolded (its runs by seed, for a paired test)."""
     if s is None:
         return None
-    return stats.Entry(stats.Summary(s["runs"], s[metric], s[metric + "_std"]),
-                       {seed: r[metric] for seed, r in s.get("seeds", {}).items()})
+    return stats.Entry(stats.Summary(s["runs"], s[metric], s[metric + "_std"]), by_seed(s, metric))
 
 
 def markdown_table(header: list[str], body: list[list[str]]) -> str:

@@ -30,7 +30,7 @@ from ..data.videoset import VideoSet
 from ..evaluation.memorisation import audit
 from ..evaluation.motion import control
 from ..evaluation import stats
-from ..evaluation.results import cell, summarize_runs, write_table
+from ..evaluation.results import by_seed as _runs, cell, summarize_runs, write_table
 from ..evaluation.train import TrainConfig
 from ..selection.registry import SELECTORS
 
@@ -133,10 +133,6 @@ def _summary(rows: list[dict]) -> dict[tuple, dict]:
     """Mean ± std per (pool, method, vpc, classifier, labels)."""
     return {(s["pool"], s["method"], s["vpc"], s["classifier"], s["labels"]): s
             for s in summarize_runs(rows, by=("pool", "method", "vpc", "classifier", "labels"))}
-
-
-def _runs(s: dict) -> dict[int, float]:
-    return {seed: r["top1"] for seed, r in s.get("seeds", {}).items()}
 
 
 def _against(a: dict, b: dict, names=("method", "random")) -> stats.Comparison:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from ..evaluation import stats
-from ..evaluation.results import summarize_runs
+from ..evaluation.results import by_seed as _runs, summarize_runs
 from ..selection.registry import SELECTORS
 
 SECOND_POOL = "synthetic-seed1"        # the rows' pool name for the second pool (the main one: "synthetic")
@@ -57,10 +57,6 @@ def missing(manifests: list[dict], rows: list[dict], pool: str) -> list[dict]:
     """The manifests whose (method, VPC, seed) has no row of `pool` yet (04's runs 0-4 are not trained again)."""
     have = {(r["method"], r["vpc"], r["seed"]) for r in rows if r["pool"] == pool}
     return [m for m in manifests if (m["method"], int(m["vpc"]), int(m["seed"])) not in have]
-
-
-def _runs(s: dict) -> dict[int, float]:
-    return {seed: r["top1"] for seed, r in s.get("seeds", {}).items()}
 
 
 def best_baseline(rows: list[dict], baselines, vpcs) -> str:
