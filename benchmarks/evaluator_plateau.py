@@ -103,6 +103,33 @@ def render(rows: list[dict], stem: str) -> str:
                                 "spread. `benchmarks/evaluator_plateau.py`; each run on one thread.\n\n")
 
 
+def figure(rows: list[dict], path: str) -> None:
+    """Top-1 against the step budget per (method, VPC): the budget study at lr 1e-3 as lines, the warm-up recipes at
+    lr 3e-3 (batch 32, no averaging) as dashed references; mean ± sample std over evaluator seeds."""
+    from vddlib import figures
+
+    def series(keep) -> dict[str, tuple]:
+        out: dict[str, dict[int, list[float]]] = {}
+        for r in rows:
+            if keep(r):
+                out.setdefault(f"{r['method']} VPC {r['vpc']}", {}).setdefault(int(r["steps"]), []).append(float(r["top1"]))
+        res = {}
+        for name in sorted(out, key=lambda n: (int(n.split()[-1]), n)):
+            xs = sorted(out[name])
+            ss = [summary(out[name][x]) for x in xs]
+            res[name] = (xs, [s.mean for s in ss], [0.0 if s.n < 2 else s.std for s in ss])
+        return res
+
+    def cfg(r):
+        return json.loads(r["config"])
+    base = series(lambda r: r["study"] == "budget")
+    warm = series(lambda r: r["study"] != "budget" and cfg(r)["lr"] == 3e-3 and cfg(r)["warmup"] > 0
+                  and cfg(r)["batch_size"] == 32 and cfg(r)["average"] == 0)
+    figures.line_plot(base, path, "evaluator steps (log scale)", "top-1 (%) on the real test split",
+                      "one fixed selection per line; lr 1e-3 (solid), lr 3e-3 + warm-up (dashed)", logx=True,
+                      refs={f"{k} (lr 3e-3)": v for k, v in warm.items()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--study", choices=["budget", "recipe", "custom"], default="budget")
@@ -117,6 +144,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--manifests", default="results/selections", help="the committed selections of the default run")
     ap.add_argument("--out", default="results/evaluator_plateau")
+    ap.add_argument("--figure", default="figures/evaluator_plateau.png")
     a = ap.parse_args()
     os.chdir(REPO_ROOT)
     torch.set_num_threads(a.threads)
@@ -158,7 +186,9 @@ def main() -> None:
             f.flush()
             print(f"{name:40s} {m:8s} VPC {v:2d} seed {s}: {r['top1']:.1f} % ({time.perf_counter() - t0:.0f} s)",
                   flush=True)
-    print(render(read_rows(runs_path), a.out))
+    rows = read_rows(runs_path)
+    print(render(rows, a.out))
+    figure([r for r in rows if r["cpu"] == cpu], a.figure)
 
 
 if __name__ == "__main__":
