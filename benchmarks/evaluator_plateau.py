@@ -31,7 +31,7 @@ from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
 from vddlib.data.pool import load_pool, pool_dir
 from vddlib.data.selections import load_manifests, manifest_indices
-from vddlib.evaluation.results import write_table
+from vddlib.evaluation.results import markdown_table, write_table
 from vddlib.evaluation.stats import summary
 from vddlib.evaluation.train import evaluate_runs
 from vddlib.hardware import cpu_model
@@ -96,11 +96,41 @@ def render(rows: list[dict], stem: str) -> str:
         s = summary([float(r["top1"]) for r in rs])
         body.append([cpu, study, recipe, method, vpc, rs[0]["steps"], s.cell(1),
                      f"{s.std:.2f}" if s.n > 1 else "-", f"{np.mean([float(r['train_s']) for r in rs]):.1f}"])
-    return write_table(stem, ["cpu", "study", "recipe", "method", "VPC", "steps", "top-1 (%)",
-                              "evaluator std", "train s/run"], body,
-                       preamble="Top-1 (%) of one fixed selection per (method, VPC) (selection seed 0, the default "
-                                "pool), mean ± sample std (n) over evaluator seeds: the std is the evaluator's own "
-                                "spread. `benchmarks/evaluator_plateau.py`; each run on one thread.\n\n")
+    md = write_table(stem, ["cpu", "study", "recipe", "method", "VPC", "steps", "top-1 (%)",
+                            "evaluator std", "train s/run"], body,
+                     preamble="Top-1 (%) of one fixed selection per (method, VPC) (selection seed 0, the default "
+                              "pool), mean ± sample std (n) over evaluator seeds: the std is the evaluator's own "
+                              "spread. `benchmarks/evaluator_plateau.py`; each run on one thread.\n\n")
+    spread = spread_table(groups)
+    if spread:
+        extra = ("\n**The evaluator's own spread at VPC 5** (recipes with at least 6 seeds on each fixed selection): "
+                 "the pooled sample std of Random's and Herding's runs, and variance × seconds (lower: more "
+                 "resolution per CPU-second).\n\n" + markdown_table(SPREAD_HEADER, spread))
+        md += extra
+        Path(stem).with_suffix(".md").write_text(Path(stem).with_suffix(".md").read_text() + extra)
+    return md
+
+
+SPREAD_HEADER = ["cpu", "recipe", "steps", "mean top-1 (Random, Herding)", "pooled evaluator std", "n per set",
+                 "train s/run", "variance × s"]
+
+
+def spread_table(groups: dict) -> list[list]:
+    """Per recipe with >= 6 seeds on both VPC 5 selections: the pooled evaluator std and its cost."""
+    by = {}
+    for (cpu, _, recipe, method, vpc), rs in groups.items():
+        if vpc == 5 and method in ("random", "herding") and len(rs) >= 6:
+            by.setdefault((cpu, recipe), {})[method] = rs
+    body = []
+    for (cpu, recipe), sets in sorted(by.items()):
+        if len(sets) < 2:
+            continue
+        ss = {m: summary([float(r["top1"]) for r in rs]) for m, rs in sets.items()}
+        pooled = float(np.sqrt(np.mean([s.std ** 2 for s in ss.values()])))
+        secs = float(np.mean([float(r["train_s"]) for rs in sets.values() for r in rs]))
+        body.append([cpu, recipe, sets["random"][0]["steps"], f"{ss['random'].mean:.1f}, {ss['herding'].mean:.1f}",
+                     f"{pooled:.2f}", min(s.n for s in ss.values()), f"{secs:.1f}", f"{pooled ** 2 * secs:.0f}"])
+    return body
 
 
 def figure(rows: list[dict], path: str) -> None:
@@ -135,7 +165,7 @@ def main() -> None:
     ap.add_argument("--study", choices=["budget", "recipe", "custom"], default="budget")
     ap.add_argument("--recipes", nargs="+", default=[], help="custom: e.g. 'steps=600,lr=3e-3,warmup=0.1'")
     ap.add_argument("--profile", default="default")
-    ap.add_argument("--methods", nargs="+", default=["random", "herding"])
+    ap.add_argument("--methods", nargs="+", default=["random", "herding"], help="also full_real, full_syn")
     ap.add_argument("--vpcs", type=int, nargs="+", default=[1, 5, 10])
     ap.add_argument("--budgets", type=int, nargs="+", default=[150, 300, 600, 1200, 2400])
     ap.add_argument("--steps", type=int, default=600, help="the recipe study's budget")
@@ -169,6 +199,9 @@ def main() -> None:
     sets = {}
     for m in a.methods:
         for v in a.vpcs:
+            if m in ("full_real", "full_syn"):         # the whole real train split or the whole pool (VPC: ignored)
+                sets[m, v] = load_dataset(prof.dataset)["train"] if m == "full_real" else pool
+                continue
             (man,) = load_manifests(a.manifests, prof.dataset.name, pool_path.name, [m], [v], [0])
             sets[m, v] = pool.subset(manifest_indices(man))
     print(f"{len(todo)} runs to do on {cpu} ({a.threads} thread(s))", flush=True)
