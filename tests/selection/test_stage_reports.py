@@ -6,7 +6,8 @@ import torch
 
 from vddlib.selection import select
 from vddlib.selection.objective import class_space, greedy_objective, greedy_selection, set_objective
-from vddlib.selection.stage import (class_picks, objective_findings, per_video_measures, quality_rows,
+from vddlib.evaluation.findings import objective_findings
+from vddlib.selection.stage import (class_picks, per_video_measures, quality_rows,
                                     selection_checks, timing_rows)
 
 
@@ -60,9 +61,12 @@ def test_greedy_objective_is_the_greedy_selection_and_beats_random_sets():
 
 
 def test_quality_rows_and_findings():
-    quality = [{"method": m, "vpc": 1, "objective": o, "objective_std": 0.01, "recognised": 0.8, "confidence": 0.7,
-                "norm_pct": 0.5, "diversity": 0.3, "coverage_dist": 0.6} for m, o in (("random", 0.5), ("vst_unet", 0.3))]
-    assert [r[0] for r in quality_rows(quality)] == ["vst_unet", "random"]      # by objective
-    lines = objective_findings(quality, {1: 0.25}, ["random", "vst_unet"], [1])
-    assert "below Random by more than its std: vst_unet" in lines[0]
+    by_seed = {"random": {0: 0.49, 1: 0.51, 2: 0.50}, "vst_unet": {0: 0.30, 1: 0.31, 2: 0.29},
+               "tac_dt": {0: 0.40, 1: 0.60, 2: 0.52}}                   # tac_dt: lower on average, not by seed
+    quality = [{"method": m, "vpc": 1, "seeds": 3, "objective": sum(o.values()) / 3, "objective_std": 0.01,
+                "objective_by_seed": o, "recognised": 0.8, "confidence": 0.7, "norm_pct": 0.5, "diversity": 0.3,
+                "coverage_dist": 0.6} for m, o in by_seed.items()]
+    assert [r[0] for r in quality_rows(quality)] == ["vst_unet", "random", "tac_dt"]      # by objective
+    lines = objective_findings(quality, {1: 0.25}, ["random", "vst_unet", "tac_dt"], [1])
+    assert lines[0].endswith("(paired by seed, 95 % interval below 0, Holm over the methods): vst_unet")
     assert "80 % of the gap from Random to greedy" in lines[1]

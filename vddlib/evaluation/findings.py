@@ -156,6 +156,35 @@ def rank_correlation(x, y) -> tuple[float, float]:
     return rho, float(res.pvalue)
 
 
+def objective_findings(quality: list[dict], greedy: dict[int, float], methods, vpcs,
+                       paper_selectors=("vst_unet", "tac_dt")) -> list[str]:
+    """Per VPC: Random's objective, the greedy optimiser's, which methods' objectives are below Random's (paired by
+    seed, Holm-adjusted),
+    and for the paper's selectors the share of the gap from Random to greedy they close and what they pick."""
+    q_of = {(q["method"], q["vpc"]): q for q in quality}
+    lines = []
+    for v in vpcs:
+        r = q_of.get(("random", v))
+        if r is None:
+            continue
+        comps = stats.holm_family([stats.paired(q_of[m, v].get("objective_by_seed", {}),
+                                                r.get("objective_by_seed", {}), names=(m, "random"))
+                                   for m in methods if m != "random" and (m, v) in q_of])
+        lower = [c.a for c in comps if c.verdict == "worse"]             # a lower objective is the better one
+        lines.append(f"VPC {v}: Random {r['objective']:.4f} (n={r['seeds']}), greedy optimiser {greedy[v]:.4f}; "
+                     f"objective below Random's (paired by seed, 95 % interval below 0, Holm over the methods): "
+                     f"{', '.join(lower) or 'none'}")
+        for m in paper_selectors:
+            if (m, v) in q_of:
+                q = q_of[m, v]
+                gap = 100 * (r["objective"] - q["objective"]) / max(r["objective"] - greedy[v], 1e-12)
+                lines.append(f"  {m}: objective {q['objective']:.4f} ({gap:.0f} % of the gap from Random to greedy), "
+                             f"recognised {q['recognised']:.2f} (Random {r['recognised']:.2f}), confidence "
+                             f"{q['confidence']:.2f} (Random {r['confidence']:.2f}), latent-norm percentile "
+                             f"{q['norm_pct']:.2f}, coverage {q['coverage_dist']:.3f} (Random {r['coverage_dist']:.3f})")
+    return lines
+
+
 def calibration_checks(rows: list[dict], grid: list[dict], seeds, vpcs, methods, num_classes: int,
                        embedded: bool) -> dict[str, bool]:
     """The checks that make the dataset a useful benchmark and the grid complete (nbval compares them)."""

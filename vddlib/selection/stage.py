@@ -205,16 +205,18 @@ def selection_quality(manifests: list[dict], pool: VideoSet, embeddings: np.ndar
                 local = torch.from_numpy(np.searchsorted(own, idx))[None]
                 obj.append(float(set_objective(spaces[c], local, *lambdas(int(m["vpc"])))[0]))
         flat = flat_indices(per)
-        acc.setdefault((m["method"], int(m["vpc"])), []).append(
-            {"objective": float(np.mean(obj)) if obj else float("nan"),
+        runs = acc.setdefault((m["method"], int(m["vpc"])), [])
+        runs.append(
+            {"seed": int(m.get("seed", len(runs))), "objective": float(np.mean(obj)) if obj else float("nan"),
              **{k: float(np.asarray(v)[flat].mean()) for k, v in per_video.items()},
              "diversity": float(np.mean(div)) if div else float("nan"),
              "coverage_dist": float(np.mean(cov)), "seconds": float(m.get("seconds", float("nan")))})
     out = []
     for (method, vpc), rs in acc.items():
         out.append({"method": method, "vpc": vpc, "seeds": len(rs),
-                    **{k: float(np.mean([r[k] for r in rs])) for k in rs[0]},
-                    "objective_std": float(np.std([r["objective"] for r in rs]))})
+                    **{k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k != "seed"},
+                    "objective_std": float(np.std([r["objective"] for r in rs], ddof=1)) if len(rs) > 1 else float("nan"),
+                    "objective_by_seed": {r["seed"]: r["objective"] for r in rs}})
     return out
 
 
@@ -275,31 +277,6 @@ def quality_rows(quality: list[dict]) -> list[list]:
     return [[q["method"], q["vpc"], f"{q['objective']:.4f}", f"{q['objective_std']:.4f}", f"{q['recognised']:.3f}",
              f"{q['confidence']:.3f}", f"{q['norm_pct']:.2f}", f"{q['diversity']:.3f}", f"{q['coverage_dist']:.3f}"]
             for q in sorted(quality, key=lambda q: (q["vpc"], q["objective"]))]
-
-
-def objective_findings(quality: list[dict], greedy: dict[int, float], methods, vpcs,
-                       paper_selectors=("vst_unet", "tac_dt")) -> list[str]:
-    """Per VPC: Random's objective, the greedy optimiser's, which methods are below Random by more than its std,
-    and for the paper's selectors the share of the gap from Random to greedy they close and what they pick."""
-    q_of = {(q["method"], q["vpc"]): q for q in quality}
-    lines = []
-    for v in vpcs:
-        r = q_of.get(("random", v))
-        if r is None:
-            continue
-        better = [m for m in methods if m != "random" and (m, v) in q_of
-                  and q_of[m, v]["objective"] < r["objective"] - r["objective_std"]]
-        lines.append(f"VPC {v}: Random {r['objective']:.4f}±{r['objective_std']:.4f}, greedy optimiser {greedy[v]:.4f}; "
-                     f"below Random by more than its std: {', '.join(better) or 'none'}")
-        for m in paper_selectors:
-            if (m, v) in q_of:
-                q = q_of[m, v]
-                gap = 100 * (r["objective"] - q["objective"]) / max(r["objective"] - greedy[v], 1e-12)
-                lines.append(f"  {m}: objective {q['objective']:.4f} ({gap:.0f} % of the gap from Random to greedy), "
-                             f"recognised {q['recognised']:.2f} (Random {r['recognised']:.2f}), confidence "
-                             f"{q['confidence']:.2f} (Random {r['confidence']:.2f}), latent-norm percentile "
-                             f"{q['norm_pct']:.2f}, coverage {q['coverage_dist']:.3f} (Random {r['coverage_dist']:.3f})")
-    return lines
 
 
 def class_picks(manifests: list[dict], labels: np.ndarray, cls: int, vpc: int, seed: int) -> dict[str, list[int]]:
