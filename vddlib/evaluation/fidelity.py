@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from .train import TrainConfig, model_inputs, new_evaluator, predict_proba, trai
 
 def recogniser_meta(train: VideoSet, cfg: TrainConfig, seed: int = 0) -> dict[str, str]:
     """What a saved recogniser must record to be used for `train`, `cfg` and `seed` (its safetensors metadata)."""
-    return {"cfg": json.dumps(asdict(cfg)), "data": data_hash(train), "seed": str(seed),
+    return {"cfg": json.dumps(cfg.key()), "data": data_hash(train), "seed": str(seed),
             "num_classes": str(train.num_classes), "frames": str(train.frames), "size": str(train.videos.shape[-1])}
 
 

@@ -14,7 +14,6 @@ log there, and a rerun of the same queue skips the rows already logged.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -64,7 +63,7 @@ class EvalJobs:
         if digest not in self._set_ids:
             self._set_ids[digest] = len(self.sets)
             self.sets.append(train)
-        spec = {"cfg": dataclasses.asdict(cfg), "seed": int(seed), "pool": pool, "method": method,
+        spec = {"cfg": cfg.key(), "seed": int(seed), "pool": pool, "method": method,
                 "vpc": int(vpc), "n": len(train), "steps": cfg.steps_for(len(train))}
         key = json.dumps(spec, sort_keys=True)
         if key in self._ids:        # two studies asking for the same row (a Table 6 cell of the λ grid) share it

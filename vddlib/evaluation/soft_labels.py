@@ -24,7 +24,7 @@ from .train import TrainConfig, model_inputs, new_evaluator, train_evaluator
 
 def teacher_path(work_dir: str | Path, train: VideoSet, cfg: TrainConfig, seed: int) -> Path:
     """Where the teacher of (train, cfg, seed) is cached: named by the data hash and the settings' hash."""
-    settings = hashlib.sha1(json.dumps([dataclasses.asdict(cfg), seed], sort_keys=True).encode()).hexdigest()[:12]
+    settings = hashlib.sha1(json.dumps([cfg.key(), seed], sort_keys=True).encode()).hexdigest()[:12]
     return Path(work_dir) / f"teacher_{cfg.classifier}_{data_hash(train)}_{settings}" / "model.safetensors"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,9 @@ from ..data.augment import augment, prepare_videos
 from ..data.videoset import VideoSet
 from ..models import EVALUATORS, build_evaluator
 from .metrics import classification_metrics
+
+_ADDED_LATER = {"warmup": 0.0, "average": 0.0}       # field → its neutral value (TrainConfig.key)
+
 
 @dataclass
 class TrainConfig:
@@ -67,6 +70,12 @@ class TrainConfig:
         if not (0 <= self.warmup < 1) or not (0 <= self.average < 1):
             raise ValueError(f"TrainConfig.warmup and average are fractions of the steps in [0, 1); got "
                              f"{self.warmup}, {self.average}")
+
+    def key(self) -> dict:
+        """The config as a dict for cache keys and saved metadata: fields added after weights were shipped are left
+        out at their neutral value, so the shipped recogniser and earlier caches still match an unchanged recipe."""
+        d = asdict(self)
+        return {k: v for k, v in d.items() if not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
 
     def steps_for(self, n_videos: int) -> int:
         """Step budget for a training set of n_videos."""
