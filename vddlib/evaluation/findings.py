@@ -119,14 +119,14 @@ def read_quality(path: str | Path) -> dict[tuple[str, int], dict]:
         return {(r["method"], int(r["VPC"])): r for r in csv.DictReader(f)}
 
 
-def objective_and_accuracy(quality: dict, s4: dict, methods, vpcs) -> tuple[dict, list[str]]:
+def objective_and_accuracy(quality: dict, s4: dict, methods, vpcs, same_as: dict | None = None) -> tuple[dict, list[str]]:
     """Per VPC, each method's (objective, top-1) for the scatter, and a sentence: the rank correlation of top-1
-    with a better objective and with the recogniser's confidence in the picks, and the best objective's top-1."""
-    from scipy.stats import spearmanr
-
+    with a better objective and with the recogniser's confidence in the picks (a repeated selection, `same_as`,
+    counted once), and the best objective's top-1."""
     points, lines = {}, []
+    same_as = same_as or {}
     for v in vpcs:
-        ms = [m for m in methods if (m, v) in quality and (m, v) in s4]
+        ms = [m for m in methods if (m, v) in quality and (m, v) in s4 and (m, v) not in same_as]
         points[f"VPC {v}"] = [(m, float(quality[m, v]["objective"]), s4[(m, v)]["top1"],
                                float(quality[m, v].get("objective_std", 0) or 0), s4[(m, v)]["top1_std"]) for m in ms]
         if len(ms) < 2:
@@ -144,14 +144,23 @@ def objective_and_accuracy(quality: dict, s4: dict, methods, vpcs) -> tuple[dict
 
 
 def rank_correlation(x, y) -> tuple[float, float]:
-    """Spearman's rho and its two-sided permutation p (every pairing when there are at most 8 points)."""
-    from scipy.stats import permutation_test, spearmanr
+    """Spearman's rho and its two-sided permutation p: x's order permuted against y's (every order when there are
+    at most 8 points, else 9,999 random ones)."""
+    from scipy.stats import permutation_test, rankdata, spearmanr
 
     x, y = np.asarray(x, float), np.asarray(y, float)
     rho = float(spearmanr(x, y)[0])
     if len(x) < 3 or not np.isfinite(rho):
         return rho, float("nan")
-    res = permutation_test((x, y), lambda a, b: spearmanr(a, b)[0], permutation_type="pairings",
+    ry = rankdata(y) - (len(y) + 1) / 2
+
+    def rho_of(a, axis=-1):                 # Spearman's rho of each permuted x against y, vectorised over permutations
+        ra = rankdata(a, axis=axis)
+        ra = ra - ra.mean(axis=axis, keepdims=True)
+        return (ra * ry).sum(axis) / np.sqrt((ra * ra).sum(axis) * (ry * ry).sum())
+
+    # one sample only: permuting x alone gives every pairing once ((x, y) as two samples would enumerate n!² orders)
+    res = permutation_test((x,), rho_of, permutation_type="pairings", vectorized=True,
                            n_resamples=9999 if len(x) > 8 else np.inf, rng=np.random.default_rng(0))
     return rho, float(res.pvalue)
 
