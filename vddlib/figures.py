@@ -23,6 +23,15 @@ PAPER_STEMS = ("fig", "table")          # the paper's figures and table plots: P
 NAMES = METHOD_NAMES                    # registry names → the paper's names (ours for methods it does not have)
 
 
+
+def _err(v):
+    """Error bars with a missing std (one run: NaN, or None) drawn as none rather than breaking the axes."""
+    if v is None:
+        return 0.0
+    a = np.asarray([np.nan if x is None else x for x in v] if isinstance(v, (list, tuple)) else v, dtype=float)
+    a = np.where(np.isfinite(a), a, 0.0)
+    return a if a.ndim else float(a)
+
 def pretty(label) -> str:
     """A label with every registry name in it replaced by the paper's name (`vst_unet 5` → `VST-UNet 5`)."""
     import re
@@ -113,11 +122,11 @@ def line_plot(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: s
     for name, xs in series.items():
         x, y = xs[0], xs[1]
         if len(xs) > 2 and xs[2] is not None:
-            ax.errorbar(x, y, yerr=xs[2], marker="o", capsize=3, label=pretty(name), lw=1.2, ms=4)
+            ax.errorbar(x, y, yerr=_err(xs[2]), marker="o", capsize=3, label=pretty(name), lw=1.2, ms=4)
         else:
             ax.plot(x, y, marker="o" if len(x) < 30 else None, label=pretty(name), lw=1.2, ms=4)
     for name, xs in (refs or {}).items():
-        ax.errorbar(xs[0], xs[1], yerr=xs[2] if len(xs) > 2 else None, ls="--", marker="s", ms=3, capsize=2,
+        ax.errorbar(xs[0], xs[1], yerr=_err(xs[2]) if len(xs) > 2 else None, ls="--", marker="s", ms=3, capsize=2,
                     lw=1, alpha=0.8, label=pretty(name))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -175,7 +184,7 @@ def bar_plot(bars: list[tuple[str, float, float]], path: str | Path, ylabel: str
     """Bars of mean ± std: [(label, mean, std)], with an optional labelled reference line."""
     fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(bars) + 1.5), 3.2))
     x = np.arange(len(bars))
-    ax.bar(x, [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=3, color="#4C72B0", alpha=0.85)
+    ax.bar(x, [b[1] for b in bars], yerr=_err([b[2] for b in bars]), capsize=3, color="#4C72B0", alpha=0.85)
     ax.set_xticks(x, [pretty(b[0]) for b in bars], rotation=30, ha="right", fontsize=7)
     if hline is not None:
         ax.axhline(hline[1], color="#C44E52", ls="--", lw=1, label=pretty(hline[0]))
@@ -195,10 +204,10 @@ def paired_bars(items: list[tuple], path: str | Path, ylabel: str, title: str = 
     fig, ax = plt.subplots(figsize=(max(4.5, 0.75 * len(items) + 2.0), 3.2))
     x = np.arange(len(items))
     w = 0.38
-    ax.bar(x - w / 2, [i[1] for i in items], w, yerr=[i[2] for i in items], capsize=3, color="#4C72B0", label=ours)
+    ax.bar(x - w / 2, [i[1] for i in items], w, yerr=_err([i[2] for i in items]), capsize=3, color="#4C72B0", label=ours)
     have = [k for k, i in enumerate(items) if i[3] is not None]
     if have:
-        ax.bar(x[have] + w / 2, [items[k][3] for k in have], w, yerr=[items[k][4] or 0 for k in have], capsize=3,
+        ax.bar(x[have] + w / 2, [items[k][3] for k in have], w, yerr=_err([items[k][4] for k in have]), capsize=3,
                color="#DD8452", label=theirs)
     ax.set_xticks(x, [pretty(i[0]) for i in items], rotation=30, ha="right", fontsize=7)
     ax.set_ylabel(ylabel)
@@ -238,13 +247,13 @@ def panel_bars(panels: dict[str, list[tuple[str, float, float]]], path: str | Pa
     fig, axes = plt.subplots(1, len(panels), figsize=(max(4.0, (0.42 * n + 0.9) * len(panels)), 3.6), squeeze=False)
     for ax, (name, bars) in zip(axes[0], panels.items()):
         x = np.arange(len(bars))
-        ax.bar(x, [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=3, color="#4C72B0", alpha=0.85)
+        ax.bar(x, [b[1] for b in bars], yerr=_err([b[2] for b in bars]), capsize=3, color="#4C72B0", alpha=0.85)
         ax.set_xticks(x, [pretty(b[0]) for b in bars], rotation=45, ha="right", fontsize=7)
-        lo = min(b[1] - b[2] for b in bars)
+        lo = min(b[1] - e for b, e in zip(bars, _err([b[2] for b in bars])))
         for (label, v), col in zip((refs or {}).get(name, []), colors):
             ax.axhline(v, color=col, ls="--", lw=1, label=label)
             lo = min(lo, v)
-        hi = max(b[1] + b[2] for b in bars)
+        hi = max(b[1] + e for b, e in zip(bars, _err([b[2] for b in bars])))
         ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))
         ax.set_title(name, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
@@ -271,7 +280,7 @@ def labelled_scatter(groups: dict[str, list[tuple]], path: str | Path, xlabel: s
         for (x, y), ps in merged.items():
             p = ps[0]
             if len(p) >= 5:
-                ax.errorbar(x, y, xerr=p[3], yerr=p[4], fmt="o", color="#4C72B0", ms=4, capsize=2, lw=0.8, alpha=0.9)
+                ax.errorbar(x, y, xerr=_err(p[3]), yerr=_err(p[4]), fmt="o", color="#4C72B0", ms=4, capsize=2, lw=0.8, alpha=0.9)
             else:
                 ax.scatter([x], [y], color="#4C72B0", s=22)
         ys, xs_all = [p[2] for p in pts], [p[1] for p in pts]
