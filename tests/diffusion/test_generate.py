@@ -106,7 +106,10 @@ def test_pool_folder_and_manifest_name_the_resolved_precision(tmp_path, pair, mo
     from vddlib.data.pool import pool_dir
     from vddlib.profile import load_profile
 
-    prof = load_profile("default")
+    default = load_profile("default")
+    monkeypatch.setattr(hardware, "native_bf16", lambda: True)
+    assert default.generate.autocast == "no" and pool_dir(default, "cpu").name.endswith("_fp32")   # any CPU: fp32
+    prof = dataclasses.replace(default, generate=dataclasses.replace(default.generate, autocast="auto"))
     monkeypatch.setattr(hardware, "native_bf16", lambda: False)
     assert pool_dir(prof, "cpu").name.endswith("_fp32")
     vae, latte = pair

@@ -45,9 +45,10 @@ class GenerateConfig:
     batch_size: int = 100
     shard_size: int = 100
     seed: int = 0
-    autocast: str = "auto"          # "auto": bf16 on a GPU or a CPU with native bf16 (AVX-512 BF16 / AMX), else fp32;
-                                    # "bf16" / "no" force it. bf16 is 2.3x faster where native and 30-170x slower
-                                    # where emulated (AVX2 only): results/generation_dtype.md
+    autocast: str = "no"            # "no": fp32, the same pool on every CPU. "auto": bf16 on a GPU or a CPU with
+                                    # native bf16 (AVX-512 BF16 / AMX), else fp32; "bf16" forces it. bf16 is 2.3x
+                                    # faster where native and 30-170x slower where emulated (AVX2 only):
+                                    # results/generation_dtype.md
     compile: bool = False           # torch.compile each Latte block in place (a GPU's pool; compilation costs minutes)
     video_frames: int = 0           # >0: the pool's videos are resampled to this many frames and ...
     video_size: int = 0             # ... this square size (the evaluators' clip, e.g. 16 × 112² when the diffusion
