@@ -29,7 +29,7 @@ class ResolutionSettings:
     baseline: str = "random"
     vpcs: tuple[int, ...] = (1, 5)
     half_width: float = 2.0             # goal: the 95 % interval of each difference within ± this many points
-    max_runs: int = 5                   # runs per arm at most (the budget's cap; params/powered.yaml: 40)
+    max_runs: int = 5                   # runs per arm at most (the budget's cap; params/powered.yaml: 110)
     second_pool: bool = True            # replicate on a pool generated with the next seed
 
     def __post_init__(self) -> None:
