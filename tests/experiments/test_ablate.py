@@ -153,6 +153,18 @@ def test_comparison_table_writes_labels_and_reference(tmp_path):
     assert (tmp_path / "u.csv").read_text().splitlines()[0].endswith(",objective")
 
 
+def test_exploratory_cells_show_no_spread(tmp_path, monkeypatch):
+    """One or a few runs a setting print the mean and n, never '±0.00' (a std of one run is not zero, it is absent)."""
+    assert ablate.objective_cell((0.53431, float("nan")), 1) == "0.5343 (n=1)"
+    assert ablate.objective_cell((0.53431, 0.0123), 5) == "0.5343±0.0123 (n=5)"
+    cells = {(0, 0): [_row("vst_unet-ld0-lr0", 5, 0, top1=53.7)],
+             (0, 1): [_row("vst_unet-ld0-lr10", 5, s, top1=58.0 + s) for s in range(5)]}
+    monkeypatch.setattr(ablate, "collect", lambda jobs, items, csv=None: items)   # the queue's rows, as collected
+    grid, std, got, body = ablate.lambda_grid(None, cells, (0.0,), (0.0, 10.0), tmp_path / "r.csv")
+    assert body == [["0", "53.70 (n=1)", "60.00±1.58 (n=5)"]] and grid[0, 0] == 53.7 and np.isnan(std[0, 0])
+    assert len(got) == 6
+
+
 def test_ablation_profile_validation(tmp_path):
     from vddlib.evaluation.train import EvalProtocol
 

@@ -19,6 +19,7 @@ import torch
 from ..data.pool import pool_dir
 from ..data.videoset import VideoSet
 from ..diffusion.stage import diffusion_dir, generate, load_diffusion
+from ..evaluation import stats
 from ..evaluation.jobs import EvalJobs
 from ..evaluation.results import METRICS, PAPER_RUNS, cell, markdown_table, pm, read_runs, summarize_runs, upsert_runs
 from ..evaluation.train import TrainConfig
@@ -212,8 +213,9 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
 
 def variant_objectives(prof: "Profile", pool: VideoSet, inputs: dict, pool_name: str, names, vpc: int, seeds
                        ) -> dict[str, tuple[float, float]]:
-    """{variant name: (mean, std) over seeds} of the paper's selection objective of its saved selections, in the
-    fixed latent space with the profile's λ for the VPC (one yardstick for every variant, whatever it trained on)."""
+    """{variant name: (mean, sample std) over seeds} of the paper's selection objective of its saved selections, in
+    the fixed latent space with the profile's λ for the VPC (one yardstick for every variant, whatever it trained on).
+    One seed has no std (NaN); `objective_cell` prints either."""
     import json
 
     lam = prof.selection.vst_unet.lambdas(vpc)
@@ -224,8 +226,16 @@ def variant_objectives(prof: "Profile", pool: VideoSet, inputs: dict, pool_name:
             man = json.loads(manifest_path(prof.selection.manifests, prof.dataset.name, pool_name, name, vpc,
                                            seed).read_text())
             vals.append(selection_objective(inputs["latents"], pool.labels.numpy(), man["indices"], *lam))
-        out[name] = (float(np.mean(vals)), float(np.std(vals)))
+        s = stats.summary(vals)
+        out[name] = (s.mean, s.std)
     return out
+
+
+def objective_cell(mean_std: tuple[float, float], n: int) -> str:
+    """A variant's objective as a table shows it: mean ± sample std (n) over its seeds, or the mean and n alone
+    below `RESOLVING_RUNS` seeds (one seed has no spread)."""
+    mean, std = mean_std
+    return f"{mean:.4f}±{std:.4f} (n={n})" if n >= RESOLVING_RUNS else f"{mean:.4f} (n={n})"
 
 
 def pool_contrast(prof: "Profile", pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int, seeds) -> list[dict]:
@@ -294,13 +304,15 @@ def lambda_grid(jobs, cells: dict[tuple[int, int], list], lambda_d, lambda_r, re
                 ) -> tuple[np.ndarray, np.ndarray, list[dict], list[list]]:
     """The λ_d × λ_r study after `jobs.run()`: mean and std of top-1 per cell, its rows, and the table body."""
     grid = np.zeros((len(lambda_d), len(lambda_r)))
-    std, rows = np.zeros_like(grid), []
+    std, rows, shown = np.zeros_like(grid), [], {}
     for (i, j), items in cells.items():
         got = collect(jobs, items, results_csv)
         rows += got
-        grid[i, j], std[i, j] = np.mean([x["top1"] for x in got]), np.std([x["top1"] for x in got])
-    body = [[f"{d:g}"] + [f"{grid[i, j]:.2f}±{std[i, j]:.2f}" for j in range(len(lambda_r))]
-            for i, d in enumerate(lambda_d)]
+        s = stats.summary([x["top1"] for x in got])
+        grid[i, j], std[i, j] = s.mean, s.std
+        # fewer runs than resolve a difference: the mean with its n, no ± (an exploratory cell)
+        shown[i, j] = s.cell() if s.n >= RESOLVING_RUNS else f"{s.mean:.2f} (n={s.n})"
+    body = [[f"{d:g}"] + [shown.get((i, j), "-") for j in range(len(lambda_r))] for i, d in enumerate(lambda_d)]
     return grid, std, rows, body
 
 
