@@ -49,4 +49,48 @@ def test_the_stages_run_from_the_command_line(tmp_path):
     assert sorted((r["method"], r["vpc"]) for r in rows) == [("random", "1"), ("tac_dt", "1")]
     assert (results / "cli_ucf101_c3d.md").is_file()
     with pytest.raises(FileNotFoundError, match="selection manifests of pool"):
-        main(["evaluate", *common, "--methods", "herding", "--vpcs", "1", "--runs", "1"])
+        main(["evaluate", *common, "--debug", "--methods", "herding", "--vpcs", "1", "--runs", "1"])
+
+
+def _error(capsys, argv, status=1) -> str:
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == status
+    return capsys.readouterr().err
+
+
+def test_an_error_is_one_line_naming_the_problem_and_the_traceback_needs_debug(capsys, monkeypatch):
+    monkeypatch.delenv("VDDLIB_DEBUG", raising=False)
+    err = _error(capsys, ["select", "--profile", "no_such_profile", "--quiet"])
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
+    assert err.startswith("vddlib select: error: No profile at") and "default" in err and "--debug" in err
+    with pytest.raises(FileNotFoundError, match="No profile at"):                 # --debug: the exception itself
+        main(["select", "--profile", "no_such_profile", "--quiet", "--debug"])
+    monkeypatch.setenv("VDDLIB_DEBUG", "1")
+    with pytest.raises(FileNotFoundError):
+        main(["select", "--profile", "no_such_profile", "--quiet"])
+
+
+@pytest.mark.parametrize("flag,value", [("--runs", "0"), ("--runs", "-1"), ("--processes", "0"), ("--vpcs", "2.5"),
+                                        ("--vpcs", "0")])
+def test_counts_below_one_or_not_whole_are_refused_at_the_edge(capsys, flag, value):
+    err = _error(capsys, ["evaluate", flag, value], status=2)
+    assert flag in err and "whole number of at least 1" in err
+
+
+def test_paths_typed_on_the_command_line_are_read_from_the_current_folder(tmp_path, monkeypatch):
+    from vddlib.cli.main import _start
+
+    (tmp_path / "mine.yaml").write_text("base: default\nname: mine\n")
+    monkeypatch.chdir(tmp_path)
+    a = build_parser().parse_args(["select", "--profile", "./mine.yaml", "--results-dir", "myres", "--quiet"])
+    prof = _start(a)
+    assert prof.name == "mine" and prof.results_dir == str(tmp_path / "myres")
+    assert (tmp_path / "myres").is_dir() and not (REPO_ROOT / "myres").exists()
+
+
+def test_a_results_folder_that_cannot_be_written_fails_before_any_work(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("VDDLIB_DEBUG", raising=False)
+    (tmp_path / "a_file").write_text("")
+    err = _error(capsys, ["evaluate", "--results-dir", str(tmp_path / "a_file" / "res"), "--quiet"])
+    assert "Cannot write to the results folder" in err and "nothing was run" in err

@@ -63,3 +63,23 @@ def test_config_is_a_leaf():
     own = [(n.level, n.module) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
            and (n.level > 0 or (n.module or "").startswith("vddlib"))]
     assert own == [(1, "files")], own          # the atomic-write helper only; no stage
+
+
+def test_a_base_path_is_read_relative_to_the_profile_that_names_it(tmp_path):
+    from vddlib.profile import load_profile
+
+    (tmp_path / "parent.yaml").write_text("base: default\nevaluation: {runs: 2}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "child.yaml").write_text("base: ../parent.yaml\nname: child\n")
+    prof = load_profile(str(tmp_path / "sub" / "child.yaml"))
+    assert prof.name == "child" and prof.evaluation.runs == 2
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    from vddlib.profile import load_profile
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: default\nevaluation:\n  runs: [1, 2\n  vpcs: 3\n")
+    with pytest.raises(ValueError) as e:
+        load_profile(str(bad))
+    assert str(bad) in str(e.value) and "line" in str(e.value) and "not valid YAML" in str(e.value)

@@ -113,19 +113,35 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+def _load_yaml(path: Path):
+    """A YAML file's content; a syntax error names the file, line and column."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ValueError(f"{path}{where}: not valid YAML ({problem}); fix the file (indentation, a missing ':' or "
+                         "an unclosed bracket or quote).") from None
+
+
 def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """A profile's YAML with its `base:` profile (a name in params/ or a path) merged underneath, recursively."""
     if path in seen:
         raise ValueError(f"{path}: profiles form a cycle through `base:` ({' → '.join(map(str, (*seen, path)))})")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = _load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: a profile is a mapping of sections; got {type(raw).__name__}")
     base = raw.pop("base", None)
     if base is None:
         return raw
-    bpath = Path(base) if Path(base).suffix else PARAMS_DIR / f"{base}.yaml"
+    if not isinstance(base, str) or not base:
+        raise ValueError(f"{path}: base: expected a profile name (params/<name>.yaml) or a path; got {base!r}")
+    # a name is one of params/; a path is relative to the profile that names it (absolute paths as they are)
+    bpath = path.parent / base if Path(base).suffix else PARAMS_DIR / f"{base}.yaml"
     if not bpath.is_file():
-        raise FileNotFoundError(f"{path}: base profile {base!r} not found at {bpath}")
+        raise FileNotFoundError(f"{path}: base profile {base!r} not found at {bpath} (a path is read relative to "
+                                f"the profile's own folder, {path.parent})")
     return _merge(_read_raw(bpath, (*seen, path)), raw)
 
 
@@ -136,8 +152,9 @@ def profile_path(name_or_path: str) -> Path:
         path = PARAMS_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         have = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"No profile at {path}; profiles in {PARAMS_DIR}: {have}")
-    return path
+        raise FileNotFoundError(f"No profile at {path.absolute()}; give a name from {PARAMS_DIR} ({', '.join(have)}) "
+                                "or the path of a .yaml file.")
+    return path.absolute()
 
 
 def read_profile(name_or_path: str) -> tuple[Path, dict]:
@@ -146,7 +163,7 @@ def read_profile(name_or_path: str) -> tuple[Path, dict]:
     does not write over the default's committed outputs), else "" (runs/<name>)."""
     path = profile_path(name_or_path)
     raw = _read_raw(path)
-    own = yaml.safe_load(path.read_text()) or {}
+    own = _load_yaml(path) or {}
     own = own if isinstance(own, dict) else {}
     raw["name"] = own.get("name", path.stem)
     raw["outputs"] = own.get("outputs", "")

@@ -50,6 +50,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 _HOST = socket.gethostname().replace("~", "-")
 
 
+def ensure_writable(folder: str | os.PathLike, what: str = "the output folder") -> Path:
+    """Make `folder` if needed and check a file can be written there, before a stage spends time on work it could not
+    save; an error names the folder, the reason and the fix. Returns the folder."""
+    folder = Path(folder)
+    probe = folder / f".vddlib-write-check~{_HOST}~{os.getpid()}~{uuid.uuid4().hex[:8]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise PermissionError(f"Cannot write to {what}, {folder.absolute()} ({e.strerror or e}); nothing was run. "
+                              "Give a folder you can write to, or make this one writable.") from None
+    return folder
+
+
 def _remove_stale_tmp(path: Path) -> None:
     """Remove `path`'s temporary files whose writer is gone: this host's, of a process no longer running (and the
     plain `<name>.tmp` of versions before writers had names of their own)."""

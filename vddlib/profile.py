@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import REPO_ROOT, build, read_profile, write_run_config
+from .files import ensure_writable
 from .data.datasets import DatasetConfig, pool_resampling
 from .diffusion.generate import GenerateConfig
 from .diffusion.stage import DiffusionSettings
@@ -110,5 +111,7 @@ def start(profile: str, run_config: str, results_dir: str | None = None, figures
     warnings.formatwarning = _short_warning   # "UserWarning: message": no machine paths or source lines in outputs
     prof = load_profile(profile)
     prof.set_output_dirs(results_dir, figures_dir)
+    for folder, what in ((prof.results_dir, "the results folder"), (prof.figures_dir, "the figures folder")):
+        ensure_writable(folder, f"{what} (the notebook's parameter, else the profile's outputs)")
     write_run_config(Path(prof.results_dir) / run_config, prof, **parameters)
     return prof

@@ -110,3 +110,31 @@ def test_the_device_reaches_the_selectors_that_train_and_stays_out_of_manifests(
     assert [str(d) for d in seen] == ["cpu"] and man["settings"] == {} and not man["reused"]
     with pytest.raises(ValueError, match="selection.device must be one of"):
         dataclasses.replace(prof.selection, device="gpu")
+
+
+@pytest.mark.parametrize("vpc", [2.5, "2", True, None])
+def test_a_vpc_that_is_not_a_whole_number_is_refused_naming_it(vpc):
+    labels = np.repeat(np.arange(3), 5)
+    with pytest.raises(TypeError, match="vpc must be a whole number"):
+        select("random", labels, vpc)
+
+
+def test_embeddings_with_a_nan_row_are_refused_naming_the_row():
+    labels = np.repeat(np.arange(3), 5)
+    emb = np.random.default_rng(0).random((15, 4))
+    emb[7, 1] = np.nan
+    for method in ("kcenter", "herding", "tac_dt"):          # K-Center picked the NaN row before this check
+        with pytest.raises(ValueError, match="embeddings row 7 holds NaN"):
+            select(method, labels, 2, embeddings=emb)
+    emb[7, 1] = np.inf
+    with pytest.raises(ValueError, match="row 7"):
+        select("kcenter", labels, 2, embeddings=emb)
+
+
+def test_one_dimensional_embeddings_and_too_few_classes_are_refused():
+    labels = np.repeat(np.arange(3), 5)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        select("kcenter", labels, 2, embeddings=np.zeros(15))
+    with pytest.raises(ValueError, match="num_classes=2, but the labels hold class 2"):   # was: class 2 dropped
+        select("random", labels, 2, num_classes=2)
+    assert sorted(select("random", labels, 2, num_classes=3)) == [0, 1, 2]

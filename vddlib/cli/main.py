@@ -14,6 +14,7 @@ for any other), so the command line and the notebooks share their caches and out
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,18 +30,25 @@ EXAMPLES = {
 }
 
 
-def _start(a):
-    """The profile, its results folder, and the verbosity switch on (a terminal shows progress)."""
+def _start(a, writes: bool = True):
+    """The profile, its results folder (checked writable before any work when the stage `writes`), and the
+    verbosity switch on (a terminal shows progress). Paths typed on the command line are read from the current
+    folder; the profile's own paths from the repository root, as the notebooks read them."""
     import vddlib
     from vddlib.config import REPO_ROOT
+    from vddlib.files import ensure_writable
     from vddlib.profile import load_profile
 
     vddlib.set_verbose(not a.quiet)
-    import os
-
+    if Path(a.profile).suffix or os.sep in a.profile:    # a path, not a name in params/
+        a.profile = str(Path(a.profile).absolute())
+    if a.results_dir:
+        a.results_dir = str(Path(a.results_dir).absolute())
     os.chdir(REPO_ROOT)                       # profiles name repository-relative paths, as the notebooks do
     prof = load_profile(a.profile)
     prof.set_output_dirs(a.results_dir)
+    if writes:
+        ensure_writable(prof.results_dir, "the results folder (--results-dir, or the profile's outputs)")
     return prof
 
 
@@ -109,7 +117,8 @@ def cmd_evaluate(a) -> None:
     if a.full:
         queue_full(q, splits["train"], cfg, seeds, "real")
         queue_full(q, pool, cfg, seeds, "synthetic")
-    manifests = load_manifests(prof.selection.manifests, dataset, path.name, methods, vpcs, seeds)
+    manifests = load_manifests(prof.selection.manifests, dataset, path.name, methods, vpcs, seeds,
+                               labels=pool.labels.tolist())
     queue_manifests(q, pool, manifests, cfg, "synthetic")
     results = Path(prof.results_dir) / "eval_runs.csv"
     rows = q.run(a.processes or prof.evaluation.processes, Path(prof.selection.work_dir) / dataset / "jobs",
@@ -147,15 +156,29 @@ def cmd_tiny(a) -> None:
         print(f"{layout}: {info['root']} (cut short: {info['cut'].name}; shorter than a clip: {info['short'].name})")
 
 
+def _positive(text: str) -> int:
+    """An argument that counts something: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="vddlib", description=__doc__.split("\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error (or VDDLIB_DEBUG=1)")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def add(name: str, fn, help_: str, stage: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {EXAMPLES[name]}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(fn=fn)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an error (or set VDDLIB_DEBUG=1)")
         if stage:
             p.add_argument("--profile", default="default", help="params/<name>.yaml or a path (default: default)")
             p.add_argument("--results-dir", dest="results_dir", default=None,
@@ -172,11 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "the real test split: notebook 04's stage.")):
         p = add(name, fn, help_)
         p.add_argument("--methods", nargs="+", default=None, help="registry names (default: the profile's)")
-        p.add_argument("--vpcs", nargs="+", type=int, default=None, help="videos per class (default: the profile's)")
-        p.add_argument("--runs", type=int, default=None, help="seeds per setting (default: evaluation.runs)")
+        p.add_argument("--vpcs", nargs="+", type=_positive, default=None, help="videos per class (default: the profile's)")
+        p.add_argument("--runs", type=_positive, default=None, help="seeds per setting (default: evaluation.runs)")
         if name == "evaluate":
             p.add_argument("--full", action="store_true", help="also Full real and Full syn")
-            p.add_argument("--processes", type=int, default=None, help="default: evaluation.processes")
+            p.add_argument("--processes", type=_positive, default=None, help="default: evaluation.processes")
     add("run", cmd_run, "Execute every numbered notebook for the profile (what ./run_all.sh does).")
     p = add("tiny", cmd_tiny, "Write a 3-class dataset in each real dataset's own layout (for params/tiny_real.yaml).",
             stage=False)
@@ -185,8 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run a subcommand. An error prints one line naming the problem and the fix (exit status 1); `--debug` or
+    VDDLIB_DEBUG=1 raises it with its traceback instead."""
     a = build_parser().parse_args(argv)
-    a.fn(a)
+    if getattr(a, "debug", False) or os.environ.get("VDDLIB_DEBUG", "") not in ("", "0"):
+        a.fn(a)
+        return
+    try:
+        a.fn(a)
+    except Exception as e:                    # KeyboardInterrupt and SystemExit pass as they are
+        message = str(e).strip() or type(e).__name__
+        if isinstance(e, (KeyError, IndexError, AttributeError, NameError)) or not str(e).strip():
+            message = f"{type(e).__name__}: {message}"     # a bare key or index says nothing without its kind
+        print(f"vddlib {a.command}: error: {message}\n(vddlib --debug {a.command} … or VDDLIB_DEBUG=1 shows the "
+              "traceback)", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

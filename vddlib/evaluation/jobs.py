@@ -20,11 +20,12 @@ import math
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 from safetensors import safe_open
 from ..logs import bar, log
 
 from ..data.hashing import data_hash
-from ..data.selections import manifest_indices
+from ..data.selections import check_manifest, manifest_indices
 from ..data.videoset import VideoSet
 from ..files import map_raw, save_tensors, write_text
 from ..launch import accelerate_launch
@@ -208,19 +209,23 @@ def balanced_order(specs: list[dict]) -> list[int]:
 
 def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, progress: bool = True,
              device: str | torch.device = "cpu") -> None:
-    """Train and test the given jobs of a queue folder, skipping logged ones; rows go to done_rank<rank>.jsonl."""
+    """Train and test the given jobs of a queue folder, skipping logged ones; rows go to done_rank<rank>.jsonl.
+
+    A job is trained only by the process that holds its claim (a file lock in `claims/`, released when that process
+    ends, killed or not): a second `vddlib evaluate` of the same grid trains the jobs nobody holds, then waits for
+    the ones another process holds and takes over any whose holder died without a row. Rows are appended under the
+    queue's log lock, so two writers never interleave a line."""
     folder = Path(folder)
     doc = json.loads((folder / "jobs.json").read_text())
     if doc["class_names"] != list(test.class_names) or doc["test"] != data_hash(test):
         raise ValueError(f"The queue in {folder} was made against another test split than the one given; "
                          "evaluate it with the profile (and dataset cache) that made it.")
-    done = read_done(folder)
-    todo = [i for i in ids if i not in done]
-    log = folder / f"done_rank{rank}.jsonl"
-    with safe_open(str(folder / "videos.safetensors"), framework="pt") as f, open(log, "a") as out:
-        if log.stat().st_size and not log.read_bytes().endswith(b"\n"):
-            out.write("\n")                                 # a line cut by a kill stays alone (and ignored)
-        for i in bar(todo, desc=f"evaluate {len(todo)} queued sets", show=progress):
+    todo = [i for i in ids if i not in read_done(folder)]
+    log_path = folder / f"done_rank{rank}.jsonl"
+    (folder / "claims").mkdir(exist_ok=True)
+    with safe_open(str(folder / "videos.safetensors"), framework="pt") as f:
+
+        def train_one(i: int) -> None:
             spec = doc["jobs"][i]
             k = spec["set"]
             soft = f.get_tensor(f"soft_{k}") if f"soft_{k}" in f.keys() else None
@@ -230,9 +235,33 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
             cfg = TrainConfig(**spec["cfg"])
             (r,) = evaluate_runs(train, test, cfg, [spec["seed"]], progress=False, device=device)
             row = result_row(doc["dataset"], spec["pool"], spec["method"], spec["vpc"], cfg.classifier, r)
-            out.write(json.dumps({"job": i, **row}) + "\n")
-            out.flush()
+            append_row(log_path, {"job": i, **row})
 
+        held = []
+        for i in bar(todo, desc=f"evaluate {len(todo)} queued sets", show=progress):
+            claim = FileLock(str(folder / "claims" / f"job{i}.lock"))
+            try:
+                claim.acquire(timeout=0)
+            except Timeout:                                  # another process is training it
+                held.append(i)
+                continue
+            try:
+                if i not in read_done(folder):              # not finished by another process in the meantime
+                    train_one(i)
+            finally:
+                claim.release()
+        for i in held:                                      # wait for the other process's row; train it if none came
+            with FileLock(str(folder / "claims" / f"job{i}.lock")):
+                if i not in read_done(folder):
+                    train_one(i)
+
+
+def append_row(log_path: Path, row: dict) -> None:
+    """Append one JSON line to a queue's log under the queue's log lock (a line cut by a kill stays alone)."""
+    with FileLock(str(log_path.parent / "done.lock")), open(log_path, "ab") as out:
+        if out.tell() and not log_path.read_bytes().endswith(b"\n"):
+            out.write(b"\n")
+        out.write((json.dumps(row) + "\n").encode())
 
 
 def run_queue(folder: str | Path, test: VideoSet, accelerator=None, progress: bool = True,
@@ -255,6 +284,10 @@ def queue_full(jobs: EvalJobs, train: VideoSet, cfg: TrainConfig, seeds, pool: s
 def queue_manifests(jobs: EvalJobs, pool_set: VideoSet, manifests: list[dict], cfg: TrainConfig, pool: str,
                     method: str | None = None) -> list[int]:
     """Queue one evaluation per saved selection of `pool_set`, seeded by the selection's seed; rows take the
-    manifest's method (or `method`, e.g. a variant's name) and VPC."""
+    manifest's method (or `method`, e.g. a variant's name) and VPC. Each manifest is checked against the pool's labels
+    first (`check_manifest`): a hand-edited or stale one is refused, never evaluated."""
+    for m in manifests:
+        check_manifest(m, f"the {m.get('method')} selection (VPC {m.get('vpc')}, seed {m.get('seed')}) of pool {pool}",
+                       pool_set.labels.tolist())
     return [jobs.add(pool_set.subset(manifest_indices(m)), cfg, int(m["seed"]), pool=pool,
                      method=method or m["method"], vpc=int(m["vpc"])) for m in manifests]

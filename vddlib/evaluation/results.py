@@ -3,8 +3,10 @@
 One row per evaluator run: dataset, pool, method, vpc, classifier, the labels it was trained on
 (`hard`: the paper's class labels; `soft`: a teacher's logits, notebook 07), seed, then metrics,
 the megabytes of the training set as stored (`storage_mb`) and the training seconds.
-A rerun replaces the rows with the same key instead of adding duplicates, and every
-write goes to a temporary file first, so a crash never leaves half a CSV.
+A rerun replaces the rows with the same key instead of adding duplicates, every
+write goes to a temporary file first, so a crash never leaves half a CSV, and a writer holds the file's lock
+(`<file>.lock`, filelock) from reading the rows to replacing the file, so two processes adding rows at once
+lose none.
 
 `read_runs` returns the hard-label rows unless asked for others, so the paper's tables (and every
 reader written before soft labels existed) see exactly the paper's protocol.
@@ -15,6 +17,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from ..files import atomic_path, write_text
 from . import predictions, stats
@@ -51,7 +54,13 @@ def read_runs(path: str | Path, labels: str | None = "hard", controls: bool = Fa
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or []) and c not in _LATER]
         if missing:
             raise ValueError(f"{path} lacks the columns {missing}; it was not written by vddlib.evaluation.results.")
-        rows = [_typed(r) for r in reader]
+        rows = []
+        for r in reader:
+            try:
+                rows.append(_typed(r))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{path}, line {reader.line_num}: not a result row ({e}). Fix or delete that line; "
+                                 "every other row is kept.") from None
     return [r for r in rows if (labels is None or r["labels"] == labels) and (controls or "/" not in r["pool"])]
 
 
@@ -69,18 +78,25 @@ def upsert_runs(path: str | Path, rows: list[dict], replaces=None) -> list[dict]
         if missing:
             raise ValueError(f"result row lacks {missing}: {r}")
     new = {tuple(str(r[k]) for k in KEY): r for r in map(_typed, rows)}
-    kept = [r for r in read_runs(path, labels=None, controls=True) if tuple(str(r[k]) for k in KEY) not in new
-            and not (replaces is not None and replaces(r))]
-    merged = kept + list(new.values())
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in merged:
-            w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "storage_mb": f"{r['storage_mb']:.4f}",
-                        "train_s": f"{r['train_s']:.3f}"})
-    keys = {predictions.row_key(r, KEY) for r in merged}
-    predictions.write_predictions(path, [{**r, **_typed(r)} for r in rows], KEY, keys)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with lock(path):                                  # read, merge and replace as one step: no writer's rows lost
+        kept = [r for r in read_runs(path, labels=None, controls=True) if tuple(str(r[k]) for k in KEY) not in new
+                and not (replaces is not None and replaces(r))]
+        merged = kept + list(new.values())
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=COLUMNS)
+            w.writeheader()
+            for r in merged:
+                w.writerow({**r, **{c: f"{r[c]:.4f}" for c in METRICS}, "storage_mb": f"{r['storage_mb']:.4f}",
+                            "train_s": f"{r['train_s']:.3f}"})
+        keys = {predictions.row_key(r, KEY) for r in merged}
+        predictions.write_predictions(path, [{**r, **_typed(r)} for r in rows], KEY, keys)
     return merged
+
+
+def lock(path: str | Path) -> FileLock:
+    """The lock every writer of a results file holds (`<file>.lock` beside it)."""
+    return FileLock(str(path) + ".lock")
 
 
 def summarize_runs(rows: list[dict], by=("dataset", "pool", "method", "vpc", "classifier")) -> list[dict]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 from ..data.hashing import inputs_hash
-from ..data.selections import manifest_indices, manifest_path  # noqa: F401  (re-exported: the manifests' layout)
+from ..data.selections import REMAKE, ManifestError, manifest_indices, manifest_path, read_manifest  # noqa: F401
 from ..files import write_text
 from .registry import get, select_with_info
 
@@ -18,6 +19,14 @@ def _jsonable(o):
     from dataclasses import asdict, is_dataclass
 
     return asdict(o) if is_dataclass(o) else str(o)
+
+
+def _class_indices(labels) -> list[int] | None:
+    """The labels as class indices when they are integers (the pool's), else None (the structural checks only)."""
+    try:
+        return [int(v) for v in (labels.tolist() if hasattr(labels, "tolist") else labels)]
+    except (TypeError, ValueError):
+        return None
 
 
 def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, labels, vpc: int, seed: int,
@@ -36,8 +45,13 @@ def selection_manifest(root: str | Path, dataset: str, pool: str, method: str, l
         settings["version"] = sel.version
     digest = inputs_hash(labels, {k: inputs[k] for k in sel.needs if inputs.get(k) is not None})
     if path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("settings") == settings and saved.get("inputs_hash") == digest:
+        classes = _class_indices(labels)
+        try:                              # a hand-edited, cut-short or stale manifest is made again, never re-used
+            saved = read_manifest(path, classes) if classes is not None else json.loads(path.read_text())
+        except ManifestError as e:
+            warnings.warn(f"{str(e).replace(REMAKE, '').strip()} Making it again.", stacklevel=2)
+            saved = {}
+        if saved.get("settings") == settings and saved.get("inputs_hash") == digest and saved.get("vpc") == vpc:
             saved["indices"] = {int(c): v for c, v in saved["indices"].items()}
             saved["reused"] = True
             return saved

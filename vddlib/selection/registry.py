@@ -140,6 +140,40 @@ def _encode_labels(labels, num_classes: int | None) -> tuple[np.ndarray, list | 
     return np.array([index[v] for v in values], dtype=np.int64), names
 
 
+def _whole(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_arguments(method: str, vpc, seed, num_classes, inputs: dict) -> None:
+    """Refuse, with what was given and what is expected, a VPC, seed or class count that is not a whole number, and
+    embeddings or scores that are not one finite row per pool video (the row is named). The latents are the pool's
+    own, read as stored (they are not scanned here: a paper pool's are gigabytes)."""
+    for name, value, least in (("vpc", vpc, 1), ("seed", seed, 0), ("num_classes", num_classes, 1)):
+        if value is None and name == "num_classes":
+            continue
+        if not _whole(value):
+            raise TypeError(f"select({method!r}): {name} must be a whole number; got {value!r} "
+                            f"({type(value).__name__})" + (" — e.g. vpc=2, not 2.5 or '2'" if name == "vpc" else ""))
+        if value < least:
+            raise ValueError(f"select({method!r}): {name} must be at least {least}; got {value}")
+    for k in ("embeddings", "scores"):
+        v = inputs.get(k)
+        if v is None:
+            continue
+        arr = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        if arr.ndim != 2:
+            raise ValueError(f"select({method!r}): {k} must be 2-D, one row per pool video; got shape {arr.shape}"
+                             + (" (reshape a single vector per video with .reshape(len(labels), -1))" if arr.ndim == 1
+                                else ""))
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"select({method!r}): {k} must be numbers; got dtype {arr.dtype}")
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        if len(bad):
+            raise ValueError(f"select({method!r}): {k} row {int(bad[0])} holds NaN or infinite values ({len(bad)} "
+                             "such row(s)); recompute the features of those pool videos (a corrupt video or a "
+                             "diverged embedder) before selecting.")
+
+
 def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> tuple[dict, dict]:
     """Run a registered selector by name: its selection {class: sorted pool indices} and what it reports about
     it (e.g. VST-UNet's training log; {} for most).
@@ -180,9 +214,13 @@ def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> 
     for k, v in inputs.items():
         if v is not None and len(v) != n:
             raise ValueError(f"{k} has {len(v)} rows but there are {n} labels: they must index the same pool")
+    check_arguments(method, vpc, seed, num_classes, inputs)
     codes, names = _encode_labels(labels, num_classes)
     if names is not None:
         num_classes = len(names)
+    elif num_classes is not None and n and int(codes.max()) >= num_classes:
+        raise ValueError(f"select({method!r}): num_classes={num_classes}, but the labels hold class {int(codes.max())}; "
+                         f"give num_classes={int(codes.max()) + 1} (or leave it out) so that no class is dropped.")
     log.info("select %s: %d videos, VPC %d, seed %d", method, n, vpc, seed)
     t0 = time.perf_counter()
     out = sel.fn(codes, vpc, seed=seed, num_classes=num_classes,
