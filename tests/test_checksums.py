@@ -115,3 +115,69 @@ def test_the_shipped_helpers_match_the_default_profile():
     saved, want = read_tensors(SHIPPED / "recogniser.safetensors")[1], recogniser_meta(train, prof.evaluation.train)
     assert {k: saved.get(k) for k in want} == want
     assert shipped_matches(prof.selection.videomae_shipped, prof.selection.videomae, data_hash(train))
+
+
+# ------------------------------------------------------------------ weights of the wrong model (issue 38)
+SHIPPED = REPO_ROOT / "checkpoints" / "digits-motion"
+
+
+def _load_latte(folder):
+    from vddlib.checksums import load_checked
+    from vddlib.models.latte import LatteClassConditional
+
+    return load_checked(lambda p: LatteClassConditional.from_pretrained(p, local_files_only=True), folder, "Latte")
+
+
+def test_another_models_weights_with_fresh_sums_are_refused_before_sampling(tmp_path):
+    folder = tmp_path / "latte_ema"
+    shutil.copytree(SHIPPED / "latte_ema", folder)
+    shutil.copy(SHIPPED / "vae" / "diffusion_pytorch_model.safetensors", folder / "diffusion_pytorch_model.safetensors")
+    write_sums(folder)                                        # the sums say nothing: they were made for the wrong file
+    with pytest.raises(CheckpointError, match=r"left \d+ of \d+ weights unset .*another model's weights"):
+        _load_latte(folder)
+
+
+def test_a_tensor_of_the_wrong_shape_names_the_model_and_folder(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "latte_ema"
+    shutil.copytree(SHIPPED / "latte_ema", folder)
+    f = folder / "diffusion_pytorch_model.safetensors"
+    tensors = load_file(str(f))
+    name = next(k for k, v in tensors.items() if v.ndim == 2)
+    tensors[name] = torch.zeros(tensors[name].shape[0] + 1, tensors[name].shape[1])
+    save_file(tensors, str(f))
+    write_sums(folder)
+    with pytest.raises(CheckpointError) as e:
+        _load_latte(folder)
+    assert "The Latte at" in str(e.value) and str(folder) in str(e.value) and "other shapes" in str(e.value)
+
+
+def test_weights_no_sums_list_warn_loudly_and_a_strict_profile_refuses_them(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from vddlib import checksums
+
+    folder = tmp_path / "latte_ema"
+    shutil.copytree(SHIPPED / "latte_ema", folder)
+    (folder / "SHA256SUMS").unlink()
+    f = folder / "diffusion_pytorch_model.safetensors"
+    save_file({k: torch.full_like(v, 0.37) for k, v in load_file(str(f)).items()}, str(f))   # the issue's attack
+    with pytest.warns(UserWarning, match="UNCHECKED WEIGHTS: The Latte at .* has no SHA256SUMS"):
+        _load_latte(folder)
+    try:
+        checksums.set_strict(True)
+        with pytest.raises(CheckpointError, match="This profile is strict"):
+            _load_latte(folder)
+    finally:
+        checksums.set_strict(False)
+
+
+def test_strict_is_a_profile_setting(tmp_path):
+    from vddlib.profile import load_profile
+
+    (tmp_path / "s.yaml").write_text("base: default\nstrict: true\n")
+    assert load_profile(str(tmp_path / "s.yaml")).strict and not load_profile("default").strict
+    (tmp_path / "bad.yaml").write_text("base: default\nstrict: maybe\n")
+    with pytest.raises(TypeError, match="strict: expected true or false"):
+        load_profile(str(tmp_path / "bad.yaml"))

@@ -134,14 +134,58 @@ def read_tensors(path: str | os.PathLike) -> tuple[dict, dict]:
                               f"truncated. {good_copy_hint(path.parent)}") from e
 
 
+STRICT = False        # a strict profile (`strict: true`) refuses weights no SHA256SUMS lists; set by the entry points
+
+
+def set_strict(strict: bool) -> None:
+    """Refuse (True) or only warn about (False) weight folders without a SHA256SUMS: a profile's `strict`."""
+    global STRICT
+    STRICT = bool(strict)
+
+
 def load_checked(loader, path: str | os.PathLike, what: str):
-    """`loader(path)` for a weight folder or file, after `verify`; a loader error names `what` and the path."""
+    """`loader(path)` for a weight folder or file, after `verify`, and the model it returns checked whole.
+
+    - No SHA256SUMS lists the weights: a loud warning (nothing can tell a damaged or mixed-up file), an error under
+      a strict profile.
+    - A loader error names `what` and the path, and says whether the weights are of another shape than the
+      folder's config describes (another model's, or an edited config) or the file is damaged.
+    - A model with any parameter or buffer left unset (on the meta device: the file's tensors are another model's,
+      under other names) is refused, instead of failing later at its first use."""
+    import warnings
+
     path = Path(path)
-    verify(path)
+    if verify(path) == 0:
+        message = (f"The {what} at {path} has no SHA256SUMS listing its files, so nothing checks that they are whole "
+                   f"and this model's. Record them once: `sha256sum <its files> > SHA256SUMS` in {path if path.is_dir() else path.parent} "
+                   "(or vddlib.checksums.write_sums).")
+        if STRICT:
+            raise CheckpointError(message + " This profile is strict (`strict: true`) and loads no unchecked weights.")
+        warnings.warn("UNCHECKED WEIGHTS: " + message, stacklevel=2)
     try:
-        return loader(path)
+        model = loader(path)
     except CheckpointError:
         raise
     except Exception as e:
-        raise CheckpointError(f"Cannot load the {what} at {path} ({type(e).__name__}: {str(e)[:300]}); a weight file "
+        text = str(e)
+        if any(k in text.lower() for k in ("size mismatch", "shape", "does not match")):
+            raise CheckpointError(f"The {what} at {path} holds tensors of other shapes than its config describes "
+                                  f"({type(e).__name__}: {text[:300]}): the weights are another model's, or its "
+                                  f"config was edited. {good_copy_hint(path)}") from e
+        raise CheckpointError(f"Cannot load the {what} at {path} ({type(e).__name__}: {text[:300]}); a weight file "
                               f"there is probably truncated or damaged. {good_copy_hint(path)}") from e
+    _check_whole(model, path, what)
+    return model
+
+
+def _check_whole(model, path: Path, what: str) -> None:
+    """Refuse a module with parameters or buffers the weight file did not set (left on the meta device)."""
+    named = getattr(model, "named_parameters", None)
+    if named is None:
+        return
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    unset = [n for n, t in tensors if t.is_meta]
+    if unset:
+        raise CheckpointError(f"The {what} at {path} left {len(unset)} of {len(tensors)} weights unset (e.g. "
+                              f"{', '.join(unset[:3])}): its weight file holds tensors under other names, another "
+                              f"model's weights. {good_copy_hint(path)}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import REPO_ROOT, build, read_profile, write_run_config
+from .checksums import set_strict
 from .files import ensure_writable
 from .data.datasets import DatasetConfig, pool_resampling
 from .diffusion.generate import GenerateConfig
@@ -41,6 +42,7 @@ class Profile:
     beyond: BeyondSettings = field(default_factory=BeyondSettings)
     resolution: ResolutionSettings = field(default_factory=ResolutionSettings)
     outputs: str = ""                   # the profile's output folder; "": runs/<name>
+    strict: bool = False                # true: refuse weight folders that no SHA256SUMS lists (else a loud warning)
     results_dir: str = ""               # tables and manifests; "": <outputs>/results (a notebook parameter may move it)
     figures_dir: str = ""               # PNGs; "": <outputs>/figures
 
@@ -74,7 +76,7 @@ SECTIONS = {"dataset": DatasetConfig, "evaluation": EvalProtocol, "diffusion": D
 def load_profile(name_or_path: str) -> Profile:
     """Read params/<name>.yaml (or a path), with its `base:` chain, into a validated Profile."""
     path, raw = read_profile(name_or_path)
-    unknown = sorted(set(raw) - set(SECTIONS) - {"name", "outputs"})
+    unknown = sorted(set(raw) - set(SECTIONS) - {"name", "outputs", "strict"})
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(SECTIONS)}")
     where = str(path)
@@ -88,7 +90,13 @@ def load_profile(name_or_path: str) -> Profile:
                    build(AblationSettings, raw.get("ablation"), f"{where}: ablation"),
                    build(BeyondSettings, raw.get("beyond"), f"{where}: beyond"),
                    build(ResolutionSettings, raw.get("resolution"), f"{where}: resolution"),
-                   outputs=build_outputs(raw.get("outputs"), where))
+                   outputs=build_outputs(raw.get("outputs"), where), strict=build_strict(raw.get("strict", False), where))
+
+
+def build_strict(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{where}: strict: expected true or false; got {value!r}")
+    return value
 
 
 def build_outputs(value, where: str) -> str:
@@ -110,6 +118,7 @@ def start(profile: str, run_config: str, results_dir: str | None = None, figures
     os.chdir(REPO_ROOT)
     warnings.formatwarning = _short_warning   # "UserWarning: message": no machine paths or source lines in outputs
     prof = load_profile(profile)
+    set_strict(prof.strict)
     prof.set_output_dirs(results_dir, figures_dir)
     for folder, what in ((prof.results_dir, "the results folder"), (prof.figures_dir, "the figures folder")):
         ensure_writable(folder, f"{what} (the notebook's parameter, else the profile's outputs)")

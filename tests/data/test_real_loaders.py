@@ -335,3 +335,73 @@ def test_splits_larger_than_the_cache_disk_are_warned_about_before_decoding(tmp_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_cache_space(cfg, counts, free=200 * 2**30)
+
+
+# ------------------------------------------------------------------ real-format files as people edit them (issue 38)
+def test_a_utf8_bom_is_not_part_of_a_class_name(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    for name in ("classInd.txt", "trainlist01.txt"):
+        p = root / "ucfTrainTestlist" / name
+        p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())                  # as a Windows editor saves it
+    items, names = real.list_ucf101(root, "train")
+    assert names == ["ApplyEyeMakeup", "Biking", "YoYo"] and len(items) == 6
+    root = fixtures.kinetics400(tmp_path / "k")
+    p = root / "annotations" / "train.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())                      # BOM before the header's first column
+    assert real.list_kinetics400(root, "train")[1] == ["abseiling", "air drumming"]
+
+
+def test_a_file_name_with_spaces_keeps_its_whole_name(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    lists = root / "ucfTrainTestlist"
+    src = root / "UCF-101" / "Biking" / "v_Biking_g01_c01.avi"
+    src.rename(src.with_name("v_Biking g01 c01.avi"))
+    for name in ("trainlist01.txt", "testlist01.txt"):
+        p = lists / name
+        p.write_text(p.read_text().replace("Biking/v_Biking_g01_c01.avi", "Biking/v_Biking g01 c01.avi"))
+    items = real.list_ucf101(root, "train")[0] + real.list_ucf101(root, "test")[0]
+    assert root / "UCF-101" / "Biking" / "v_Biking g01 c01.avi" in [p for p, _ in items]
+    root = fixtures.hmdb51(tmp_path / "h")
+    sf = root / "testTrainMulti_7030_splits" / "brush_hair_test_split1.txt"
+    clip = root / "hmdb51" / "brush_hair" / "brush_hair_clip0.avi"
+    clip.rename(clip.with_name("brush hair clip0.avi"))
+    sf.write_text(sf.read_text().replace("brush_hair_clip0.avi", "brush hair clip0.avi"))
+    listed = [p for split in ("train", "test") for p, _ in real.list_hmdb51(root, split)[0]]
+    assert clip.with_name("brush hair clip0.avi") in listed
+
+
+def test_a_class_listed_twice_or_twice_in_two_cases_is_refused_with_the_names(tmp_path):
+    root = fixtures.ucf101(tmp_path / "ucf")
+    ind = root / "ucfTrainTestlist" / "classInd.txt"
+    ind.write_text(ind.read_text() + "4 Biking\n")
+    with pytest.raises(ValueError, match="lists class 'Biking' twice"):
+        real.list_ucf101(root, "train")
+    ind.write_text(ind.read_text().replace("4 Biking", "4 biking"))
+    with pytest.raises(ValueError, match="'Biking' and 'biking', which differ only in case"):
+        real.list_ucf101(root, "train")
+    root = fixtures.hmdb51(tmp_path / "h")
+    sd = root / "testTrainMulti_7030_splits"
+    (sd / "Cartwheel_test_split1.txt").write_text((sd / "cartwheel_test_split1.txt").read_text())
+    (root / "hmdb51" / "Cartwheel").mkdir()
+    with pytest.raises(ValueError, match="differ only in case"):
+        real.list_hmdb51(root, "train")
+
+
+def test_a_misnamed_kinetics_column_names_the_file_and_the_expected_header(tmp_path):
+    root = fixtures.kinetics400(tmp_path / "k")
+    p = root / "annotations" / "validate.csv"
+    p.write_text(p.read_text().replace("youtube_id", "yt_id", 1))
+    with pytest.raises(ValueError) as e:
+        real.list_kinetics400(root, "test")
+    assert str(p) in str(e.value) and "['youtube_id']" in str(e.value) and "label,youtube_id,time_start" in str(e.value)
+
+
+def test_an_ssv2_entry_without_its_template_names_the_file_and_entry(tmp_path):
+    import json
+    root = fixtures.ssv2(tmp_path / "s")
+    p = root / "labels/train.json"
+    entries = json.loads(p.read_text())
+    del entries[1]["template"]
+    p.write_text(json.dumps(entries))
+    with pytest.raises(ValueError, match=r"train.json: entry 1 lacks \['template'\]"):
+        real.list_ssv2(root, "train")

@@ -36,6 +36,7 @@ def _start(a, writes: bool = True):
     folder; the profile's own paths from the repository root, as the notebooks read them."""
     import vddlib
     from vddlib.config import REPO_ROOT
+    from vddlib.checksums import set_strict
     from vddlib.files import ensure_writable
     from vddlib.profile import load_profile
 
@@ -46,6 +47,7 @@ def _start(a, writes: bool = True):
         a.results_dir = str(Path(a.results_dir).absolute())
     os.chdir(REPO_ROOT)                       # profiles name repository-relative paths, as the notebooks do
     prof = load_profile(a.profile)
+    set_strict(prof.strict)
     prof.set_output_dirs(a.results_dir)
     if writes:
         ensure_writable(prof.results_dir, "the results folder (--results-dir, or the profile's outputs)")

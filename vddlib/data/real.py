@@ -65,6 +65,38 @@ def _require(path: Path, what: str, how: str) -> Path:
     return path
 
 
+def _text(path: Path) -> str:
+    """A listing file's text; a UTF-8 byte-order mark (as Windows editors write) is dropped, not read as a name."""
+    return path.read_text(encoding="utf-8-sig")
+
+
+def _check_class_names(names: list[str], source) -> None:
+    """Refuse a class list with a name twice, or two names that differ only in case (two folders on a
+    case-sensitive disk, one on others): both would split one class's videos or leave one class empty."""
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.get(name.casefold())
+        if other == name:
+            raise ValueError(f"{source} lists class {name!r} twice; keep one line per class.")
+        if other is not None:
+            raise ValueError(f"{source} lists classes {other!r} and {name!r}, which differ only in case; rename or "
+                             "merge them (on many disks they are one folder).")
+        seen[name.casefold()] = name
+
+
+_VIDEO_SUFFIXES = (".avi", ".mp4", ".webm", ".mkv", ".mov")
+
+
+def _split_line_path(line: str) -> str:
+    """The video path of a UCF101 split line, '<class>/<file> <label>' (train) or '<class>/<file>' (test); a file
+    name may hold spaces, so only a trailing label after the video's suffix is cut off."""
+    rel = line.strip()
+    head, _, tail = rel.rpartition(" ")
+    if head and tail.isdigit() and head.rstrip().lower().endswith(_VIDEO_SUFFIXES):
+        return head.rstrip()
+    return rel
+
+
 # ----------------------------------------------------------------------------- listings
 _UCF_HOW = ("Unpack UCF101TrainTestSplits-RecognitionTask.zip from the UCF101 site so that "
             "root/ucfTrainTestlist/ holds classInd.txt, trainlist01.txt and testlist01.txt.")
@@ -75,7 +107,15 @@ def list_ucf101(root: Path, split: str, fold: int = 1, classes: list[str] | None
     """(video path, label) pairs of UCF101 split `fold`, optionally restricted to `classes`."""
     lists = root / "ucfTrainTestlist"
     ind = _require(lists / "classInd.txt", "UCF101 class list classInd.txt", _UCF_HOW)
-    all_classes = [line.split()[1] for line in ind.read_text().splitlines() if line.strip()]
+    all_classes = []
+    for n, line in enumerate(_text(ind).splitlines(), 1):
+        parts = line.split(None, 1)
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise ValueError(f"{ind}:{n} should read '<number> <class>'; got {line!r}")
+        all_classes.append(parts[1].strip())
+    _check_class_names(all_classes, ind)
     if classes is not None:
         missing = [c for c in classes if c not in all_classes]
         if missing:
@@ -85,10 +125,10 @@ def list_ucf101(root: Path, split: str, fold: int = 1, classes: list[str] | None
     fname = {"train": f"trainlist0{fold}.txt", "test": f"testlist0{fold}.txt"}[split]
     split_file = _require(lists / fname, f"UCF101 {split} split file {fname}", _UCF_HOW)
     items = []
-    for n, line in enumerate(split_file.read_text().splitlines(), 1):
+    for n, line in enumerate(_text(split_file).splitlines(), 1):
         if not line.strip():
             continue
-        rel = line.split()[0]
+        rel = _split_line_path(line)
         cls = rel.split("/")[0]
         if cls not in all_classes:
             raise ValueError(f"{split_file}:{n} names class {cls!r}, which {ind} does not list.")
@@ -114,6 +154,7 @@ def list_hmdb51(root: Path, split: str, fold: int = 1) -> tuple[list[tuple[Path,
         raise FileNotFoundError(f"HMDB51 split files *_test_split{fold}.txt expected in {split_dir} "
                                 f"but none found. {_HMDB_HOW}")
     names = [f.name[: -len(f"_test_split{fold}.txt")] for f in files]
+    _check_class_names(names, f"{split_dir} (its *_test_split{fold}.txt files)")
     video_dirs = sorted(p.name for p in (root / "hmdb51").iterdir() if p.is_dir()) if (root / "hmdb51").is_dir() else []
     unlisted = [c for c in video_dirs if c not in names]
     if unlisted:          # a class with videos but no split file would silently drop out of both splits
@@ -122,14 +163,14 @@ def list_hmdb51(root: Path, split: str, fold: int = 1) -> tuple[list[tuple[Path,
     want = {"train": "1", "test": "2"}[split]
     items = []
     for label, (cls, f) in enumerate(zip(names, files)):
-        for n, line in enumerate(f.read_text().splitlines(), 1):
-            parts = line.split()
-            if not parts:
+        for n, line in enumerate(_text(f).splitlines(), 1):
+            if not line.strip():
                 continue
-            if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
+            video, _, mark = line.strip().rpartition(" ")        # a file name may hold spaces; the mark is last
+            if not video.strip() or mark not in ("0", "1", "2"):
                 raise ValueError(f"{f}:{n} should read '<video>.avi <0|1|2>'; got {line!r}")
-            if parts[1] == want:
-                items.append((root / "hmdb51" / cls / parts[0], label))
+            if mark == want:
+                items.append((root / "hmdb51" / cls / video.strip(), label))
     return items, names
 
 
@@ -139,6 +180,17 @@ _K400_HOW = ("Place the Kinetics-400 annotation CSVs (columns label,youtube_id,t
 # (annotations/ or the root; validate.csv or val.csv; videos in val/ or validate/, by class or flat).
 K400_CSVS = {"train": ("train.csv",), "test": ("validate.csv", "val.csv", "validation.csv")}
 K400_DIRS = {"train": ("train",), "test": ("val", "validate", "validation")}
+
+
+K400_COLUMNS = ("label", "youtube_id", "time_start", "time_end")
+
+
+def _check_columns(path: Path, header, needed) -> None:
+    missing = [c for c in needed if c not in (header or [])]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {missing}: its header reads {','.join(header or [])!r}, and a "
+                         f"Kinetics-400 annotation CSV's reads 'label,youtube_id,time_start,time_end,split'. "
+                         "Rename the columns (or use the CSVs as the download scripts write them).")
 
 
 def _first_file(root: Path, names, what: str) -> Path:
@@ -154,16 +206,21 @@ def list_kinetics400(root: Path, split: str) -> tuple[list[tuple[Path, int]], li
     """(video path, label) pairs from the Kinetics-400 CSVs; the test split is the validation set."""
     train_csv = _first_file(root, K400_CSVS["train"], "Kinetics-400 annotation train.csv")
     split_csv = _first_file(root, K400_CSVS[split], f"Kinetics-400 annotation {' / '.join(K400_CSVS[split])}")
-    with open(train_csv, newline="") as f:
-        names = sorted({row["label"] for row in csv.DictReader(f)})
+    with open(train_csv, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        _check_columns(train_csv, reader.fieldnames, ("label",))
+        names = sorted({row["label"] for row in reader})
+    _check_class_names(names, f"{train_csv} (its label column)")
     index = {c: i for i, c in enumerate(names)}
     folders = [root / d for d in K400_DIRS[split] if (root / d).is_dir()]
     folder = folders[0] if folders else root / K400_DIRS[split][0]
     # Videos may sit in per-class folders or flat; index the split folder once.
     by_stem = {p.stem: p for f in folders for p in f.rglob("*") if p.suffix in (".mp4", ".webm", ".mkv", ".avi")}
     items = []
-    with open(split_csv, newline="") as f:
-        for n, row in enumerate(csv.DictReader(f), 2):
+    with open(split_csv, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        _check_columns(split_csv, reader.fieldnames, K400_COLUMNS)
+        for n, row in enumerate(reader, 2):
             if row["label"] not in index:
                 raise ValueError(f"{split_csv}:{n} names class {row['label']!r}, which {train_csv.name} does not have.")
             stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
@@ -175,6 +232,13 @@ _SSV2_HOW = ("Place labels.json, train.json and validation.json from the Somethi
              "download in root/labels/.")
 
 
+def _json(path: Path):
+    try:
+        return json.loads(_text(path))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); download it again.") from None
+
+
 def ssv2_class_of(template: str) -> str:
     """SSv2's class name of a template: '[something]' placeholders lose their brackets."""
     return re.sub(r"\[(.*?)\]", r"\1", template)
@@ -183,12 +247,21 @@ def ssv2_class_of(template: str) -> str:
 def list_ssv2(root: Path, split: str) -> tuple[list[tuple[Path, int]], list[str]]:
     """(video path, label) pairs from SSv2's JSON files; the test split is the validation set."""
     lab = root / "labels"
-    labels = json.loads(_require(lab / "labels.json", "SSv2 class list labels.json", _SSV2_HOW).read_text())
+    labels = _json(_require(lab / "labels.json", "SSv2 class list labels.json", _SSV2_HOW))
+    if not isinstance(labels, dict):
+        raise ValueError(f"{lab / 'labels.json'} should map each class to its index, "
+                         f"{{\"Approaching something with your camera\": \"0\", ...}}; got a {type(labels).__name__}")
     names = [c for c, _ in sorted(labels.items(), key=lambda kv: int(kv[1]))]
+    _check_class_names(names, lab / "labels.json")
     fname = {"train": "train.json", "test": "validation.json"}[split]
     split_file = _require(lab / fname, f"SSv2 {split} annotation {fname}", _SSV2_HOW)
     items = []
-    for entry in json.loads(split_file.read_text()):
+    for n, entry in enumerate(_json(split_file)):
+        missing = [k for k in ("id", "template") if not isinstance(entry, dict) or k not in entry]
+        if missing:
+            raise ValueError(f"{split_file}: entry {n} lacks {missing}; each entry reads "
+                             "{\"id\": \"78687\", \"label\": ..., \"template\": \"Holding [something] ...\", "
+                             "\"placeholders\": [...]}, as in the SSv2 download.")
         cls = ssv2_class_of(entry["template"])
         if cls not in labels:
             raise ValueError(f"{split_file}: video {entry['id']} has template class {cls!r}, "
