@@ -113,3 +113,11 @@ def test_significant_lead_needs_an_interval_above_zero():
     # the paper's cells: Welch from mean, std and n
     assert stats.significant_lead([E(stats.Summary(5, 41.8, 1.0)), E(stats.Summary(5, 41.5, 1.1))]) is None
     assert stats.significant_lead([E(stats.Summary(5, 45.0, 0.5)), E(stats.Summary(5, 41.5, 1.1)), None]) == 0
+
+
+def test_a_cell_below_its_resolving_runs_shows_the_mean_and_n_alone():
+    from vddlib.evaluation.stats import pm
+
+    assert pm(44.1, 3.91, 5) == "44.10±3.91 (n=5)" and pm(44.1, float("nan"), 1) == "44.10 (n=1)"
+    assert pm(44.1, 0.0, 2, min_runs=5) == "44.10 (n=2)"          # never '±0.00' from two runs of an ablation
+    assert pm(0.12345, 0.01, 5, digits=4, min_runs=5) == "0.1235±0.0100 (n=5)"

@@ -31,11 +31,12 @@ class Summary:
     mean: float
     std: float
 
-    def cell(self, digits: int = 2) -> str:
-        """'44.10±3.91 (n=5)'; one run has no std: '44.10 (n=1)'; no runs: '-'."""
+    def cell(self, digits: int = 2, min_runs: int = 2) -> str:
+        """'44.10±3.91 (n=5)'; below `min_runs` runs (one has no std; an exploratory table asks for more) the mean
+        and n alone: '44.10 (n=1)'; no runs: '-'."""
         if self.n == 0:
             return "-"
-        if self.n < 2:
+        if self.n < max(min_runs, 2):
             return f"{self.mean:.{digits}f} (n={self.n})"
         return f"{self.mean:.{digits}f}±{self.std:.{digits}f} (n={self.n})"
 
@@ -48,9 +49,9 @@ def summary(values: Sequence[float]) -> Summary:
     return Summary(int(v.size), float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else float("nan"))
 
 
-def pm(mean: float, std: float, n: int, digits: int = 2) -> str:
-    """The cell of a mean, sample std and n given separately (e.g. the paper's, n = 5)."""
-    return Summary(int(n), float(mean), float(std)).cell(digits)
+def pm(mean: float, std: float, n: int, digits: int = 2, min_runs: int = 2) -> str:
+    """The cell of a mean, sample std and n given separately (e.g. the paper's, n = 5); see `Summary.cell`."""
+    return Summary(int(n), float(mean), float(std)).cell(digits, min_runs)
 
 
 def detectable_difference(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:

@@ -182,7 +182,7 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     extra = extra or {}
     if exploratory is None:
         exploratory = any(s["runs"] < RESOLVING_RUNS for s in summary)
-    show = (lambda s, m: f"{s[m]:.2f} (n={s['runs']})") if exploratory else cell
+    show = (lambda s, m: f"{s[m]:.2f} (n={s['runs']})") if exploratory else cell   # exploratory: no ± at all
     header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs", *extra]
     if reference is not None:
         header += ["paper top-1", "paper AUC", "paper F1"]
@@ -234,8 +234,7 @@ def variant_objectives(prof: "Profile", pool: VideoSet, inputs: dict, pool_name:
 def objective_cell(mean_std: tuple[float, float], n: int) -> str:
     """A variant's objective as a table shows it: mean ± sample std (n) over its seeds, or the mean and n alone
     below `RESOLVING_RUNS` seeds (one seed has no spread)."""
-    mean, std = mean_std
-    return f"{mean:.4f}±{std:.4f} (n={n})" if n >= RESOLVING_RUNS else f"{mean:.4f} (n={n})"
+    return stats.pm(*mean_std, n, digits=4, min_runs=RESOLVING_RUNS)
 
 
 def pool_contrast(prof: "Profile", pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int, seeds) -> list[dict]:
@@ -311,7 +310,7 @@ def lambda_grid(jobs, cells: dict[tuple[int, int], list], lambda_d, lambda_r, re
         s = stats.summary([x["top1"] for x in got])
         grid[i, j], std[i, j] = s.mean, s.std
         # fewer runs than resolve a difference: the mean with its n, no ± (an exploratory cell)
-        shown[i, j] = s.cell() if s.n >= RESOLVING_RUNS else f"{s.mean:.2f} (n={s.n})"
+        shown[i, j] = s.cell(min_runs=RESOLVING_RUNS)
     body = [[f"{d:g}"] + [shown.get((i, j), "-") for j in range(len(lambda_r))] for i, d in enumerate(lambda_d)]
     return grid, std, rows, body
 
