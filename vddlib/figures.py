@@ -304,3 +304,36 @@ def labelled_scatter(groups: dict[str, list[tuple]], path: str | Path, xlabel: s
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
+
+
+def forest_plot(rows: list[tuple], path: str | Path, xlabel: str, title: str = "", half_width: float | None = None
+                ) -> None:
+    """Paired differences with their 95 % intervals, one line each: [(label, group, diff, low, high, resolved)].
+    Groups (e.g. the two pools) sit side by side in colour on each label's line; a resolved verdict (the interval
+    excludes 0 after the family's adjustment) is a filled marker, 'cannot tell' an open one. A dashed line marks 0,
+    and `half_width` shades the band an interval of that half-width would span around 0 (the goal)."""
+    labels = list(dict.fromkeys(r[0] for r in rows))
+    groups = list(dict.fromkeys(r[1] for r in rows))
+    colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
+    fig, ax = plt.subplots(figsize=(6.0, 0.42 * len(labels) + 1.3))
+    step = 0.5 / max(len(groups), 1)
+    for g, group in enumerate(groups):
+        for label, grp, diff, low, high, resolved in rows:
+            if grp != group:
+                continue
+            y = labels.index(label) + (g - (len(groups) - 1) / 2) * step
+            ax.errorbar(diff, y, xerr=[[diff - low], [high - diff]], fmt="o", color=colours[g % len(colours)],
+                        mfc=colours[g % len(colours)] if resolved else "white", capsize=3, ms=5,
+                        label=pretty(group) if label == next(r[0] for r in rows if r[1] == group) else None)
+    ax.axvline(0, color="k", ls="--", lw=0.8)
+    if half_width:
+        ax.axvspan(-half_width, half_width, color="#999999", alpha=0.15, lw=0,
+                   label=f"±{half_width:g} (an interval this wide: the goal)")
+    ax.set_yticks(range(len(labels)), [pretty(x) for x in labels], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, axis="x")
+    _legend_outside(ax)
+    _save(fig, path)

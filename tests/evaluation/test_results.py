@@ -138,3 +138,26 @@ def test_per_video_predictions_are_stored_beside_the_csv_keyed_by_row(tmp_path):
     # a row replaced as a whole takes its predictions with it; a row without predictions keeps none
     upsert_runs(csv, [row(seed=2, top1=1.0)], replaces=lambda r: r["seed"] == 1)
     assert set(correct_by_seed(read_predictions(csv), KEY, **{k: rows[0][k] for k in KEY if k != "seed"})) == {0}
+
+
+def test_a_table_cell_holding_a_comma_stays_one_csv_cell(tmp_path):
+    import csv
+
+    from vddlib.evaluation.results import write_table
+
+    header = ["comparison", "Δ top-1 [95 % CI]", "test s (1,000 videos)"]
+    body = [["tac_dt − random", "+4.00 [-0.90, +8.90]", 'say "cannot tell", n=5']]
+    write_table(tmp_path / "t", header, body)
+    with open(tmp_path / "t.csv", newline="") as f:
+        assert list(csv.reader(f)) == [header, body[0]]
+
+
+def test_every_committed_results_csv_has_one_cell_per_column():
+    import csv
+
+    from vddlib.config import REPO_ROOT
+
+    for path in sorted((REPO_ROOT / "results").rglob("*.csv")):
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        assert all(len(r) == len(rows[0]) for r in rows), path

@@ -14,6 +14,7 @@ reader written before soft labels existed) see exactly the paper's protocol.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -176,10 +177,17 @@ def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | No
     return md
 
 
+def csv_text(rows: list[list]) -> str:
+    """Rows as CSV text, a cell quoted where it holds a comma, quote or line break (an interval '[-4.90, +2.58]')."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([[str(c) for c in row] for row in rows])
+    return buf.getvalue()
+
+
 def write_table(stem: str | Path, header: list[str], body: list[list], preamble: str = "") -> str:
     """One table as `<stem>.csv` and `<stem>.md` (the Markdown after an optional preamble); returns the Markdown."""
     stem = Path(stem)
-    write_text(stem.with_suffix(".csv"), "\n".join(",".join(str(c) for c in row) for row in [header, *body]) + "\n")
+    write_text(stem.with_suffix(".csv"), csv_text([header, *body]))
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), preamble + md)
     return md
