@@ -109,12 +109,29 @@ def _short_warning(message, category, filename, lineno, line=None) -> str:
     return f"{category.__name__}: {message}\n"
 
 
+COUNTS = ("runs", "max_runs", "processes", "vpcs")     # notebook parameters that count something: None or ≥ 1
+
+
+def check_counts(parameters: dict) -> None:
+    """Refuse a count parameter below 1 or not whole (`runs = 0` would otherwise fall back to the profile's runs
+    without a word), naming the parameter."""
+    for name in COUNTS:
+        value = parameters.get(name)
+        if value is None:
+            continue
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"Notebook parameter {name} = {value!r}: give whole numbers of at least 1, or None "
+                                 "for the profile's value.")
+
+
 def start(profile: str, run_config: str, results_dir: str | None = None, figures_dir: str | None = None,
           **parameters) -> Profile:
     """A notebook's first call: paths relative to the repository (papermill and nbval start in different
     folders), the profile loaded and validated, its results and figures folders (the notebook's parameters, else
     the profile's `outputs`), and the resolved run config (with the notebook's parameters and the git commit)
     written to `<results_dir>/<run_config>`."""
+    check_counts(parameters)
     os.chdir(REPO_ROOT)
     warnings.formatwarning = _short_warning   # "UserWarning: message": no machine paths or source lines in outputs
     prof = load_profile(profile)

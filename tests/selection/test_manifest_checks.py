@@ -76,3 +76,23 @@ def test_the_queue_refuses_a_manifest_that_does_not_fit_its_pool():
         queue_manifests(EvalJobs(test, "toy"), pool, [bad], cfg, "synthetic")
     q = EvalJobs(test, "toy")
     assert len(queue_manifests(q, pool, manifests, cfg, "synthetic")) == len(manifests)
+
+
+def test_a_manifest_copied_from_another_pool_is_refused(tmp_path):
+    import shutil
+
+    path, _ = _saved(tmp_path)
+    other = manifest_path(tmp_path, "toy", "pool2", "random", 1, 0)
+    other.parent.mkdir(parents=True)
+    shutil.copy(path, other)
+    with pytest.raises(ManifestError, match="records pool 'pool'.*folder of pool 'pool2'"):
+        load_manifests(tmp_path, "toy", "pool2", ["random"], [1], [0])
+
+
+def test_a_count_parameter_below_one_is_refused_by_the_notebooks_start():
+    from vddlib.profile import check_counts
+
+    for bad in ({"runs": 0}, {"runs": -1}, {"processes": 0}, {"vpcs": [1, 2.5]}, {"max_runs": True}):
+        with pytest.raises(ValueError, match="whole numbers of at least 1"):
+            check_counts(bad)
+    check_counts({"runs": None, "vpcs": [1, 5], "processes": 2})

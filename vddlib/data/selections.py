@@ -81,15 +81,21 @@ def check_manifest(man, path: str | Path = "a selection manifest", labels=None) 
     return man
 
 
-def read_manifest(path: str | Path, labels=None) -> dict:
-    """A saved manifest, checked (`check_manifest`); a file that is not JSON (cut short, hand-edited) is refused
-    with its path."""
+def read_manifest(path: str | Path, labels=None, dataset: str | None = None, pool: str | None = None) -> dict:
+    """A saved manifest, checked (`check_manifest`, and that it names `dataset` and `pool` where given: a manifest
+    copied from another pool's folder is refused); a file that is not JSON (cut short, hand-edited) is refused with
+    its path."""
     path = Path(path)
     try:
         man = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ManifestError(f"{path}: not a JSON manifest ({e}); it was cut short or edited. {REMAKE}") from None
-    return check_manifest(man, path, labels)
+    check_manifest(man, path, labels)
+    for key, want in (("dataset", dataset), ("pool", pool)):
+        if want is not None and man.get(key, want) != want:
+            raise ManifestError(f"{path}: records {key} {man[key]!r}, but it sits in the folder of {key} {want!r} "
+                                f"(copied from another one?). {REMAKE}")
+    return man
 
 
 def flat_indices(per_class: dict) -> list[int]:
@@ -121,7 +127,7 @@ def load_manifests(root: str | Path, dataset: str, pool: str, methods, vpcs, see
             f"{', '.join(f'{m}/{k}' for m, k in lacking[:4])}); methods found there: {have or 'none'}. Run "
             "notebooks/03_select.ipynb (or vddlib.selection.stage.make_selections) with the same profile, runs, vpcs "
             "and methods, and the same results_dir (the manifests are in its selections/), before this.")
-    return [read_manifest(p, labels) for p in paths]
+    return [read_manifest(p, labels, dataset, pool) for p in paths]
 
 
 def identical_selections(manifests: list[dict]) -> dict[tuple[str, int], str]:
