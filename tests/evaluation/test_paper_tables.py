@@ -62,3 +62,11 @@ def test_figures_use_the_papers_names_150_dpi_and_pdf_for_the_papers_own(tmp_pat
     assert (tmp_path / "table6_x.pdf").is_file() and not (tmp_path / "curve.pdf").exists()
     with Image.open(tmp_path / "table6_x.png") as im:
         assert round(im.info["dpi"][0]) == figures.DPI >= 150
+
+
+def test_the_papers_cells_keep_their_published_precision(tmp_path):
+    from vddlib.evaluation.paper_tables import table2
+
+    md = table2([], tmp_path / "table2")
+    assert "6.3±0.0 (n=5)" in md and "60.14±0.95 (n=5)" in md     # as published: one decimal there, two here
+    assert "±0.00" not in md

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..files import write_text
 from ..paper import METHOD_NAMES as NAMES, MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
 from . import stats
-from .results import PAPER_RUNS, cell, entry, markdown_table, pm, summarize_runs
+from .results import PAPER_RUNS, cell, entry, markdown_table, paper_cell, summarize_runs
 
 PAPER_DATASET = {ours: paper for paper, ours, _ in TABLE2_DATASETS}
 
@@ -72,7 +72,7 @@ def table2(rows: list[dict], stem: str | Path, classifier: str = "c3d", vpcs=(1,
                 key = (paper, 0) if name.startswith("Full") and v == vpcs[0] else (paper, v)
                 if key in cells:
                     entries[len(body), len(line)] = _paper_entry(cells[key])
-                line.append(pm(*cells[key], PAPER_RUNS) if key in cells else ("" if name.startswith("Full") else "-"))
+                line.append(paper_cell(*cells[key]) if key in cells else ("" if name.startswith("Full") else "-"))
         body.append(line)
     s = {(x["dataset"], x["pool"], x["method"], x["vpc"]): x for x in mine}
     ours = [("Full real", "real", "full"), ("Full syn", "synthetic", "full"), ("DM", "real", "dm"),
@@ -125,7 +125,7 @@ def table4(rows: list[dict], stem: str | Path, methods, vpcs, classifier: str = 
                     for k in ("top1", "auc", "f1"):
                         if k in ref:
                             entries[len(body), len(line)] = _paper_entry(ref[k])
-                        line.append(pm(*ref[k], PAPER_RUNS) if k in ref else "-")
+                        line.append(paper_cell(*ref[k]) if k in ref else "-")
                 elif (m, v) in same_as and s.get((ds, m, v)):
                     line += [f"= {NAMES.get(same_as[m, v], same_as[m, v])}"] * 3
                 else:

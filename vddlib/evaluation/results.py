@@ -124,6 +124,17 @@ def pm(mean: float, std: float, n: int) -> str:
     return stats.pm(mean, std, n)
 
 
+def _published_decimals(x: float) -> int:
+    text = repr(float(x))
+    return 2 if "e" in text else min(len(text.split(".")[1].rstrip("0")), 4)
+
+
+def paper_cell(mean: float, std: float, n: int = PAPER_RUNS) -> str:
+    """The paper's mean ± std (n) at the precision it was published with ('6.3±0.0 (n=5)', '60.14±0.95 (n=5)'),
+    never padded with digits the paper did not give."""
+    return stats.pm(mean, std, n, digits=max(_published_decimals(mean), _published_decimals(std)))
+
+
 def cell(s: dict, metric: str = "top1") -> str:
     """A `summarize_runs` group's cell for `metric`, with its n."""
     return pm(s[metric], s[metric + "_std"], s["runs"])
@@ -170,7 +181,7 @@ def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | No
             cell(r, m) for m in METRICS] + [r["runs"], f"{r['train_s']:.1f}"]
         if reference is not None:
             ref = reference.get((r["method"], r["vpc"], r["pool"]), {})
-            line += [pm(*ref[m], PAPER_RUNS) if m in ref else "-" for m in ("top1", "auc", "f1")]
+            line += [paper_cell(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
         body.append(line)
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), md)

@@ -21,7 +21,7 @@ from ..data.videoset import VideoSet
 from ..diffusion.stage import diffusion_dir, generate, load_diffusion
 from ..evaluation import stats
 from ..evaluation.jobs import EvalJobs
-from ..evaluation.results import METRICS, PAPER_RUNS, cell, markdown_table, pm, read_runs, summarize_runs, upsert_runs
+from ..evaluation.results import METRICS, cell, markdown_table, paper_cell, read_runs, summarize_runs, upsert_runs
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
@@ -195,7 +195,7 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
         line += [fn(s) for fn in extra.values()]
         if reference is not None:
             ref = reference(s) or {}
-            line += [pm(*ref[m], PAPER_RUNS) if m in ref else "-" for m in ("top1", "auc", "f1")]
+            line += [paper_cell(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
         body.append(line)
         csv_lines.append(",".join([s["label"], s["pool"], str(s["vpc"]), s["classifier"], str(s["runs"])] +
                                   [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")] +
