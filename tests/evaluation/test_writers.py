@@ -18,7 +18,21 @@ def _row(writer: int, i: int) -> dict:
             "storage_mb": 0.0, "train_s": 0.0}
 
 
-def _add_rows(path: str, writer: int, start, n: int) -> None:
+def _race(target, args_list, timeout: float = 300) -> None:
+    """Start one real process per argument tuple, release them together (`start` event, the target's first
+    argument after the tuple), and wait for all of them to end cleanly."""
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=target, args=(*args, start)) for args in args_list]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout)
+        assert p.exitcode == 0
+
+
+def _add_rows(path: str, writer: int, n: int, start) -> None:
     start.wait()
     for i in range(n):
         upsert_runs(path, [_row(writer, i)])
@@ -26,15 +40,7 @@ def _add_rows(path: str, writer: int, start, n: int) -> None:
 
 def test_two_processes_adding_rows_to_one_results_file_lose_none(tmp_path):
     path = tmp_path / "eval_runs.csv"
-    ctx = mp.get_context("spawn")
-    start = ctx.Event()
-    procs = [ctx.Process(target=_add_rows, args=(str(path), w, start, 150)) for w in (0, 1)]
-    for p in procs:
-        p.start()
-    start.set()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    _race(_add_rows, [(str(path), w, 150) for w in (0, 1)])
     rows = read_runs(path)
     assert len(rows) == 300
     assert sorted((r["method"], r["seed"]) for r in rows) == sorted((f"w{w}", i) for w in (0, 1) for i in range(150))
@@ -62,15 +68,7 @@ def _evaluate(folder: str, start) -> None:
 def test_two_processes_evaluating_one_queue_train_each_job_once(tmp_path):
     q, _ = _queue()
     folder = q.write(tmp_path)
-    ctx = mp.get_context("spawn")
-    start = ctx.Event()
-    procs = [ctx.Process(target=_evaluate, args=(str(folder), start)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    start.set()
-    for p in procs:
-        p.join(300)
-        assert p.exitcode == 0
+    _race(_evaluate, [(str(folder),), (str(folder),)])
     lines = [json.loads(x) for x in (folder / "done_rank0.jsonl").read_text().splitlines() if x.strip()]
     trained = [r["job"] for r in lines]                     # each line is one training
     assert sorted(trained) == sorted(balanced_order(q.specs))         # every job once: none lost, none twice
