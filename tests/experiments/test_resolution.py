@@ -62,3 +62,6 @@ def test_missing_leaves_out_the_runs_that_already_have_rows():
     mans = [{"method": "random", "vpc": 1, "seed": s} for s in range(3)]
     rows = [row("random", 1, 0, 20.0), row("random", 1, 1, 20.0, pool=resolution.SECOND_POOL)]
     assert [m["seed"] for m in resolution.missing(mans, rows, "synthetic")] == [1, 2]
+    # the second pool's rows in the results file are never trusted: a key does not say which pool content made them
+    # (a pool sampled on another CPU kept the first CPU's rows); the queue's own log skips what it trained
+    assert [m["seed"] for m in resolution.missing(mans, rows, resolution.SECOND_POOL)] == [0, 1, 2]

@@ -53,8 +53,16 @@ def second_pool(prof, train):
     return pool, inputs, pool_dir(nxt).name
 
 
+PILOT_POOL = "synthetic"
+
+
 def missing(manifests: list[dict], rows: list[dict], pool: str) -> list[dict]:
-    """The manifests whose (method, VPC, seed) has no row of `pool` yet (04's runs 0-4 are not trained again)."""
+    """The manifests to train: all but those whose (method, VPC, seed) notebook 04 has just evaluated on the default
+    pool (its runs 0-4, rewritten by every run). A row of the second pool is never taken from the results file: a
+    row's key does not say which pool content or evaluator made it (a pool sampled on another CPU, an older budget),
+    so those runs go through the queue, which skips only the trainings its own content-hashed folder has logged."""
+    if pool != PILOT_POOL:
+        return list(manifests)
     have = {(r["method"], r["vpc"], r["seed"]) for r in rows if r["pool"] == pool}
     return [m for m in manifests if (m["method"], int(m["vpc"]), int(m["seed"])) not in have]
 
