@@ -3,6 +3,7 @@ command line on a tiny real-format dataset, writing where the notebooks would.""
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -33,7 +34,8 @@ def test_every_subcommand_help_has_an_example_that_parses(name, capsys):
     assert args.command == name
 
 
-def test_the_stages_run_from_the_command_line(tmp_path):
+def test_the_stages_run_from_the_command_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("VDDLIB_DEBUG", raising=False)
     profile, _ = fixtures.tiny_real_profile(tmp_path, "cli_test")
     common = ["--profile", str(profile), "--quiet"]
     grid = ["--methods", "random", "tac_dt", "--vpcs", "1", "--runs", "1"]
@@ -50,6 +52,17 @@ def test_the_stages_run_from_the_command_line(tmp_path):
     assert (results / "cli_ucf101_c3d.md").is_file()
     with pytest.raises(FileNotFoundError, match="selection manifests of pool"):
         main(["evaluate", *common, "--debug", "--methods", "herding", "--vpcs", "1", "--runs", "1"])
+    # the attack, end to end: a hand-edited manifest is refused by evaluate, made again by select
+    (man,) = (results / "selections" / "ucf101").glob("*/random/vpc1_seed0.json")
+    doc = json.loads(man.read_text())
+    man.write_text(json.dumps({**doc, "indices": {"0": [5], "1": [5], "2": [-1]}}))
+    capsys.readouterr()
+    err = _error(capsys, ["evaluate", *common, *grid])
+    assert str(man) in err and "Traceback" not in err and "vddlib select" in err
+    with pytest.warns(UserWarning, match="Making it again"):
+        main(["select", *common, *grid])
+    assert "(1 re-used)" in capsys.readouterr().out                   # tac_dt re-used, random made again
+    main(["evaluate", *common, *grid])
 
 
 def _error(capsys, argv, status=1) -> str:

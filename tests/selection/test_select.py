@@ -31,7 +31,7 @@ def test_random_is_seeded():
 def test_vpc_larger_than_a_class_is_a_clear_error():
     with pytest.raises(ValueError, match=r"VPC=6 exceeds the pool of class 0, which has only 5 videos.*VPC <= 5"):
         select("random", LABELS, 6)
-    with pytest.raises(ValueError, match="VPC must be >= 1"):
+    with pytest.raises(ValueError, match="vpc must be at least 1"):
         select("random", LABELS, 0)
 
 

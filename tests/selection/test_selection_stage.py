@@ -110,7 +110,7 @@ def test_missing_manifests_name_what_is_missing_and_what_is_there(tmp_path):
 
     p = manifest_path(tmp_path, "ds", "poolA", "random", 1, 0)
     p.parent.mkdir(parents=True)
-    p.write_text(_json.dumps({"method": "random", "vpc": 1, "seed": 0, "indices": {}}))
+    p.write_text(_json.dumps({"method": "random", "vpc": 1, "seed": 0, "n_pool": 3, "indices": {"0": [1]}}))
     assert load_manifests(tmp_path, "ds", "poolA", ["random"], [1], [0])[0]["method"] == "random"
     with pytest.raises(FileNotFoundError) as e:
         load_manifests(tmp_path, "ds", "poolA", ["random", "tac_dt"], [1], [0, 1])

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..files import write_text
 from ..paper import METHOD_NAMES as NAMES, MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
 from . import stats
-from .results import PAPER_RUNS, cell, entry, markdown_table, paper_cell, summarize_runs
+from .results import PAPER_RUNS, cell, csv_text, entry, markdown_table, paper_cell, summarize_runs
 
 PAPER_DATASET = {ours: paper for paper, ours, _ in TABLE2_DATASETS}
 
@@ -40,8 +40,7 @@ def _paper_entry(mean_std: tuple[float, float]) -> stats.Entry:
 def _write(stem: str | Path, header: list[str], body: list[list], preamble: str) -> str:
     stem = Path(stem)
     plain = [[str(c).replace("**", "") for c in r] for r in body]
-    write_text(stem.with_suffix(".csv"), "\n".join(",".join(f'"{c}"' if "," in c else c for c in r)
-                                                   for r in [header, *plain]) + "\n")
+    write_text(stem.with_suffix(".csv"), csv_text([header, *plain]))
     md = preamble + markdown_table(header, body)
     write_text(stem.with_suffix(".md"), md)
     return md

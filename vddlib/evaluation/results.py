@@ -169,9 +169,8 @@ def write_summary_table(rows: list[dict], stem: str | Path, reference: dict | No
     stem = Path(stem)
     cols = ["dataset", "pool", "method", "vpc", "classifier", "runs"] + [
         c for m in METRICS + ["train_s"] for c in (m, m + "_std")]
-    lines = [",".join(cols)] + [",".join(f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]) for c in cols)
-                                for r in summary]
-    write_text(stem.with_suffix(".csv"), "\n".join(lines) + "\n")
+    write_text(stem.with_suffix(".csv"), csv_text([cols] + [[f"{r[c]:.4f}" if isinstance(r[c], float) else r[c]
+                                                              for c in cols] for r in summary]))
     header = ["pool", "method", "VPC", "classifier", "top-1", "top-5", "AUC", "F1", "runs", "train s/run"]
     if reference is not None:
         header += [f"{reference_name} top-1", f"{reference_name} AUC", f"{reference_name} F1"]

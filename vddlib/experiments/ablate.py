@@ -21,7 +21,8 @@ from ..data.videoset import VideoSet
 from ..diffusion.stage import diffusion_dir, generate, load_diffusion
 from ..evaluation import stats
 from ..evaluation.jobs import EvalJobs
-from ..evaluation.results import METRICS, cell, markdown_table, paper_cell, read_runs, summarize_runs, upsert_runs
+from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper_cell, read_runs, summarize_runs,
+                                  upsert_runs)
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
@@ -186,8 +187,8 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     header = [first, "pool", "VPC", "classifier", "top-1", "AUC", "F1", "runs", *extra]
     if reference is not None:
         header += ["paper top-1", "paper AUC", "paper F1"]
-    body, csv_lines = [], [",".join(["label", "pool", "vpc", "classifier", "runs"] +
-                                    [c for m in METRICS for c in (m, m + "_std")] + list(extra))]
+    body, csv_rows = [], [["label", "pool", "vpc", "classifier", "runs"] +
+                          [c for m in METRICS for c in (m, m + "_std")] + list(extra)]
     for s in summary:
         s["label"] = label(s)
         line = [s["label"], s["pool"], s["vpc"], s["classifier"]] + [show(s, m) for m in ("top1", "auc", "f1")]
@@ -197,11 +198,10 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
             ref = reference(s) or {}
             line += [paper_cell(*ref[m]) if m in ref else "-" for m in ("top1", "auc", "f1")]
         body.append(line)
-        csv_lines.append(",".join([s["label"], s["pool"], str(s["vpc"]), s["classifier"], str(s["runs"])] +
-                                  [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")] +
-                                  [fn(s) for fn in extra.values()]))
+        csv_rows.append([s["label"], s["pool"], s["vpc"], s["classifier"], s["runs"]] +
+                        [f"{s[c]:.4f}" for m in METRICS for c in (m, m + "_std")] + [fn(s) for fn in extra.values()])
     stem = Path(stem)
-    write_text(stem.with_suffix(".csv"), "\n".join(csv_lines) + "\n")
+    write_text(stem.with_suffix(".csv"), csv_text(csv_rows))              # a label may hold commas: quoted
     md = markdown_table(header, body)
     if exploratory:
         n = sorted({s["runs"] for s in summary})
