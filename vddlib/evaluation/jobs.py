@@ -258,9 +258,11 @@ def run_jobs(folder: str | Path, test: VideoSet, ids: list[int], rank: int = 0, 
 
 def append_row(log_path: Path, row: dict) -> None:
     """Append one JSON line to a queue's log under the queue's log lock (a line cut by a kill stays alone)."""
-    with FileLock(str(log_path.parent / "done.lock")), open(log_path, "ab") as out:
-        if out.tell() and not log_path.read_bytes().endswith(b"\n"):
-            out.write(b"\n")
+    with FileLock(str(log_path.parent / "done.lock")), open(log_path, "a+b") as out:
+        if out.seek(0, 2):                                  # not empty: look at its last byte only
+            out.seek(-1, 2)
+            if out.read(1) != b"\n":
+                out.write(b"\n")
         out.write((json.dumps(row) + "\n").encode())
 
 
@@ -286,8 +288,9 @@ def queue_manifests(jobs: EvalJobs, pool_set: VideoSet, manifests: list[dict], c
     """Queue one evaluation per saved selection of `pool_set`, seeded by the selection's seed; rows take the
     manifest's method (or `method`, e.g. a variant's name) and VPC. Each manifest is checked against the pool's labels
     first (`check_manifest`): a hand-edited or stale one is refused, never evaluated."""
+    labels = pool_set.labels.tolist()                      # once, not per manifest (a paper pool has 40,000)
     for m in manifests:
         check_manifest(m, f"the {m.get('method')} selection (VPC {m.get('vpc')}, seed {m.get('seed')}) of pool {pool}",
-                       pool_set.labels.tolist())
+                       labels)
     return [jobs.add(pool_set.subset(manifest_indices(m)), cfg, int(m["seed"]), pool=pool,
                      method=method or m["method"], vpc=int(m["vpc"])) for m in manifests]
