@@ -21,7 +21,8 @@ import torch
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
 from vddlib.data.pool import load_pool, pool_dir
-from vddlib.evaluation import soft_labels
+from vddlib.diffusion.stage import diffusion_dir
+from vddlib.evaluation import fidelity, soft_labels
 from vddlib.evaluation.results import write_table
 from vddlib.evaluation.train import evaluate_runs
 from vddlib.profile import load_profile
@@ -41,7 +42,7 @@ def main() -> None:
     sp = load_dataset(prof.dataset)
     train, test = sp["train"], sp["test"]
     pool = load_pool(pool_dir(prof))
-    teacher = soft_labels.full_real_teacher(train, cfg, f"{B.work_dir}/{prof.dataset.name}")
+    teacher = fidelity.recogniser(train, cfg, diffusion_dir(prof) / "recogniser.safetensors")   # notebook 01's
     pool = soft_labels.with_soft_labels(pool, soft_labels.predict_logits(teacher, pool.videos))
     tf = prof.ablation.transformer
     variants = [

@@ -113,8 +113,14 @@ def test_a_profile_holds_only_what_differs_from_its_base(tmp_path):
 
 def test_ci_profile_is_the_default_made_smaller_on_the_same_paths():
     """CI re-runs every notebook on params/ci.yaml: fewer runs, VPCs and ablation points, the same code paths
-    (N_c beyond the pool joins a second pool, as in the default) and outputs kept out of results/."""
-    ci, d = load_profile("ci"), load_profile("default")
+    (N_c beyond the pool joins a second pool, as in the default's grid) and outputs kept out of results/; it runs
+    every study of 05 and 07, those the default leaves to the extended profile too."""
+    from vddlib.experiments import ablate, beyond
+
+    ci, d, ext = load_profile("ci"), load_profile("default"), load_profile("extended")
+    for p in (ci, ext):
+        assert set(p.ablation.studies) == set(ablate.STUDIES) and set(p.beyond.studies) == set(beyond.STUDIES)
+    assert set(d.ablation.studies) < set(ablate.STUDIES) and set(d.beyond.studies) < set(beyond.STUDIES)
     assert ci.evaluation.runs < d.evaluation.runs and set(ci.evaluation.vpcs) < set(d.evaluation.vpcs)
     assert ci.generate.per_class < d.generate.per_class and ci.ablation.runs <= d.ablation.runs
     assert max(ci.ablation.n_cs) > ci.generate.per_class and max(d.ablation.n_cs) > d.generate.per_class

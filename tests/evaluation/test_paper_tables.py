@@ -69,4 +69,5 @@ def test_the_papers_cells_keep_their_published_precision(tmp_path):
 
     md = table2([], tmp_path / "table2")
     assert "6.3±0.0 (n=5)" in md and "60.14±0.95 (n=5)" in md     # as published: one decimal there, two here
+    assert "22.0±1.0 (n=5)" in md                                    # FRePo+VD: the paper's one decimal, not "22±1"
     assert "±0.00" not in md

@@ -76,13 +76,3 @@ def test_queued_soft_and_hard_runs_are_rows_of_their_own_with_their_storage(tmp_
     pixels = train.videos.numel() / 1e6
     assert hard["storage_mb"] == pytest.approx(pixels)
     assert soft["storage_mb"] == pytest.approx(pixels + len(train) * 3 * 2 / 1e6)   # + one fp16 logit per class
-
-
-def test_the_teacher_is_trained_once_and_then_read_back(tmp_path, monkeypatch):
-    train = toy_videos(3)
-    cfg = dataclasses.replace(CFG, min_steps=2, max_steps=2)
-    first = soft_labels.full_real_teacher(train, cfg, tmp_path)
-    monkeypatch.setattr(soft_labels, "train_evaluator", lambda *a, **k: pytest.fail("trained again"))
-    again = soft_labels.full_real_teacher(train, cfg, tmp_path)
-    assert torch.equal(soft_labels.predict_logits(first, train.videos), soft_labels.predict_logits(again, train.videos))
-    assert (soft_labels.teacher_path(tmp_path, train, cfg, 0).parent / "SHA256SUMS").is_file()

@@ -87,3 +87,17 @@ def test_a_garbage_row_names_the_file_and_line(tmp_path):
         assert str(path) in str(e) and "line 3" in str(e) and "abc" in str(e)
     else:
         raise AssertionError("a garbage row was read")
+
+
+def test_a_study_not_run_removes_its_own_earlier_outputs_only(tmp_path):
+    from vddlib.evaluation.results import study_not_run, write_table
+
+    res, fig = tmp_path / "results", tmp_path / "figures"
+    fig.mkdir()
+    for stem in ("ablation_lambda_sweep", "table6"):
+        write_table(res / stem, ["a"], [["1"]])
+        (fig / f"{stem}.png").write_bytes(b"png")
+    line = study_not_run(res, fig, ["ablation_lambda_sweep"], "ablation.studies", "lambda")
+    assert "`ablation.studies` does not list `lambda`" in line and "PROFILE=extended" in line
+    assert sorted(p.name for p in res.iterdir()) == ["table6.csv", "table6.md"]
+    assert [p.name for p in fig.iterdir()] == ["table6.png"]

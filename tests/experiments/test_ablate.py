@@ -141,7 +141,7 @@ def test_comparison_table_writes_labels_and_reference(tmp_path):
                                           reference=lambda s: {"top1": (41.0, 1.0)} if s["method"] == "a" else None)
     assert [s["label"] for s in summary] == ["A", "B"]
     # 3 runs a setting: exploratory, means with n and no ± (the paper's cells keep theirs)
-    assert md.startswith("*Exploratory*: 3 run(s)") and "| 41.00 (n=3) |" in md and "41±1 (n=5)" in md
+    assert md.startswith("*Exploratory*: 3 run(s)") and "| 41.00 (n=3) |" in md and "41.0±1.0 (n=5)" in md
     assert "| B |" in md
     five = [_row("a", 5, s, top1=40.0 + s) for s in range(5)]
     md5, _ = ablate.comparison_table(five, tmp_path / "v", label=lambda s: s["method"])
@@ -175,6 +175,8 @@ def test_ablation_profile_validation(tmp_path):
         AblationSettings(vpc=5, n_cs=(4, 100))
     with pytest.raises(ValueError, match="unknown selector"):
         AblationSettings(real_methods=("random", "magic"))
+    with pytest.raises(ValueError, match=r"ablation.studies: unknown \['lamda'\]"):
+        AblationSettings(studies=("lambda", "lamda"))
     raw = yaml.safe_load(open("params/default.yaml"))
     raw["ablation"] = {"runs": 2, "transformer": {"lr": 0.01}, "dm": {"iterations": 7}}
     p = tmp_path / "x.yaml"

@@ -27,6 +27,8 @@ def test_settings_are_checked():
         BeyondSettings(cross_methods=("tac_dt", "herding"))
     with pytest.raises(ValueError, match="'hard' and/or 'soft'"):
         BeyondSettings(cross_labels=("hard", "fuzzy"))
+    with pytest.raises(ValueError, match=r"beyond.studies: unknown \['cross'\]"):
+        BeyondSettings(studies=("labels", "cross"))
     b = BeyondSettings()
     main = TrainConfig()
     assert b.evaluator(main, "c3d", "hard") == main                     # C3D hard: exactly the main protocol's
@@ -125,3 +127,13 @@ def test_memorisation_table_flags_a_copying_selector(tmp_path):
     assert rows["copier VPC 5"]["train_test_ratio"] < 0.1 < 0.5 < rows["random VPC 5"]["train_test_ratio"]
     md = beyond.memorisation_table(audit, tmp_path / "mem", "toy space")
     assert "| copier VPC 5 | 5 |" in md and "| 100.0 |" in md
+
+
+def test_selections_are_those_of_the_studies_run():
+    """Notebook 07 makes and evaluates the selections of the studies a profile lists, no others."""
+    kw = dict(methods=("random", "tac_dt"), soft_vpcs=(5,), large_vpcs=(50,), cross_methods=("random", "herding"),
+              cross_vpcs=(1,), control_methods=("kcenter",), control_vpc=10)
+    assert BeyondSettings(studies=("labels",), **kw).selections() == (["random", "tac_dt"], [5])
+    assert BeyondSettings(studies=("large",), **kw).selections() == (["random", "tac_dt"], [50])
+    assert BeyondSettings(studies=("evaluators", "motion"), **kw).selections() == (["herding", "kcenter", "random"], [1, 10])
+    assert BeyondSettings(studies=(), **kw).selections() == ([], [])

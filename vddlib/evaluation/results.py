@@ -131,8 +131,9 @@ def _published_decimals(x: float) -> int:
 
 def paper_cell(mean: float, std: float, n: int = PAPER_RUNS) -> str:
     """The paper's mean ± std (n) at the precision it was published with ('6.3±0.0 (n=5)', '60.14±0.95 (n=5)'),
-    never padded with digits the paper did not give."""
-    return stats.pm(mean, std, n, digits=max(_published_decimals(mean), _published_decimals(std)))
+    never padded with digits the paper did not give; at least one decimal, as every cell of the paper has one
+    (its '22.0±1.0' is the float 22.0)."""
+    return stats.pm(mean, std, n, digits=max(1, _published_decimals(mean), _published_decimals(std)))
 
 
 def cell(s: dict, metric: str = "top1") -> str:
@@ -201,6 +202,17 @@ def write_table(stem: str | Path, header: list[str], body: list[list], preamble:
     md = markdown_table(header, body)
     write_text(stem.with_suffix(".md"), preamble + md)
     return md
+
+
+def study_not_run(results_dir: str | Path, figures_dir: str | Path, stems, setting: str, study: str) -> str:
+    """A study the profile does not run: its tables (`<stem>.md`/`.csv` in results_dir) and figures (`<stem>.png`)
+    from an earlier run are removed, so an output folder never holds a table its own run did not make beside the
+    ones it did; returns the Markdown line a notebook shows in the study's place."""
+    for stem in stems:
+        for path in (Path(results_dir) / f"{stem}.md", Path(results_dir) / f"{stem}.csv", Path(figures_dir) / f"{stem}.png"):
+            path.unlink(missing_ok=True)
+    return (f"*Not run in this profile: `{setting}` does not list `{study}` "
+            f"(`PROFILE=extended ./run_all.sh` runs every study).*")
 
 
 def keep_other_rows(stem: str | Path, header: list[str], body: list[list]) -> list[list]:

@@ -55,6 +55,7 @@ class AblationSettings:
     real_methods: tuple[str, ...] = ("random", "herding", "kcenter", "tac_dt", "vst_unet")
     dm: DMConfig = field(default_factory=DMConfig)
     dm_vpcs: tuple[int, ...] = (1, 5)
+    studies: tuple[str, ...] = ()       # the beyond-the-paper studies run besides Tables 5 and 6 and DM (STUDIES)
     work_dir: str = "artifacts/ablation"
 
     def __post_init__(self) -> None:
@@ -67,6 +68,17 @@ class AblationSettings:
             raise ValueError(f"ablation: unknown selector(s) {bad}; registered: {sorted(SELECTORS)}")
         if min(self.lambda_d + self.lambda_r, default=0) < 0:
             raise ValueError("ablation.lambda_d and lambda_r must be >= 0")
+        unknown = sorted(set(self.studies) - set(STUDIES))
+        if unknown:
+            raise ValueError(f"ablation.studies: unknown {unknown}; the studies are {list(STUDIES)}")
+
+
+# The beyond-the-paper studies of notebook 05 (`ablation.studies` picks them) → the stems of the tables and
+# figures each writes. A study a profile does not run has its earlier outputs removed (`drop_outputs`), so a
+# results/ folder never shows a table the run that wrote its neighbours did not make.
+STUDIES = {"vst_choices": ("ablation_vst_gradient_mixing",), "lambda": ("ablation_lambda_sweep",),
+           "embedding": ("ablation_tac_dt_embedding",), "pool_size": ("ablation_pool_size",),
+           "real_pool": ("ablation_real_pool", "ablation_pool_contrast")}
 
 
 ABLATION_CSV = "results/ablation_runs.csv"

@@ -67,6 +67,7 @@ class BeyondSettings:
     control_vpc: int = 5
     control_full_real: bool = False                 # Full real shuffled and still too: how much of the data is motion
     copy_quantile: float = 0.05                     # near-copy: closer to the training set than this share of test
+    studies: tuple[str, ...] = ("labels",)          # which of STUDIES run (storage and memorisation always do)
     work_dir: str = "artifacts/beyond"
 
     def __post_init__(self) -> None:
@@ -86,11 +87,29 @@ class BeyondSettings:
                              "gain over Random")
         if not 0 < self.copy_quantile < 1:
             raise ValueError(f"beyond.copy_quantile must lie in (0, 1); got {self.copy_quantile}")
+        unknown = sorted(set(self.studies) - set(STUDIES))
+        if unknown:
+            raise ValueError(f"beyond.studies: unknown {unknown}; the studies are {list(STUDIES)}")
+
+    def selections(self) -> tuple[list[str], list[int]]:
+        """The methods and VPCs whose selections the studies this profile runs evaluate."""
+        on = set(self.studies)
+        methods = {*(self.methods if on & {"labels", "large"} else ()), *(self.cross_methods if "evaluators" in on else ()),
+                   *(self.control_methods if "motion" in on else ())}
+        vpcs = {*(self.soft_vpcs if "labels" in on else ()), *(self.large_vpcs if "large" in on else ()),
+                *(self.cross_vpcs if "evaluators" in on else ()), *((self.control_vpc,) if "motion" in on else ())}
+        return sorted(methods), sorted(vpcs)
 
     def evaluator(self, main: TrainConfig, name: str, labels: str) -> TrainConfig:
         """The training config of evaluator `name` ('c3d': the main protocol's) under `labels`."""
         cfg = {"c3d": main, "convnet3d": self.convnet3d, "timesformer": self.timesformer}[name]
         return dataclasses.replace(cfg, labels=labels, **({"temperature": self.temperature} if labels == "soft" else {}))
+
+
+# Notebook 07's studies (`beyond.studies` picks them) → the stems of the tables and figures each writes ({dataset}
+# filled in); the larger VPCs join the storage table, which is always written.
+STUDIES = {"labels": ("beyond_labels_{dataset}",), "large": (), "evaluators": ("beyond_evaluators_{dataset}",),
+           "motion": ("motion_control_{dataset}",)}
 
 
 # ----------------------------------------------------------------------------------------------- queueing
