@@ -1,7 +1,7 @@
 """Latte-XL/2 training memory estimated on a CPU: batch × activation-checkpointing ratio, against the 40 GiB goal.
 
     .venv/bin/python benchmarks/latte_memory.py
-writes results/latte_memory.{csv,md}. The estimate (vddlib.diffusion.throughput.estimate_train_memory)
+writes results/latte_memory.{csv,md}. The estimate (benchmarks/throughput.py.estimate_train_memory)
 counts the weights' training state and the tensors autograd saves under bf16 autocast (CUDA's policy); the one
 GPU measurement we have (results/gpu_smoke.md: batch 16, no checkpointing, 116.5 GiB peak) checks it.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vddlib.diffusion.throughput import estimate_train_memory  # noqa: E402
+from benchmarks.throughput import estimate_train_memory  # noqa: E402
 from vddlib.evaluation.results import write_table  # noqa: E402
 from vddlib.models.latte import LATTE_SIZES  # noqa: E402
 

@@ -5,10 +5,10 @@
 
 On a GPU image that has torch (2.11 or newer) but not diffusers, which is pure Python, carry it as a zip:
 `cd <site-packages> && zip -qr diffusers.zip diffusers -x '*__pycache__*'`, then `PYTHONPATH=diffusers.zip:.`
-(checked with torch 2.11, huggingface_hub 1.33 and accelerate 1.15: --smoke and tests/diffusion/test_throughput.py).
+(checked with torch 2.11, huggingface_hub 1.33 and accelerate 1.15: --smoke and tests/benchmarks/test_throughput.py).
 
 Random weights and latents of the paper's shape (16 frames × 4 × 32 × 32, 101 classes): speed does
-not depend on the weights. FLOPs are counted by PyTorch (vddlib.diffusion.throughput); MFU is
+not depend on the weights. FLOPs are counted by PyTorch (benchmarks/throughput.py); MFU is
 against the chip's dense bf16 peak. Training settings, in the order they run (the issue's goal
 first, so a call cut short keeps the rows that matter most):
 
@@ -44,8 +44,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vddlib.diffusion.throughput import (latte_flops, measure_decoding, measure_sampling,  # noqa: E402
-                                         measure_training, vae_decode_flops)
+from benchmarks.throughput import (latte_flops, measure_decoding, measure_sampling,  # noqa: E402
+                                   measure_training, vae_decode_flops)
 from vddlib.diffusion.train import LatteTrainConfig  # noqa: E402
 from vddlib.evaluation.results import keep_other_rows, write_table  # noqa: E402
 from vddlib.models.autoencoder import SD_VAE_CONFIG, build_small_vae  # noqa: E402

@@ -1,4 +1,4 @@
-"""Imports flow one way (the layout of CONVENTIONS.md): data and models at the bottom, the stages over them,
+"""Imports flow one way (the README's Layout): data and models at the bottom, the stages over them,
 experiments and the profile on top; selection never imports diffusion, evaluation never imports selection."""
 from __future__ import annotations
 

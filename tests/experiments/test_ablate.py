@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from vddlib.experiments import ablate
+from vddlib.evaluation.jobs import EvalJobs
 from vddlib.experiments.ablate import AblationSettings
 from vddlib.profile import load_profile
 from vddlib.data.videoset import VideoSet
@@ -101,7 +102,7 @@ def test_known_rows_needs_every_vpc_and_seed(tmp_path):
     assert ablate.known_rows([tmp_path / "absent.csv", csv], "digits-motion", "synthetic", "m", "c3d", [1], [0])[0]["vpc"] == 1
 
 
-def test_evaluate_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, monkeypatch):
+def test_queue_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, monkeypatch):
     from vddlib.evaluation import jobs as jobs_mod
 
     prof = load_profile("default")
@@ -112,9 +113,15 @@ def test_evaluate_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, 
     upsert_runs(done, [_row("herding", 1, 0, top1=12.5)])
     monkeypatch.setattr(jobs_mod, "evaluate_runs", lambda *a, **k: pytest.fail("re-evaluated known rows"))
     out = tmp_path / "abl.csv"
-    common = dict(results_csv=out, progress=False, work_dir=tmp_path / "jobs")
-    rows = ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="herding",
-                                   method="herding", vpcs=[1], seeds=[0], cfg=TrainConfig(), reuse_from=[done], **common)
+
+    def evaluate_variant(**kw):              # queue, evaluate in this process, collect: notebook 05's three steps
+        jobs = EvalJobs(test, prof.dataset.name)
+        items = ablate.queue_variant(jobs, prof, pool, inputs, pool_name="p", pool_label="synthetic", seeds=[0],
+                                     cfg=TrainConfig(), **kw)
+        jobs.run(1, tmp_path / "jobs", progress=False)
+        return ablate.collect(jobs, items, out)
+
+    rows = evaluate_variant(name="herding", method="herding", vpcs=[1], reuse_from=[done])
     assert [r["top1"] for r in rows] == [12.5] and read_runs(out)[0]["top1"] == 12.5
     seen = []
 
@@ -123,8 +130,7 @@ def test_evaluate_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, 
         return [{"seed": seeds[0], "top1": 33.0, "top5": 90.0, "auc": 0.5, "f1": 0.1, "train_s": 0.0}]
 
     monkeypatch.setattr(jobs_mod, "evaluate_runs", fake_runs)
-    rows = ablate.evaluate_variant(prof, pool, test, inputs, pool_name="p", pool_label="synthetic", name="kc-x",
-                                   method="kcenter", vpcs=[2], seeds=[0], cfg=TrainConfig(), **common)
+    rows = evaluate_variant(name="kc-x", method="kcenter", vpcs=[2])
     (trained,) = seen
     assert rows[0]["method"] == "kc-x" and rows[0]["vpc"] == 2 and rows[0]["top1"] == 33.0
     assert trained.class_counts() == [2] * pool.num_classes

@@ -343,3 +343,47 @@ def test_stored_fp16_latents_mapped_select_as_they_do_read_as_fp32(tmp_path):
                                num_classes=K, config=cfg)
     assert not first["reused"] and again["reused"] and again["indices"] == first["indices"]
 
+
+
+def test_early_stop_keeps_the_best_epoch_and_stops_after_patience():
+    from vddlib.selection.vst import EarlyStop
+
+    e = EarlyStop(patience=2)
+    assert not e.stop(5.0, {0: [1]}, 0) and not e.stop(4.0, {0: [2]}, 1)
+    assert not e.stop(4.0, {0: [3]}, 2)                                   # equal is not better
+    assert e.stop(4.5, {0: [4]}, 3) and (e.best, e.selection, e.epoch) == (4.0, {0: [2]}, 1)
+
+
+def test_class_terms_put_the_class_term_where_the_settings_say():
+    import torch.nn.functional as F
+
+    from vddlib.selection.vst import class_terms
+
+    score, logits = torch.tensor([0.5, -0.5]), torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    s, loss, ce = class_terms(score, logits, 0, VSTConfig())
+    logp = F.log_softmax(logits, dim=1)[:, 0]
+    assert torch.equal(s, score.double()) and loss.item() == pytest.approx(-logp.mean().item()) == ce
+    s, loss, _ = class_terms(score, logits, 0, VSTConfig(ce="none", ce_logit=True))
+    assert torch.allclose(s, (score + logp).double()) and loss.item() == 0.0
+
+
+@pytest.mark.parametrize("gradient", ["reinforce", "relaxed"])
+def test_set_loss_steps_the_policy_towards_sets_with_a_better_objective(gradient):
+    """Two twins (0, 1) and a far video (2): with only diversity weighed, a pair holding a twin and the far video
+    beats the twin pair, so one step down the set loss moves probability off the twin pair."""
+    from vddlib.selection.vst import set_loss
+
+    x = torch.tensor([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    space = class_space(x)
+    cfg = VSTConfig(gradient=gradient, samples=64)
+    s = torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor(0.0, dtype=torch.float64)
+    term, drawn = set_loss(s, space, beta, 2, cfg, 1.0, 0.0, torch.Generator().manual_seed(0))
+    term.backward()
+    assert np.isfinite(drawn)
+    def twin_pair(logits):                       # Plackett-Luce (β = 0): the twins drawn in either order
+        p = torch.softmax(logits, 0)
+        return float(p[0] * p[1] / (1 - p[0]) + p[1] * p[0] / (1 - p[1]))
+
+    stepped = (s - 0.5 * s.grad).detach()
+    assert twin_pair(stepped) < twin_pair(s.detach())

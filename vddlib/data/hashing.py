@@ -27,7 +27,7 @@ def data_hash(vs) -> str:
     """sha1 of a VideoSet's videos and labels (16 hex digits): names the data a model or a cache was made from."""
     h = hashlib.sha1(_bytes(vs.videos))
     h.update(_bytes(vs.labels))
-    if getattr(vs, "soft", None) is not None:         # soft labels are data too; sets without them hash as before
+    if getattr(vs, "soft", None) is not None:         # soft labels are data too; a set without them adds nothing
         h.update(_bytes(vs.soft))
     return h.hexdigest()[:16]
 

@@ -90,8 +90,3 @@ class VideoSet:
         tensors, header = read_tensors(path)
         return cls(tensors["videos"], tensors["labels"], json.loads(header["class_names"]),
                    json.loads(header.get("ids", "[]")), json.loads(header.get("meta", "{}")), tensors.get("soft"))
-
-
-def to_float(videos: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, T, C, H, W) → float in [0, 1], same layout."""
-    return videos.float().div_(255.0)

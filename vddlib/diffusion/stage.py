@@ -176,7 +176,7 @@ def autoencoder_check(vae, test: VideoSet, recognise: Callable[[torch.Tensor], t
             right += int((recognise(decoded).cpu() == test.labels[a:a + chunk]).sum())
     mse = sq / max(1, test.videos.numel())
     out = {"vae_test_psnr": float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)}
-    if recognise is not None:                          # float32, as a mean of the hits: the figure it always was
+    if recognise is not None:                          # float32, as a mean of the hits
         out["recogniser_on_decoded_test"] = float(torch.tensor(right, dtype=torch.float32) / n * 100)
     return out
 

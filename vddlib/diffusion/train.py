@@ -50,7 +50,7 @@ class LatteTrainConfig:
     keep_checkpoints: int = 2
     gradient_checkpointing: bool = False
     checkpoint_ratio: float = 1.0       # with gradient_checkpointing: the share of blocks recomputed (memory vs speed)
-    # GPU throughput switches (results/latte_throughput.md). Their defaults leave CPU training as it always was.
+    # GPU throughput switches (results/latte_throughput.md). Their defaults are the plain CPU path.
     attention: str = "auto"             # scaled-dot-product-attention kernel: auto / flash / efficient / cudnn / math;
                                         # one that cannot run here falls back to auto with a warning
     fused: str = "auto"                 # fused AdamW + one-kernel (foreach) EMA update: auto = on a GPU; yes / no

@@ -1,4 +1,4 @@
-"""Does the generator copy its training videos, and do selectors prefer the copies? (issue 20's audit)
+"""Does the generator copy its training videos, and do selectors prefer the copies?
 
 For each synthetic video, the distance to its nearest real *training* video; the reference is
 the same distance for real *test* videos, which the generator never saw. A synthetic video

@@ -1,4 +1,4 @@
-"""Motion controls (issue 20): how much of a set's value is motion. Each training set is evaluated as is, with
+"""Motion controls: how much of a set's value is motion. Each training set is evaluated as is, with
 its frames shuffled in time (every frame kept, their order lost), and with one frame repeated (a still video);
 digits-motion is built so that no single frame tells the class, so what survives a shuffle or a still is what
 the frames' appearance alone teaches."""

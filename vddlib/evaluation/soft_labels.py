@@ -1,4 +1,4 @@
-"""Soft labels (issue 20): a teacher's logits stored with a training set, as image dataset distillation does.
+"""Soft labels: a teacher's logits stored with a training set, as image dataset distillation does.
 
 The teacher is the Full-real evaluator: the profile's evaluator trained on the whole real training
 split (seed 0), which is `fidelity.recogniser`. Its logits on every video of a pool (or of the real

@@ -20,7 +20,6 @@ from ..data.pool import pool_dir
 from ..data.videoset import VideoSet
 from ..diffusion.stage import diffusion_dir, generate, load_diffusion
 from ..evaluation import stats
-from ..evaluation.jobs import EvalJobs
 from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper_cell, read_runs, summarize_runs,
                                   upsert_runs)
 from ..evaluation.train import TrainConfig
@@ -128,18 +127,6 @@ def collect(jobs, items: list, results_csv: str | Path = ABLATION_CSV) -> list[d
     rows = jobs.resolve(items)
     upsert_runs(results_csv, rows)
     return rows
-
-
-def evaluate_variant(prof: "Profile", pool: VideoSet, test: VideoSet, inputs: dict, *, pool_name: str, pool_label: str,
-                     name: str, method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None,
-                     results_csv: str | Path = ABLATION_CSV, reuse_from=(), progress: bool = True,
-                     work_dir: str | Path = "artifacts/jobs") -> list[dict]:
-    """`queue_variant` and its evaluation at once, in this process; rows (method = name) go to results_csv."""
-    jobs = EvalJobs(test, prof.dataset.name)
-    items = queue_variant(jobs, prof, pool, inputs, pool_name=pool_name, pool_label=pool_label, name=name,
-                          method=method, vpcs=vpcs, seeds=seeds, cfg=cfg, settings=settings, reuse_from=reuse_from)
-    jobs.run(1, work_dir, progress=progress)
-    return collect(jobs, items, results_csv)
 
 
 def per_class_prefix(pool: VideoSet, inputs: dict, n_c: int) -> tuple[VideoSet, dict]:

@@ -1,4 +1,4 @@
-"""Notebook 07: the questions the paper leaves open (issue 20), as studies over the main protocol's selections.
+"""Notebook 07: the questions the paper leaves open, as studies over the main protocol's selections.
 
 Every study queues evaluator trainings on one `EvalJobs` queue (so the whole notebook is one
 resumable grid on `evaluation.processes` processes) and every table is rendered from

@@ -222,6 +222,44 @@ def train_vst_unet(latents: torch.Tensor, labels: torch.Tensor, vpc: int, cfg: V
         return _train(latents, labels, vpc, cfg, seed, num_classes, progress, device)
 
 
+def class_terms(score: torch.Tensor, logits: torch.Tensor, c: int, cfg: VSTConfig) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """One class's selection logits (float64, on the CPU), its L_ce (what `ce` classifies) and that loss's value."""
+    logp_cls = F.log_softmax(logits, dim=1)[:, c]
+    s = (score + logp_cls if cfg.ce_logit else score).cpu().double()
+    loss = -logp_cls.mean() if cfg.ce == "class" else score.new_zeros(())
+    return s, loss, float(-logp_cls.detach().mean())
+
+
+def set_loss(s: torch.Tensor, space: ClassSpace, beta: torch.Tensor, vpc: int, cfg: VSTConfig, ld: float, lr_: float,
+             gen: torch.Generator) -> tuple[torch.Tensor, float]:
+    """λ_d L_div + λ_r L_rep through the discrete choice, for one class: the term added to its loss and the mean
+    objective of the step's draws. REINFORCE: −(normalised advantage × log-probability) over `samples` policy
+    draws; relaxed: the objective of Gumbel-softmax picks, differentiated directly."""
+    if cfg.gradient == "reinforce":
+        sets, logp = sequential_draw(s, space.kernel, beta, vpc, cfg.samples, gen)
+        r = -set_objective(space, sets, ld, lr_)
+        adv = (r - r.mean()) / (r.std() + 1e-8)
+        return -(adv * logp).mean(), float(-r.mean())
+    soft = soft_objective(space, relaxed_draw(s, space.kernel, beta, vpc, cfg.samples, cfg.tau, gen), ld, lr_)
+    return soft.mean(), float(soft.detach().mean())
+
+
+@dataclass
+class EarlyStop:
+    """Keeps the best epoch's selection by its decoded objective (lower is better); says stop after `patience`
+    epochs without a better one."""
+    patience: int
+    best: float = np.inf
+    selection: dict | None = None
+    epoch: int = 0
+
+    def stop(self, objective: float, selection: dict, epoch: int) -> bool:
+        if objective < self.best - 1e-9:
+            self.best, self.selection, self.epoch = objective, selection, epoch
+            return False
+        return epoch - self.epoch >= self.patience
+
+
 def _train(latents, labels, vpc, cfg, seed, num_classes, progress, device) -> VSTResult:
     gen = torch.Generator().manual_seed(seed)
     labels = labels.long()
@@ -240,7 +278,7 @@ def _train(latents, labels, vpc, cfg, seed, num_classes, progress, device) -> VS
     params = list(net.parameters()) + ([rho] if cfg.repulsion else [])
     opt = torch.optim.AdamW(params, lr=cfg.lr)
     use_set = bool(ld or lr_) and vpc < min(len(g) for g in groups)
-    best = (np.inf, None, 0)
+    early = EarlyStop(cfg.patience)
     log: list[dict] = []
     pbar = bar(range(cfg.epochs), desc=f"VST-UNet vpc={vpc} seed={seed}", show=progress)
     for epoch in pbar:
@@ -249,43 +287,36 @@ def _train(latents, labels, vpc, cfg, seed, num_classes, progress, device) -> VS
         ce_sum, draw_obj, picked, objs = 0.0, [], {}, []
         for c, idx, space, (score, logits, _) in zip(classes, groups, spaces,
                                                      _forward_groups(net, latents, groups, device)):
-            logp_cls = F.log_softmax(logits, dim=1)[:, c]
-            s = (score + logp_cls if cfg.ce_logit else score).cpu().double()
-            loss = -logp_cls.mean() if cfg.ce == "class" else score.new_zeros(())
-            ce_sum += float(-logp_cls.detach().mean())
+            s, loss, ce = class_terms(score, logits, c, cfg)
+            ce_sum += ce
             # this epoch's selection, decoded before the step (what early stopping compares)
             local, obj = decode(s, space, float(beta.detach()), vpc, cfg.decode, cfg.draws, ld, lr_, gen)
             picked[c], objs = idx[local].tolist(), objs + [obj]
             if use_set:
-                if cfg.gradient == "reinforce":
-                    sets, logp = sequential_draw(s, space.kernel, beta, vpc, cfg.samples, gen)
-                    r = -set_objective(space, sets, ld, lr_)
-                    adv = (r - r.mean()) / (r.std() + 1e-8)
-                    loss = loss - (adv * logp).mean().to(loss.dtype)
-                    draw_obj.append(float(-r.mean()))
-                else:
-                    soft = soft_objective(space, relaxed_draw(s, space.kernel, beta, vpc, cfg.samples, cfg.tau, gen),
-                                          ld, lr_)
-                    loss = loss + soft.mean().to(loss.dtype)
-                    draw_obj.append(float(soft.detach().mean()))
+                term, drawn = set_loss(s, space, beta, vpc, cfg, ld, lr_, gen)
+                loss = loss + term.to(loss.dtype)
+                draw_obj.append(drawn)
             total = total + loss / len(groups)
         mean_obj = float(np.mean(objs))
         log.append({"epoch": epoch, "objective": mean_obj, "draw_objective": float(np.mean(draw_obj)) if draw_obj else
                     float("nan"), "ce": ce_sum / len(groups), "beta": float(beta.detach())})
-        if mean_obj < best[0] - 1e-9:
-            best = (mean_obj, picked, epoch)
-        elif epoch - best[2] >= cfg.patience:
-            break
-        if epoch == cfg.epochs - 1:
+        if early.stop(mean_obj, picked, epoch) or epoch == cfg.epochs - 1:
             break                                          # the last epoch's decode is logged; no step after it
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
     pbar.close()
+    return VSTResult({c: sorted(v) for c, v in early.selection.items()}, _probabilities(net, latents, labels, classes,
+                                                                                         groups, cfg, device),
+                     log, early.epoch)
+
+
+@torch.no_grad()
+def _probabilities(net, latents, labels, classes, groups, cfg: VSTConfig, device) -> np.ndarray:
+    """Each video's probability softmax(s) within its class, from the trained network."""
     probs = np.zeros(len(labels), dtype=np.float64)
     net.eval()
-    with torch.no_grad():
-        for c, idx, (score, logits, _) in zip(classes, groups, _forward_groups(net, latents, groups, device)):
-            s = score + F.log_softmax(logits, dim=1)[:, c] if cfg.ce_logit else score
-            probs[idx.numpy()] = torch.softmax(s.double(), 0).cpu().numpy()
-    return VSTResult({c: sorted(v) for c, v in best[1].items()}, probs, log, best[2])
+    for c, idx, (score, logits, _) in zip(classes, groups, _forward_groups(net, latents, groups, device)):
+        s = score + F.log_softmax(logits, dim=1)[:, c] if cfg.ce_logit else score
+        probs[idx.numpy()] = torch.softmax(s.double(), 0).cpu().numpy()
+    return probs

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from tests.diffusion.test_diffusion_training import small_cfg, toy_latents
-from vddlib.diffusion.throughput import (latte_flops, latte_flops_formula, measure_sampling, measure_training,
-                                         peak_tflops)
+from benchmarks.throughput import latte_flops, latte_flops_formula, measure_sampling, measure_training, peak_tflops
 from vddlib.diffusion.train import LatteTrainConfig, place_training_data, train_latte
 from vddlib.hardware import attention_backend, attention_context
 from vddlib.models.latte import LATTE_SIZES, LatteClassConditional
@@ -172,7 +171,7 @@ def test_measurements_on_cpu():
 def test_decoding_flops_count_every_convolution_and_the_measurement_runs():
     """The autoencoder's decoder is convolutions (no attention in the small one): the meta-device count equals
     2 × output elements × kernel volume × input channels summed over every Conv2d a real decode runs."""
-    from vddlib.diffusion.throughput import measure_decoding, vae_decode_flops
+    from benchmarks.throughput import measure_decoding, vae_decode_flops
     from vddlib.models.autoencoder import build_small_vae
 
     vae = build_small_vae().eval()
@@ -199,7 +198,7 @@ def test_decoding_flops_count_every_convolution_and_the_measurement_runs():
 
 
 def test_memory_estimate_extrapolates_and_checkpointing_cuts_it():
-    from vddlib.diffusion.throughput import _saved_bytes, estimate_train_memory
+    from benchmarks.throughput import _saved_bytes, estimate_train_memory
 
     cfg = {**TINY, "depth": 6, "sample_size": 16}
     rng = torch.get_rng_state()
@@ -219,7 +218,7 @@ def test_memory_estimate_extrapolates_and_checkpointing_cuts_it():
 
 
 def test_memory_estimate_runs_layer_norm_as_cuda_autocast_does():
-    from vddlib.diffusion.throughput import _CudaAutocastNorms
+    from benchmarks.throughput import _CudaAutocastNorms
 
     x, norm = torch.randn(3, 8).bfloat16(), torch.nn.LayerNorm(8, elementwise_affine=False)
     with _CudaAutocastNorms():
@@ -312,7 +311,7 @@ def test_throughput_goal_line_says_met_missed_and_why_a_figure_is_missing():
 
 def test_memory_estimate_of_compiled_blocks_is_smaller():
     """A compiled block saves less: the partitioner recomputes norms and element-wise work rather than keep them."""
-    from vddlib.diffusion.throughput import estimate_train_memory
+    from benchmarks.throughput import estimate_train_memory
 
     cfg = {**TINY, "depth": 4, "sample_size": 16}
     eager, compiled = (estimate_train_memory(cfg, 4, compile=c) for c in (False, True))

@@ -18,9 +18,9 @@ from dataclasses import replace
 import torch
 from torch.overrides import TorchFunctionMode
 
-from ..hardware import attention_backend
-from ..models.latte import LatteClassConditional
-from .train import LatteTrainConfig, make_optimizer, make_scheduler, speed_setup, train_step
+from vddlib.diffusion.train import LatteTrainConfig, make_optimizer, make_scheduler, speed_setup, train_step
+from vddlib.hardware import attention_backend
+from vddlib.models.latte import LatteClassConditional
 
 # Dense (no sparsity) peak TFLOP/s per chip, from the vendors' data sheets: bf16/fp16 tensor cores and TF32.
 # Matched by the first key contained in torch.cuda.get_device_name(); "H100" alone is the SXM part.
@@ -147,7 +147,7 @@ def measure_sampling(model_config: dict, batch: int, steps: int = 10, guidance_s
     """Time the pool's own sampling (`sample_latents`: DPM-Solver++, CFG stacked into one pass of 2×batch) of `batch`
     videos for `steps` steps after a one-step warm-up; returns seconds per step per video, TFLOP/s, MFU and the
     hours for a whole pool of `pool_videos` at `pool_steps` steps on this one device."""
-    from .generate import GenerateConfig, sample_latents
+    from vddlib.diffusion.generate import GenerateConfig, sample_latents
 
     device = torch.device(device)
     _reset_peak(device)
@@ -205,8 +205,8 @@ def measure_decoding(vae_config: dict, latent_size: int, batch_frames: int = 256
     (`resize_s_per_video`) and counted in the pool's hours, since the GPU waits for it."""
     from diffusers import AutoencoderKL
 
-    from ..models.autoencoder import decode_latents
-    from .generate import fit_videos
+    from vddlib.models.autoencoder import decode_latents
+    from vddlib.diffusion.generate import fit_videos
 
     device = torch.device(device)
     _reset_peak(device)
