@@ -34,3 +34,10 @@ def test_every_result_file_is_on_the_map_and_every_line_finds_one():
     assert not lost, f"results/ files missing from results/README.md: {lost}"
     stale = [p for p in patterns if not any(fnmatchcase(f, p) for f in files)]
     assert not stale, f"results/README.md lines that find no file: {stale}"
+
+
+def test_every_benchmark_script_is_listed_once_and_every_listed_script_exists():
+    bench = RESULTS.parent / "benchmarks"
+    listed = map_patterns((bench / "README.md").read_text())
+    scripts = sorted(p.name for p in bench.glob("*.py"))
+    assert sorted(listed) == scripts, (sorted(set(scripts) - set(listed)), sorted(set(listed) - set(scripts)))
