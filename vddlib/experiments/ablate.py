@@ -73,7 +73,7 @@ class AblationSettings:
 
 
 # The beyond-the-paper studies of notebook 05 (`ablation.studies` picks them) → the stems of the tables and
-# figures each writes. A study a profile does not run has its earlier outputs removed (`drop_outputs`), so a
+# figures each writes. A study a profile does not run has its earlier outputs removed (`results.study_not_run`), so a
 # results/ folder never shows a table the run that wrote its neighbours did not make.
 STUDIES = {"vst_choices": ("ablation_vst_gradient_mixing",), "lambda": ("ablation_lambda_sweep",),
            "embedding": ("ablation_tac_dt_embedding",), "pool_size": ("ablation_pool_size",),
