@@ -20,12 +20,11 @@ import torch
 
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
-from vddlib.data.pool import load_pool, pool_dir
-from vddlib.diffusion.stage import diffusion_dir
+from vddlib.data.pool import load_pool
 from vddlib.evaluation import fidelity, soft_labels
 from vddlib.evaluation.results import write_table
 from vddlib.evaluation.train import evaluate_runs
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 from vddlib.selection import flat_indices, select
 
 
@@ -41,8 +40,8 @@ def main() -> None:
     cfg, B = prof.evaluation.train, prof.beyond
     sp = load_dataset(prof.dataset)
     train, test = sp["train"], sp["test"]
-    pool = load_pool(pool_dir(prof))
-    teacher = fidelity.recogniser(train, cfg, diffusion_dir(prof) / "recogniser.safetensors")   # notebook 01's
+    pool = load_pool(run_context(prof).pool)
+    teacher = fidelity.recogniser(train, cfg, run_context(prof).diffusion / "recogniser.safetensors")   # notebook 01's
     pool = soft_labels.with_soft_labels(pool, soft_labels.predict_logits(teacher, pool.videos))
     tf = prof.ablation.transformer
     variants = [

@@ -16,10 +16,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from vddlib.data.pool import pool_dir
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 from vddlib.evaluation.train import evaluate_runs
 from vddlib.data.pool import load_pool
 from vddlib.evaluation.results import write_table
@@ -37,7 +36,7 @@ def main() -> None:
     cfg = prof.evaluation.train
     sp = load_dataset(prof.dataset)
     train, test = sp["train"], sp["test"]
-    pool = load_pool(pool_dir(prof))
+    pool = load_pool(run_context(prof).pool)
     half = {**cfg.model, "widths": [8, 16, 32, 64]}
     variants = {"default (widths 16-32-64-64, batch 32, >=150 steps)": cfg,
                 "widths 8-16-32-64": replace(cfg, model=half),

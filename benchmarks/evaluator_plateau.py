@@ -29,13 +29,13 @@ import torch
 
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
-from vddlib.data.pool import load_pool, pool_dir
+from vddlib.data.pool import load_pool
 from vddlib.data.selections import load_manifests, manifest_indices
 from vddlib.evaluation.results import markdown_table, write_table
 from vddlib.evaluation.stats import summary
 from vddlib.evaluation.train import evaluate_runs
 from vddlib.hardware import cpu_model
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 
 RUNS = "results/evaluator_plateau_runs.csv"
 COLUMNS = ["cpu", "study", "recipe", "method", "vpc", "selection_seed", "eval_seed", "steps", "top1", "train_s",
@@ -182,7 +182,7 @@ def main() -> None:
     prof.set_output_dirs()
     cfg = prof.evaluation.train
     test = load_dataset(prof.dataset)["test"]
-    pool_path = pool_dir(prof)
+    pool_path = run_context(prof).pool
     pool = load_pool(pool_path)
     if a.study == "custom":
         recipes = {r: parse_recipe(cfg, r) for r in a.recipes}

@@ -26,11 +26,10 @@ from pathlib import Path
 import torch
 
 from vddlib.data.hashing import data_hash
-from vddlib.diffusion.stage import diffusion_dir
 from vddlib.evaluation.fidelity import embed, frechet_distance, recogniser, recognition
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 from vddlib.data.videoset import VideoSet
 from vddlib.evaluation.train import evaluate_runs
 from vddlib.diffusion.generate import precision, sample_latents
@@ -66,7 +65,7 @@ def main() -> None:
     splits = load_dataset(prof.dataset)
     train, test = splits["train"], splits["test"]
     vae = load_vae(Path(prof.diffusion.shipped) / "vae")
-    rec = recogniser(train, prof.evaluation.train, diffusion_dir(prof) / "recogniser.safetensors")
+    rec = recogniser(train, prof.evaluation.train, run_context(prof).diffusion / "recogniser.safetensors")
     f_test = embed(rec, test.videos)
     out = Path(a.out)
     res = {"data_hash": data_hash(train), "recogniser_real_test": recognition(rec, test),

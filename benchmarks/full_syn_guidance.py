@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from vddlib.diffusion.stage import diffusion_dir, load_diffusion
+from vddlib.diffusion.stage import load_diffusion
 from vddlib.evaluation.fidelity import embed, frechet_distance, recogniser, recognition
 from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 from vddlib.data.videoset import VideoSet
 from vddlib.evaluation.train import evaluate_runs
 from vddlib.diffusion.generate import GenerateConfig, sample_latents
@@ -40,8 +40,8 @@ def main() -> None:
     prof = load_profile("default")
     splits = load_dataset(prof.dataset)
     train, test = splits["train"], splits["test"]
-    vae, latte = load_diffusion(diffusion_dir(prof))
-    rec = recogniser(train, prof.evaluation.train, diffusion_dir(prof) / "recogniser.safetensors")
+    vae, latte = load_diffusion(run_context(prof).diffusion)
+    rec = recogniser(train, prof.evaluation.train, run_context(prof).diffusion / "recogniser.safetensors")
     f_test = embed(rec, test.videos)
     rows = []
     for w in a.guidance:

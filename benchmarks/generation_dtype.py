@@ -18,10 +18,10 @@ import time
 
 import torch
 
-from vddlib.diffusion.stage import diffusion_dir, load_diffusion
+from vddlib.diffusion.stage import load_diffusion
 from vddlib.evaluation.fidelity import recogniser
 from vddlib.data.datasets import load_dataset
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 from vddlib.evaluation.train import predict_proba
 from vddlib.diffusion.generate import precision, sample_latents
 from vddlib.hardware import cpu_label, resolve_autocast
@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     prof = load_profile(args.profile)
     splits = load_dataset(prof.dataset)
-    work = diffusion_dir(prof)
+    work = run_context(prof).diffusion
     if not (work / "latte_ema").is_dir():
         raise SystemExit(f"No diffusion pair in {work}: run notebooks/01_finetune.ipynb first.")
     vae, latte = load_diffusion(work)

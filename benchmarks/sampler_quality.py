@@ -27,13 +27,12 @@ from vddlib.config import REPO_ROOT
 from vddlib.data.datasets import load_dataset
 from vddlib.data.videoset import VideoSet
 from vddlib.diffusion.generate import precision, sample_latents
-from vddlib.diffusion.stage import diffusion_dir
 from vddlib.evaluation.fidelity import embed, frechet_distance, recogniser, recognition
 from vddlib.evaluation.results import write_table
 from vddlib.hardware import resolve_autocast
 from vddlib.models.autoencoder import decode_latents, load_vae
 from vddlib.models.latte import LatteClassConditional
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 
 SAMPLERS = [("ddpm", 250), ("ddpm", 100), ("ddpm", 50), ("sde-dpmsolver++", 50), ("sde-dpmsolver++", 25),
             ("dpmsolver++", 50), ("dpmsolver++", 25), ("dpmsolver++", 20), ("dpmsolver++", 10), ("ddim", 50),
@@ -53,7 +52,7 @@ def main() -> None:
     shipped = Path(prof.diffusion.shipped)
     vae = load_vae(shipped / "vae")
     latte = LatteClassConditional.from_pretrained(shipped / "latte_ema", local_files_only=True).eval()
-    rec = recogniser(train, prof.evaluation.train, diffusion_dir(prof) / "recogniser.safetensors",
+    rec = recogniser(train, prof.evaluation.train, run_context(prof).diffusion / "recogniser.safetensors",
                      shipped=shipped / "recogniser.safetensors")
     f_test = embed(rec, test.videos)
     # the floor: as many real train videos per class as generated ones, against real test

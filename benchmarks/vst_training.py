@@ -19,8 +19,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from vddlib.data.pool import pool_dir
-from vddlib.profile import load_profile
+from vddlib.profile import load_profile, run_context
 from vddlib.data.pool import load_pool
 from vddlib.hardware import cpu_label, cpu_model
 from vddlib.selection.objective import class_space, greedy_selection, selection_objective
@@ -37,7 +36,7 @@ def main() -> None:
     ap.add_argument("--out", default="results/vst_training")
     a = ap.parse_args()
     prof = load_profile(a.profile)
-    path = pool_dir(prof)
+    path = run_context(prof).pool
     if not (path / "manifest.json").is_file():
         raise FileNotFoundError(f"No pool at {path}: run notebooks/02_generate.ipynb first.")
     pool, latents = load_pool(path, with_latents=True)

@@ -97,8 +97,8 @@ def test_paths_typed_on_the_command_line_are_read_from_the_current_folder(tmp_pa
     (tmp_path / "mine.yaml").write_text("base: default\nname: mine\n")
     monkeypatch.chdir(tmp_path)
     a = build_parser().parse_args(["select", "--profile", "./mine.yaml", "--results-dir", "myres", "--quiet"])
-    prof = _start(a)
-    assert prof.name == "mine" and prof.results_dir == str(tmp_path / "myres")
+    prof, run = _start(a)
+    assert prof.name == "mine" and prof.results_dir == str(tmp_path / "myres") and run.results == tmp_path / "myres"
     assert (tmp_path / "myres").is_dir() and not (REPO_ROOT / "myres").exists()
 
 

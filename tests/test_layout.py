@@ -20,14 +20,13 @@ ALLOWED = {                       # package -> what it may import (besides itsel
 
 
 def imports_of(path: Path) -> set[str]:
-    """The vddlib top-level names a module imports at run time (not under `if TYPE_CHECKING:`)."""
+    """The vddlib top-level names a module imports anywhere: at the top, inside functions, and type-only imports
+    (under `if TYPE_CHECKING:`) too, since a type-only import still ties a module to what it names."""
     tree = ast.parse(path.read_text())
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
-            for n in ast.walk(node)}
     rel = path.relative_to(ROOT).parts
     out = set()
     for n in ast.walk(tree):
-        if id(n) in skip or not isinstance(n, ast.ImportFrom):
+        if not isinstance(n, ast.ImportFrom):
             continue
         if n.level:
             base = list(rel[:-1])[:len(rel) - n.level]
@@ -48,6 +47,54 @@ def test_imports_flow_one_way():
             for name in imports_of(f) - allowed - LEAVES - {pkg}:
                 bad.append(f"{f.relative_to(ROOT)} imports {name}")
     assert not bad, "\n".join(bad)
+
+
+def _module(path: Path) -> str:
+    parts = path.with_suffix("").relative_to(ROOT.parent).parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_graph() -> dict[str, set[str]]:
+    """{module: the vddlib modules it imports}, every import counted (top, in functions, type-only)."""
+    files = {_module(f): f for f in ROOT.rglob("*.py")}
+    graph = {}
+    for name, f in files.items():
+        package = name.split(".") if f.name == "__init__.py" else name.split(".")[:-1]
+        deps = set()
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.ImportFrom):
+                base = ".".join(package[:len(package) - n.level + 1] + (n.module or "").split(".")).strip(".") \
+                    if n.level else (n.module or "")
+                deps.update(f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in n.names)
+            elif isinstance(n, ast.Import):
+                deps.update(a.name for a in n.names)
+        graph[name] = {d for d in deps if d in files and d != name}
+    return graph
+
+
+def test_only_the_entry_points_import_the_profile():
+    """Stages take their own settings: no module but the profile itself and the command line imports
+    `vddlib.profile`, not even for a type."""
+    importers = sorted(m for m, deps in module_graph().items() if "vddlib.profile" in deps)
+    assert all(m.startswith("vddlib.cli") for m in importers), importers
+
+
+def test_no_import_circle():
+    graph, state, path = module_graph(), {}, []
+
+    def visit(m: str) -> None:
+        state[m] = "open"
+        path.append(m)
+        for d in sorted(graph[m]):
+            assert state.get(d) != "open", " -> ".join(path[path.index(d):] + [d])
+            if d not in state:
+                visit(d)
+        state[m] = "done"
+        path.pop()
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
 
 
 def test_the_leaves_import_no_stage():

@@ -21,12 +21,14 @@ from .config import REPO_ROOT, build, read_profile, write_run_config
 from .checksums import set_strict
 from .files import ensure_writable
 from .data.datasets import DatasetConfig, pool_resampling
+from .data.paths import check_paths
 from .diffusion.generate import GenerateConfig
-from .diffusion.stage import DiffusionSettings
+from .diffusion.stage import DiffusionSettings, diffusion_dir, pool_dir
 from .evaluation.train import EvalProtocol
 from .experiments.ablate import AblationSettings
 from .experiments.beyond import BeyondSettings
 from .experiments.resolution import ResolutionSettings
+from .hardware import resolve_device
 from .selection.stage import SelectionSettings
 
 
@@ -66,6 +68,43 @@ class Profile:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def check_inputs(self) -> list[str]:
+        """Every local file the profile names (the dataset's, each stage's weights), checked at once: one error
+        lists all that are missing, with where to get each."""
+        return check_paths(self.dataset, {**self.diffusion.input_files(), **self.selection.input_files()},
+                           f"Profile {self.name!r}")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a notebook resolves once from its parameters and its profile, handed to the stage functions beside
+    their own settings: the folders it reads and writes, its seeds, VPCs and methods, and its evaluators' device."""
+
+    profile: str                        # the profile's name (queued evaluations on several processes re-read it)
+    dataset: str
+    results: Path
+    figures: Path
+    diffusion: Path                     # the trained pair's folder (notebook 01's; `diffusion_dir`)
+    pool: Path                          # the pool's folder (notebook 02's; `pool_dir`)
+    seeds: tuple[int, ...]
+    vpcs: tuple[int, ...]
+    methods: tuple[str, ...]
+    processes: int                      # evaluation processes
+    device: str                         # the evaluators' device, resolved ("cpu", "cuda")
+
+
+def run_context(prof: Profile, runs: int | None = None, vpcs=None, methods=None, processes: int | None = None,
+                runs_of: str = "evaluation") -> RunContext:
+    """The context of a run of `prof`: a notebook's parameters where given, else the profile's (`runs` from the
+    section `runs_of`: evaluation, ablation or beyond)."""
+    ev = prof.evaluation
+    return RunContext(prof.name, prof.dataset.name, Path(prof.results_dir), Path(prof.figures_dir),
+                      diffusion_dir(prof.diffusion, prof.dataset.name),
+                      pool_dir(prof.diffusion, prof.generate, prof.dataset.name),
+                      tuple(range(runs or getattr(prof, runs_of).runs)), tuple(vpcs or ev.vpcs),
+                      tuple(methods or prof.selection.methods), processes or ev.processes,
+                      resolve_device(ev.device).type)
 
 
 SECTIONS = {"dataset": DatasetConfig, "evaluation": EvalProtocol, "diffusion": DiffusionSettings,
@@ -126,11 +165,13 @@ def check_counts(parameters: dict) -> None:
 
 
 def start(profile: str, run_config: str, results_dir: str | None = None, figures_dir: str | None = None,
-          **parameters) -> Profile:
+          runs_of: str = "evaluation", **parameters) -> tuple[Profile, RunContext]:
     """A notebook's first call: paths relative to the repository (papermill and nbval start in different
-    folders), the profile loaded and validated, its results and figures folders (the notebook's parameters, else
-    the profile's `outputs`), and the resolved run config (with the notebook's parameters and the git commit)
-    written to `<results_dir>/<run_config>`."""
+    folders), the profile loaded and validated, every local file it names checked, its results and figures
+    folders (the notebook's parameters, else the profile's `outputs`), and the resolved run config (with the
+    notebook's parameters and the git commit) written to `<results_dir>/<run_config>`. Returns the profile (each
+    stage's settings) and the run's context (`run_context`, from the parameters runs, vpcs, methods and processes
+    where the notebook has them; `runs_of`: the section whose runs it takes otherwise)."""
     check_counts(parameters)
     os.chdir(REPO_ROOT)
     warnings.formatwarning = _short_warning   # "UserWarning: message": no machine paths or source lines in outputs
@@ -139,5 +180,7 @@ def start(profile: str, run_config: str, results_dir: str | None = None, figures
     prof.set_output_dirs(results_dir, figures_dir)
     for folder, what in ((prof.results_dir, "the results folder"), (prof.figures_dir, "the figures folder")):
         ensure_writable(folder, f"{what} (the notebook's parameter, else the profile's outputs)")
+    prof.check_inputs()
     write_run_config(Path(prof.results_dir) / run_config, prof, **parameters)
-    return prof
+    return prof, run_context(prof, parameters.get("runs"), parameters.get("vpcs"), parameters.get("methods"),
+                             parameters.get("processes"), runs_of)

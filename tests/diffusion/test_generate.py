@@ -103,8 +103,11 @@ def test_autocast_auto_resolves_by_what_the_cpu_can_do(monkeypatch):
 
 def test_pool_folder_and_manifest_name_the_resolved_precision(tmp_path, pair, monkeypatch):
     from vddlib import hardware
-    from vddlib.data.pool import pool_dir
+    from vddlib.diffusion.stage import pool_dir as _pool_dir
     from vddlib.profile import load_profile
+
+    def pool_dir(p, device=None):
+        return _pool_dir(p.diffusion, p.generate, p.dataset.name, device)
 
     default = load_profile("default")
     monkeypatch.setattr(hardware, "native_bf16", lambda: True)

@@ -30,8 +30,12 @@ def tiny_profile(shipped="", smoke_batch=0):
     return dataclasses.replace(p, diffusion=d)
 
 
+def _finetune(prof, *args, **kw):
+    return stages.finetune(prof.diffusion, prof.dataset, *args, **kw)
+
+
 def test_finetune_trains_both_when_nothing_is_shipped(tmp_path, splits):
-    rep = stages.finetune(tiny_profile(), splits, tmp_path, recognise=lambda v: torch.zeros(len(v), dtype=torch.long))
+    rep = _finetune(tiny_profile(), splits, tmp_path, recognise=lambda v: torch.zeros(len(v), dtype=torch.long))
     assert rep["latte"].startswith("trained here: 3 steps") and rep["smoke_steps"] == 2
     assert rep["recogniser_on_decoded_test"] == 100 * splits["test"].class_counts()[0] / len(splits["test"])
     vae, latte = stages.load_diffusion(tmp_path)
@@ -44,7 +48,7 @@ def test_finetune_trains_latte_on_several_processes(tmp_path, splits):
     here, one per GPU on a GPU machine) on the latent file the stage wrote, with the class names it records."""
     prof = tiny_profile()
     prof = dataclasses.replace(prof, diffusion=dataclasses.replace(prof.diffusion, processes=2))
-    rep = stages.finetune(prof, splits, tmp_path)
+    rep = _finetune(prof, splits, tmp_path)
     assert rep["latte"].startswith("trained here: 3 steps")
     run = json.loads((tmp_path / "latte_run" / "train_config.json").read_text())
     assert run["processes"] == 2 and run["steps"] == 3
@@ -56,15 +60,15 @@ def test_finetune_trains_latte_on_several_processes(tmp_path, splits):
 
 def test_finetune_uses_the_shipped_pair(tmp_path, splits):
     first = tmp_path / "first"
-    stages.finetune(tiny_profile(), splits, first)
-    rep = stages.finetune(tiny_profile(shipped=str(first), smoke_batch=2), splits, tmp_path / "second")
+    _finetune(tiny_profile(), splits, first)
+    rep = _finetune(tiny_profile(shipped=str(first), smoke_batch=2), splits, tmp_path / "second")
     assert rep["latte"] == f"shipped: {first}"
     assert rep["smoke_batch"] == 2 and rep["smoke_steps"] == 2         # the smoke's own batch, not latte's 4
     a = stages.load_diffusion(first)[1].state_dict()
     b = stages.load_diffusion(tmp_path / "second")[1].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(FileNotFoundError, match="retrain: true"):
-        stages.finetune(tiny_profile(shipped=str(tmp_path / "nothing")), splits, tmp_path / "third")
+        _finetune(tiny_profile(shipped=str(tmp_path / "nothing")), splits, tmp_path / "third")
 
 
 def test_load_diffusion_names_notebook_01(tmp_path):
@@ -79,11 +83,11 @@ def test_devices_are_checked_and_named(tmp_path, splits):
     two = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, processes=2),
                               diffusion=dataclasses.replace(prof.diffusion, work_dir=str(tmp_path / "none")))
     with pytest.raises(FileNotFoundError, match="01_finetune"):             # before any process is launched
-        stages.generate(two, ["a"])
+        stages.generate(two.generate, stages.diffusion_dir(two.diffusion, "digits_motion"), tmp_path / "pool", ["a"])
     if not torch.cuda.is_available():
         gpu = dataclasses.replace(prof, diffusion=dataclasses.replace(prof.diffusion, device="cuda"))
         with pytest.raises(RuntimeError, match="diffusion.device is 'cuda' but torch sees no GPU"):
-            stages.finetune(gpu, splits, tmp_path)
+            _finetune(gpu, splits, tmp_path)
 
 
 def test_finetune_encodes_a_real_split_shard_by_shard_with_a_given_autoencoder(tmp_path, monkeypatch):
@@ -129,7 +133,7 @@ def test_finetune_encodes_a_real_split_shard_by_shard_with_a_given_autoencoder(t
     monkeypatch.setattr(real, "_decode_shard", counting_decode)
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
     out = tmp_path / "out"
-    rep = stages.finetune(prof, splits, out)
+    rep = _finetune(prof, splits, out)
     assert encoded == decoded == [4, 4, 1] and rep["diffusion_clips"] == (6, 3, 32, 32)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached       # no 256² frames on disk
     assert len(list((out / "train_latents.shards").iterdir())) == 3
@@ -139,13 +143,13 @@ def test_finetune_encodes_a_real_split_shard_by_shard_with_a_given_autoencoder(t
     assert torch.allclose(tensors["latents"], encode_videos(load_vae(tmp_path / "vae"), whole.videos), atol=1e-5)
 
     encoded.clear(), decoded.clear()
-    assert stages.finetune(prof, splits, out)["data_hash"] == rep["data_hash"]
+    assert _finetune(prof, splits, out)["data_hash"] == rep["data_hash"]
     assert encoded == decoded == []                                   # resumed from the kept shards: no work
     # a replaced video: its shard alone is decoded and encoded again, and the hash moves
     victim = root / whole.ids[5]
     victim.write_bytes(next(p for p in (root / "UCF-101").rglob("*.avi") if p != victim).read_bytes())
     os.utime(victim, ns=(1, 1))
-    again = stages.finetune(prof, splits, out)
+    again = _finetune(prof, splits, out)
     assert encoded == decoded == [4] and again["data_hash"] != rep["data_hash"]
     assert len(list((out / "train_latents.shards").iterdir())) == 3   # the replaced shard's old latents are gone
 

@@ -81,11 +81,11 @@ def test_per_class_prefix_and_join_keep_inputs_aligned():
 def test_lambda_variant_names_the_profile_weights_as_the_default():
     prof = load_profile("default")
     d, r = prof.selection.vst_unet.lambdas(5)
-    assert ablate.lambda_variant(prof, d, r, 5)[0] == "vst_unet"
-    name, settings = ablate.lambda_variant(prof, 0.0, 10.0, 5)
+    assert ablate.lambda_variant(prof.selection, d, r, 5)[0] == "vst_unet"
+    name, settings = ablate.lambda_variant(prof.selection, 0.0, 10.0, 5)
     assert name == "vst_unet-ld0-lr10"
     assert settings["config"].lambdas(5) == (0.0, 10.0) and settings["config"].epochs == prof.selection.vst_unet.epochs
-    assert ablate.lambda_variant(prof, 0.0, 0.1, 1)[0] == "vst_unet"                  # the paper's VPC-1 weights
+    assert ablate.lambda_variant(prof.selection, 0.0, 0.1, 1)[0] == "vst_unet"                  # the paper's VPC-1 weights
 
 
 def _row(method, vpc, seed, top1=50.0, pool="synthetic"):
@@ -116,8 +116,8 @@ def test_queue_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, mon
 
     def evaluate_variant(**kw):              # queue, evaluate in this process, collect: notebook 05's three steps
         jobs = EvalJobs(test, prof.dataset.name)
-        items = ablate.queue_variant(jobs, prof, pool, inputs, pool_name="p", pool_label="synthetic", seeds=[0],
-                                     cfg=TrainConfig(), **kw)
+        items = ablate.queue_variant(jobs, prof.selection, pool, inputs, dataset=prof.dataset.name, pool_name="p",
+                                     pool_label="synthetic", seeds=[0], cfg=TrainConfig(), **kw)
         jobs.run(1, tmp_path / "jobs", progress=False)
         return ablate.collect(jobs, items, out)
 
@@ -135,7 +135,7 @@ def test_queue_variant_reuses_rows_and_selects_into_its_own_folder(tmp_path, mon
     assert rows[0]["method"] == "kc-x" and rows[0]["vpc"] == 2 and rows[0]["top1"] == 33.0
     assert trained.class_counts() == [2] * pool.num_classes
     assert (tmp_path / "sel" / "digits-motion" / "p" / "kc-x" / "vpc2_seed0.json").is_file()
-    again = ablate.variant_manifests(prof, pool, inputs, "p", "kc-x", "kcenter", [2], [0])
+    again = ablate.variant_manifests(prof.selection, prof.dataset.name, pool, inputs, "p", "kc-x", "kcenter", [2], [0])
     assert again[0]["reused"]
     chosen = pool.subset(np.concatenate([again[0]["indices"][c] for c in sorted(again[0]["indices"], key=int)]))
     assert torch.equal(chosen.videos, trained.videos)      # the queue trains on exactly the selected videos

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 import torch
 
-from vddlib.data.paths import check_paths
 from vddlib.profile import load_profile
 from vddlib.data.real import DATASETS
 from vddlib.experiments.plan import plan
@@ -92,7 +91,7 @@ def test_missing_inputs_are_all_named_with_where_to_get_them(tmp_path):
     prof.diffusion.init_from = str(tmp_path / "ucf101.pt")
     prof.selection.videomae_path = str(tmp_path / "videomae")
     with pytest.raises(FileNotFoundError) as e:
-        check_paths(prof)
+        prof.check_inputs()
     msg = str(e.value)
     assert "4 missing input(s)" in msg
     for part in ("dataset.root", "nowhere", "sd-vae-ft-ema", "ucf101.pt", "maxin-cn/Latte", "VideoMAEv2",
@@ -110,18 +109,18 @@ def test_split_files_are_checked_and_present_files_pass(tmp_path):
     (vae / "config.json").write_text("{}")
     prof.diffusion.vae_path, prof.diffusion.init_from, prof.selection.videomae_path = str(vae), "", ""
     with pytest.raises(FileNotFoundError, match="classInd.txt"):          # the split files are missing
-        check_paths(prof)
+        prof.check_inputs()
     lists = root / "ucfTrainTestlist"
     lists.mkdir()
     (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n")
     (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n")
     (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n")
-    checked = check_paths(prof)
+    checked = prof.check_inputs()
     assert any("ucf101/train" in c for c in checked) and any(str(vae) in c for c in checked)
 
 
 def test_default_profile_needs_no_files():
-    assert check_paths(load_profile("default")) == []
+    assert load_profile("default").check_inputs() == []
 
 
 def test_evaluation_device_and_accuracy_are_validated():
@@ -148,7 +147,7 @@ def test_the_first_stage_checks_the_paths_before_any_work(tmp_path):
     prof = load_profile("paper_miniucf")
     prof.dataset.root = str(tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="missing input"):
-        stages.finetune(prof, {}, tmp_path / "out")
+        stages.finetune(prof.diffusion, prof.dataset, {}, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

@@ -106,7 +106,7 @@ def test_the_device_reaches_the_selectors_that_train_and_stays_out_of_manifests(
     prof = load_profile("default")
     prof = dataclasses.replace(prof, selection=dataclasses.replace(prof.selection, manifests=str(tmp_path)))
     pool = VideoSet(torch.zeros(8, 1, 3, 4, 4, dtype=torch.uint8), torch.from_numpy(labels), ["a", "b"])
-    (man,) = stage.make_selections(prof, pool, {}, [1], [0], "p", methods=["first_on"], progress=False)
+    (man,) = stage.make_selections(prof.selection, prof.dataset.name, pool, {}, [1], [0], "p", methods=["first_on"], progress=False)
     assert [str(d) for d in seen] == ["cpu"] and man["settings"] == {} and not man["reused"]
     with pytest.raises(ValueError, match="selection.device must be one of"):
         dataclasses.replace(prof.selection, device="gpu")

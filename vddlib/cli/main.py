@@ -38,7 +38,7 @@ def _start(a, writes: bool = True):
     from vddlib.config import REPO_ROOT
     from vddlib.checksums import set_strict
     from vddlib.files import ensure_writable
-    from vddlib.profile import load_profile
+    from vddlib.profile import load_profile, run_context
 
     vddlib.set_verbose(not a.quiet)
     if Path(a.profile).suffix or os.sep in a.profile:    # a path, not a name in params/
@@ -51,19 +51,21 @@ def _start(a, writes: bool = True):
     prof.set_output_dirs(a.results_dir)
     if writes:
         ensure_writable(prof.results_dir, "the results folder (--results-dir, or the profile's outputs)")
-    return prof
+    prof.check_inputs()
+    grid = {k: getattr(a, k, None) for k in ("runs", "vpcs", "methods", "processes")}
+    return prof, run_context(prof, **grid)
 
 
 def cmd_finetune(a) -> None:
     from vddlib.data.datasets import load_dataset, load_summary
-    from vddlib.diffusion.stage import diffusion_dir, finetune
+    from vddlib.diffusion.stage import finetune
 
-    prof = _start(a)
+    prof, run = _start(a)
     splits = load_dataset(prof.dataset)
     print(load_summary(splits))
-    report = finetune(prof, splits, diffusion_dir(prof), retrain=a.retrain)
+    report = finetune(prof.diffusion, prof.dataset, splits, run.diffusion, retrain=a.retrain)
     print(f"latte: {report['latte']}; autoencoder test PSNR {report['vae_test_psnr']:.2f} dB; "
-          f"weights in {diffusion_dir(prof)}")
+          f"weights in {run.diffusion}")
 
 
 def cmd_generate(a) -> None:
@@ -71,49 +73,40 @@ def cmd_generate(a) -> None:
     from vddlib.data.pool import load_pool
     from vddlib.diffusion.stage import generate
 
-    prof = _start(a)
+    prof, run = _start(a)
     train = load_dataset(prof.dataset)["train"]
     t0 = time.perf_counter()
-    path = generate(prof, train.class_names).parent       # generate.device; generate.processes > 1: accelerate launch
+    path = generate(prof.generate, run.diffusion, run.pool, train.class_names).parent       # generate.device; generate.processes > 1: accelerate launch
     pool = load_pool(path)
     print(f"pool {path}: {len(pool)} videos, {pool.num_classes} classes ({time.perf_counter() - t0:.0f} s)")
 
 
-def _grid(a, prof):
-    methods = list(a.methods or prof.selection.methods)
-    vpcs = list(a.vpcs or prof.evaluation.vpcs)
-    seeds = list(range(a.runs or prof.evaluation.runs))
-    return methods, vpcs, seeds
-
-
 def cmd_select(a) -> None:
     from vddlib.data.datasets import load_dataset
-    from vddlib.data.pool import pool_dir
     from vddlib.selection import stage
 
-    prof = _start(a)
-    methods, vpcs, seeds = _grid(a, prof)
+    prof, run = _start(a)
     splits = load_dataset(prof.dataset)
-    path = pool_dir(prof)
-    pool, inputs, _ = stage.selection_inputs(prof, splits["train"], path, test=splits["test"])
-    mans = stage.make_selections(prof, pool, inputs, vpcs, seeds, path.name, methods=methods)
+    path = run.pool
+    pool, inputs, _ = stage.selection_inputs(prof.selection, run.dataset, splits["train"], path, test=splits["test"])
+    mans = stage.make_selections(prof.selection, run.dataset, pool, inputs, run.vpcs, run.seeds, path.name,
+                                 methods=run.methods)
     print(f"{len(mans)} selections ({sum(m['reused'] for m in mans)} re-used) in "
-          f"{Path(prof.selection.manifests) / prof.dataset.name / path.name}")
+          f"{Path(prof.selection.manifests) / run.dataset / path.name}")
 
 
 def cmd_evaluate(a) -> None:
     from vddlib.data.datasets import load_dataset
-    from vddlib.data.pool import load_pool, pool_dir
+    from vddlib.data.pool import load_pool
     from vddlib.data.selections import load_manifests
     from vddlib.evaluation.jobs import EvalJobs, queue_full, queue_manifests
     from vddlib.evaluation.results import upsert_runs, write_summary_table
-    from vddlib.hardware import resolve_device
 
-    prof = _start(a)
-    methods, vpcs, seeds = _grid(a, prof)
-    cfg, dataset = prof.evaluation.train, prof.dataset.name
+    prof, run = _start(a)
+    methods, vpcs, seeds = run.methods, run.vpcs, run.seeds
+    cfg, dataset = prof.evaluation.train, run.dataset
     splits = load_dataset(prof.dataset)
-    path = pool_dir(prof)
+    path = run.pool
     pool = load_pool(path)
     q = EvalJobs(splits["test"], dataset)
     if a.full:
@@ -123,8 +116,8 @@ def cmd_evaluate(a) -> None:
                                labels=pool.labels.tolist())
     queue_manifests(q, pool, manifests, cfg, "synthetic")
     results = Path(prof.results_dir) / "eval_runs.csv"
-    rows = q.run(a.processes or prof.evaluation.processes, Path(prof.selection.work_dir) / dataset / "jobs",
-                 profile=a.profile, device=resolve_device(prof.evaluation.device))
+    rows = q.run(run.processes, Path(prof.selection.work_dir) / dataset / "jobs", profile=a.profile,
+                 device=run.device)
     upsert_runs(results, rows)
     stem = Path(prof.results_dir) / f"cli_{dataset}_{cfg.classifier}"
     print(write_summary_table(rows, stem))
@@ -134,7 +127,7 @@ def cmd_evaluate(a) -> None:
 def cmd_run(a) -> None:
     import papermill as pm
 
-    prof = _start(a)
+    prof, _ = _start(a)
     out = prof.notebooks_dir
     out.mkdir(parents=True, exist_ok=True)
     for nb in sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb")):

@@ -1,17 +1,14 @@
-"""Every local input a profile names (the dataset's files, pretrained weights), checked before any work.
+"""Every local input a run names (the dataset's files, pretrained weights), checked before any work.
 
-The first stage that reads a profile calls `check_paths`, so a missing file is one error
-that lists them all, each with where to get it, before minutes of work are lost.
+`check_paths` takes the dataset's settings and the files each stage's settings name (their `input_files()`), so a
+missing file is one error that lists them all, each with where to get it, before minutes of work are lost.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .datasets import DatasetConfig
 from .real import DATASETS
-
-if TYPE_CHECKING:
-    from ..profile import Profile
 
 
 # Where each weight the paper profile reads comes from (shown when a path is missing).
@@ -28,15 +25,16 @@ WHERE_TO_GET = {
 }
 
 
-def check_paths(prof: "Profile") -> list[str]:
-    """Check, before any work, every local file the profile names; raise one error listing all that are missing.
+def check_paths(ds: DatasetConfig | None, files: dict[str, tuple[str, str | None]], who: str = "The run") -> list[str]:
+    """Check, before any work, the dataset's files (`ds`; None: not checked) and `files` ({setting: (path, file
+    inside the folder, or None where the path is the file)}; empty paths are not set); raise one error listing all
+    that are missing.
 
     Returns what was checked (for the notebook's log). The dataset's split files are checked by
     listing both splits with the dataset's own loader.
     """
     problems, checked = [], []
-    ds = prof.dataset
-    if not ds.embedded:
+    if ds is not None and not ds.embedded:
         root = Path(ds.root)
         if not root.is_dir():
             problems.append(f"dataset.root: {root} does not exist; unpack {ds.name} there (see vddlib/data/real.py "
@@ -48,9 +46,6 @@ def check_paths(prof: "Profile") -> list[str]:
                     checked.append(f"dataset {ds.name}/{split}: {len(items)} videos listed")
                 except (FileNotFoundError, ValueError) as e:
                     problems.append(f"dataset.root ({split} split): {e}")
-    files = {"diffusion.vae_path": (prof.diffusion.vae_path, "config.json"),
-             "diffusion.init_from": (prof.diffusion.init_from, None),
-             "selection.videomae_path": (prof.selection.videomae_path, "config.json")}
     for key, (value, inside) in files.items():
         if not value:
             continue
@@ -60,6 +55,6 @@ def check_paths(prof: "Profile") -> list[str]:
         else:
             problems.append(f"{key}: {target} is missing. {WHERE_TO_GET[key]}")
     if problems:
-        raise FileNotFoundError(f"Profile {prof.name!r} names {len(problems)} missing input(s):\n- "
+        raise FileNotFoundError(f"{who} names {len(problems)} missing input(s):\n- "
                                 + "\n- ".join(problems))
     return checked

@@ -19,7 +19,6 @@ import torch
 
 from ..checksums import read_tensors
 from ..files import atomic_path, map_raw
-from ..hardware import resolve_autocast
 from .mapped import map_videos, read_index, write_index, write_videos
 from .videoset import VideoSet
 
@@ -27,17 +26,6 @@ VIDEOS, LATENTS = "videos.u8", "latents.f16"          # the assembled pool: its 
 
 def shard_path(out_dir: str | Path, k: int) -> Path:
     return Path(out_dir) / f"shard_{k:05d}.safetensors"
-
-
-def pool_dir(prof, device: str | None = None) -> Path:
-    """Where the profile's pool lives, named after every setting that made it (DiT's habit), the precision that
-    `generate.autocast` resolves to on the device it is generated on included (`generate.device`, or `device`), so
-    pools sampled in bf16 and fp32 never share a folder."""
-    g = prof.generate
-    device = device or (g.device if g.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
-    prec = "bf16" if resolve_autocast(g.autocast, device) == "bf16" else "fp32"
-    return (Path(prof.diffusion.pools_dir) / prof.dataset.name / f"latte-{prof.diffusion.latte.size}_cfg{g.guidance_scale:g}_"
-            f"{g.sampler}{g.steps}_nc{g.per_class}_seed{g.seed}_{prec}")
 
 
 def _manifest(out_dir: Path) -> dict:

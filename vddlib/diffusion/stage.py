@@ -12,27 +12,25 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from ..data.datasets import diffusion_stream
+from ..data.datasets import DatasetConfig, diffusion_stream
 from ..data.paths import check_paths
 from ..data.video_io import ClipSpec
 from ..data.videoset import VideoSet
 from ..checksums import load_checked, verify, write_sums
 from ..files import copy_tree, write_text
-from ..hardware import DEVICES, resolve_device
+from ..hardware import DEVICES, resolve_autocast, resolve_device
 from ..logs import bar
 from ..models.autoencoder import (SmallVAEConfig, build_small_vae, decode_latents, encode_videos, fit_latent_stats,
                                   load_vae, train_vae)
 from ..models.latte import LatteClassConditional
+from .generate import GenerateConfig
 from .latents import encode_training_split
 from .train import LatteTrainConfig, launch_train_latte, make_accelerator, train_latte
-
-if TYPE_CHECKING:
-    from ..profile import Profile
 
 
 @dataclass
@@ -68,6 +66,10 @@ class DiffusionSettings:
         if self.smoke_batch < 0:
             raise ValueError(f"diffusion.smoke_batch must be >= 0 (0: latte.batch_size); got {self.smoke_batch}")
 
+    def input_files(self) -> dict[str, tuple[str, str | None]]:
+        """The pretrained weights these settings read ({setting: (path, file inside)}), for `check_paths`."""
+        return {"diffusion.vae_path": (self.vae_path, "config.json"), "diffusion.init_from": (self.init_from, None)}
+
 
 def _copy_pair(src: Path, dst: Path) -> None:
     for sub in ("vae", "latte_ema"):
@@ -78,16 +80,16 @@ def _copy_pair(src: Path, dst: Path) -> None:
         copy_tree(src / sub, dst / sub)     # with its SHA256SUMS, so the copy is checked when loaded
 
 
-def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, retrain: bool | None = None,
-             recognise: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
-    """Train (or take the shipped) autoencoder + Latte; always run a short real training to keep the path tested.
+def finetune(d: DiffusionSettings, dataset: DatasetConfig, splits: dict[str, VideoSet], out_dir: str | Path,
+             retrain: bool | None = None, recognise: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
+    """Train (or take the shipped) autoencoder + Latte on `splits` (of `dataset`, whose clip rule picks the clips
+    the model learns) into `out_dir`; always run a short real training to keep the path tested.
 
     Returns a report: which weights are used, the autoencoder's test PSNR, the share of decoded test videos that
     `recognise` (uint8 videos → predicted classes; e.g. the Full-real recogniser's argmax) names rightly, and
     seconds taken.
     """
-    check_paths(prof)                       # every file the profile names, before any work
-    d: DiffusionSettings = prof.diffusion
+    check_paths(dataset, d.input_files(), "diffusion")     # every file the settings name, before any work
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     test = splits["test"]
@@ -96,7 +98,7 @@ def finetune(prof: "Profile", splits: dict[str, VideoSet], out_dir: str | Path, 
     trains_vae = not d.vae_path and not use_shipped
     # The clips it learns (paper: 16 × 256², interval 3), read shard by shard: only their latents are held, and
     # kept per shard (train_latents.shards/). Their decoded frames are cached only for an autoencoder trained here.
-    train = diffusion_stream(prof.dataset, d.clip, splits, cache_clips=trains_vae)
+    train = diffusion_stream(dataset, d.clip, splits, cache_clips=trains_vae)
     device = resolve_device(d.device, "diffusion.device")
     report = {"data_hash": None, "diffusion_clips": train.video_shape, "device": device.type}  # hash: as it encodes
     t0 = time.perf_counter()
@@ -195,14 +197,14 @@ def load_diffusion(out_dir: str | Path) -> tuple:
     return load_vae(out / "vae"), latte.eval()
 
 
-def generate(prof: "Profile", class_names: list[str], progress: bool = True) -> Path:
-    """Notebook 02's pool: the profile's generate settings, the weights `finetune` wrote, into `pool_dir(prof)`.
+def generate(g: GenerateConfig, work_dir: str | Path, pool_path: str | Path, class_names: list[str],
+             progress: bool = True) -> Path:
+    """Notebook 02's pool: `g`'s settings, the weights `finetune` wrote to `work_dir`, into `pool_path` (`pool_dir`).
     In this process on `generate.device`, or on `generate.processes` processes (one per GPU) through
     `accelerate launch`. Returns the manifest path; a complete pool is kept as it is."""
-    from ..data.pool import pool_dir
     from .generate import generate_pool, launch_pool
 
-    work, path, g = diffusion_dir(prof), pool_dir(prof), prof.generate
+    work, path = Path(work_dir), Path(pool_path)
     settings = {"latte": str(work / "latte_ema"), "vae": str(work / "vae")}
     if g.processes > 1:
         _check_trained(work)                # here, before any process starts
@@ -211,5 +213,16 @@ def generate(prof: "Profile", class_names: list[str], progress: bool = True) -> 
     return generate_pool(latte, vae, class_names, g, path, settings=settings, progress=progress)
 
 
-def diffusion_dir(prof: "Profile") -> Path:
-    return Path(prof.diffusion.work_dir) / prof.dataset.name
+def diffusion_dir(d: DiffusionSettings, dataset: str) -> Path:
+    """The folder of the trained pair and its reports for `dataset`."""
+    return Path(d.work_dir) / dataset
+
+
+def pool_dir(d: DiffusionSettings, g: GenerateConfig, dataset: str, device: str | None = None) -> Path:
+    """Where the pool of these settings lives, named after every setting that made it (DiT's habit), the precision
+    that `generate.autocast` resolves to on the device it is generated on included (`generate.device`, or
+    `device`), so pools sampled in bf16 and fp32 never share a folder."""
+    device = device or (g.device if g.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
+    prec = "bf16" if resolve_autocast(g.autocast, device) == "bf16" else "fp32"
+    return (Path(d.pools_dir) / dataset / f"latte-{d.latte.size}_cfg{g.guidance_scale:g}_"
+            f"{g.sampler}{g.steps}_nc{g.per_class}_seed{g.seed}_{prec}")

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import numpy as np
 import torch
 
-from ..data.pool import pool_dir
 from ..data.videoset import VideoSet
-from ..diffusion.stage import diffusion_dir, generate, load_diffusion
+from ..diffusion.generate import GenerateConfig
+from ..diffusion.stage import DiffusionSettings, diffusion_dir, generate, load_diffusion, pool_dir
 from ..evaluation import stats
 from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper_cell, read_runs, summarize_runs,
                                   upsert_runs)
@@ -28,11 +28,8 @@ from ..models.autoencoder import encode_videos
 from ..selection.manifests import manifest_indices, manifest_path
 from ..selection.objective import class_space, selection_objective
 from ..selection.registry import SELECTORS
-from ..selection.stage import make_selections, selection_inputs, selection_quality, videomae_inputs
+from ..selection.stage import SelectionSettings, make_selections, selection_inputs, selection_quality, videomae_inputs
 from .dm import DMConfig
-
-if TYPE_CHECKING:
-    from ..profile import Profile
 
 def _transformer_eval() -> TrainConfig:
     return TrainConfig(classifier="timesformer", model={"patch_size": 8, "hidden_size": 64, "depth": 2, "heads": 4},
@@ -83,15 +80,15 @@ STUDIES = {"vst_choices": ("ablation_vst_gradient_mixing",), "lambda": ("ablatio
 ABLATION_CSV = "results/ablation_runs.csv"
 
 
-def vst_variant(prof: "Profile", **changes) -> dict:
+def vst_variant(sel: SelectionSettings, **changes) -> dict:
     """The selector settings of VST-UNet with some fields changed (e.g. gradient="relaxed", lambda_d=0)."""
-    return {"config": dataclasses.replace(prof.selection.vst_unet, **changes)}
+    return {"config": dataclasses.replace(sel.vst_unet, **changes)}
 
 
-def variant_manifests(prof: "Profile", pool: VideoSet, inputs: dict, pool_name: str, name: str, method: str,
-                      vpcs, seeds, settings: dict | None = None) -> list[dict]:
+def variant_manifests(sel: SelectionSettings, dataset: str, pool: VideoSet, inputs: dict, pool_name: str, name: str,
+                      method: str, vpcs, seeds, settings: dict | None = None) -> list[dict]:
     """Selections of one variant (method + settings + inputs) for every VPC and seed; saved ones are re-used."""
-    return make_selections(prof, pool, inputs, vpcs, seeds, pool_name, methods=[method], progress=False,
+    return make_selections(sel, dataset, pool, inputs, vpcs, seeds, pool_name, methods=[method], progress=False,
                            name=name, settings=settings)
 
 
@@ -106,20 +103,21 @@ def known_rows(csvs, dataset: str, pool: str, method: str, classifier: str, vpcs
     return None
 
 
-def queue_variant(jobs, prof: "Profile", pool: VideoSet, inputs: dict, *, pool_name: str, pool_label: str, name: str,
-                  method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None, reuse_from=()) -> list:
+def queue_variant(jobs, sel: SelectionSettings, pool: VideoSet, inputs: dict, *, dataset: str, pool_name: str,
+                  pool_label: str, name: str, method: str, vpcs, seeds, cfg: TrainConfig, settings: dict | None = None,
+                  reuse_from=()) -> list:
     """Select with a variant and queue one evaluation per selection on `jobs` (an `EvalJobs`).
 
     Returns the rows already known (`reuse_from`: CSVs whose rows for exactly this variant,
     e.g. notebook 04's default selectors, are taken as they are) or the queued job ids;
     `jobs.resolve` turns the list into rows once `jobs.run()` has run.
     """
-    rows = known_rows(reuse_from, prof.dataset.name, pool_label, name, cfg.classifier, vpcs, seeds)
+    rows = known_rows(reuse_from, dataset, pool_label, name, cfg.classifier, vpcs, seeds)
     if rows is not None:
         return rows
     return [jobs.add(pool.subset(manifest_indices(m)), cfg, m["seed"],
                      pool=pool_label, method=name, vpc=m["vpc"])
-            for m in variant_manifests(prof, pool, inputs, pool_name, name, method, vpcs, seeds, settings)]
+            for m in variant_manifests(sel, dataset, pool, inputs, pool_name, name, method, vpcs, seeds, settings)]
 
 
 def collect(jobs, items: list, results_csv: str | Path = ABLATION_CSV) -> list[dict]:
@@ -210,20 +208,19 @@ def comparison_table(rows: list[dict], stem: str | Path, label, reference=None, 
     return md, summary
 
 
-def variant_objectives(prof: "Profile", pool: VideoSet, inputs: dict, pool_name: str, names, vpc: int, seeds
-                       ) -> dict[str, tuple[float, float]]:
+def variant_objectives(sel: SelectionSettings, dataset: str, pool: VideoSet, inputs: dict, pool_name: str, names,
+                       vpc: int, seeds) -> dict[str, tuple[float, float]]:
     """{variant name: (mean, sample std) over seeds} of the paper's selection objective of its saved selections, in
-    the fixed latent space with the profile's λ for the VPC (one yardstick for every variant, whatever it trained on).
+    the fixed latent space with the settings' λ for the VPC (one yardstick for every variant, whatever it trained on).
     One seed has no std (NaN); `objective_cell` prints either."""
     import json
 
-    lam = prof.selection.vst_unet.lambdas(vpc)
+    lam = sel.vst_unet.lambdas(vpc)
     out = {}
     for name in names:
         vals = []
         for seed in seeds:
-            man = json.loads(manifest_path(prof.selection.manifests, prof.dataset.name, pool_name, name, vpc,
-                                           seed).read_text())
+            man = json.loads(manifest_path(sel.manifests, dataset, pool_name, name, vpc, seed).read_text())
             vals.append(selection_objective(inputs["latents"], pool.labels.numpy(), man["indices"], *lam))
         s = stats.summary(vals)
         out[name] = (s.mean, s.std)
@@ -236,7 +233,8 @@ def objective_cell(mean_std: tuple[float, float], n: int) -> str:
     return stats.pm(*mean_std, n, digits=4, min_runs=RESOLVING_RUNS)
 
 
-def pool_contrast(prof: "Profile", pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int, seeds) -> list[dict]:
+def pool_contrast(sel: SelectionSettings, dataset: str, pools: dict[str, tuple[VideoSet, dict, str]], methods, vpc: int,
+                  seeds) -> list[dict]:
     """Why a selector helps on one pool and not on another, before any evaluator: per pool label
     ({label: (pool, inputs, pool_name)}), the within-class spread of the VideoMAE embeddings (mean pairwise
     cosine distance) and of the latents (mean pairwise squared error per element), and per method the mean
@@ -251,38 +249,46 @@ def pool_contrast(prof: "Profile", pools: dict[str, tuple[VideoSet, dict, str]],
             n = len(zc)
             cos.append(float(1.0 - ((zc @ zc.T).sum() - n) / max(n * (n - 1), 1)))
             mse.append(float(class_space(inputs["latents"][pool.labels == c]).mse.sum()) / max(n * (n - 1), 1))
-        mans = [m for meth in methods for m in variant_manifests(prof, pool, inputs, pool_name, meth, meth, [vpc], seeds)]
-        for q in selection_quality(mans, pool, inputs["embeddings"], {}, inputs["latents"], prof.selection.vst_unet.lambdas):
+        mans = [m for meth in methods for m in variant_manifests(sel, dataset, pool, inputs, pool_name, meth, meth, [vpc],
+                                                                 seeds)]
+        for q in selection_quality(mans, pool, inputs["embeddings"], {}, inputs["latents"], sel.vst_unet.lambdas):
             out.append({"pool": label, "spread_videomae": float(np.mean(cos)), "spread_latents": float(np.mean(mse)),
                         "method": q["method"], "vpc": vpc, "objective": q["objective"], "coverage_dist": q["coverage_dist"]})
     return out
 
 
-def real_pool_inputs(prof: "Profile", train: VideoSet) -> dict:
-    """What the selectors read, for the *real* train split as the pool: VideoMAE features and autoencoder latents."""
-    _, feats, _ = videomae_inputs(prof, train, train, "real-train")
-    vae, _ = load_diffusion(diffusion_dir(prof))
+def real_pool_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, diffusion_work: str | Path) -> dict:
+    """What the selectors read, for the *real* train split as the pool: VideoMAE features and the latents of the
+    autoencoder in `diffusion_work` (notebook 01's)."""
+    _, feats, _ = videomae_inputs(sel, dataset, train, train, "real-train")
+    vae, _ = load_diffusion(diffusion_work)
     latents = encode_videos(vae, train.videos)
     return {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}
 
 
-def lambda_variant(prof: "Profile", lambda_d: float, lambda_r: float, vpc: int) -> tuple[str, dict]:
-    """(name, settings) of VST-UNet with these loss weights; the profile's own weights keep the name `vst_unet`
+def lambda_variant(sel: SelectionSettings, lambda_d: float, lambda_r: float, vpc: int) -> tuple[str, dict]:
+    """(name, settings) of VST-UNet with these loss weights; the settings' own weights keep the name `vst_unet`
     (so notebook 03/04's selections and rows are re-used)."""
-    cfg = prof.selection.vst_unet
+    cfg = sel.vst_unet
     if tuple(float(x) for x in cfg.lambdas(vpc)) == (float(lambda_d), float(lambda_r)):
-        return "vst_unet", prof.selection.settings("vst_unet")
-    return f"vst_unet-ld{lambda_d:g}-lr{lambda_r:g}", vst_variant(prof, lambda_d=lambda_d, lambda_r=lambda_r)
+        return "vst_unet", sel.settings("vst_unet")
+    return f"vst_unet-ld{lambda_d:g}-lr{lambda_r:g}", vst_variant(sel, lambda_d=lambda_d, lambda_r=lambda_r)
 
 
-def extra_pool(prof: "Profile", train: VideoSet) -> tuple[VideoSet, dict]:
+def next_seed_pool(d: DiffusionSettings, g: GenerateConfig, dataset: str) -> tuple[GenerateConfig, Path]:
+    """The generate settings of the pool with the next seed, and its folder."""
+    nxt = dataclasses.replace(g, seed=g.seed + 1)
+    return nxt, pool_dir(d, nxt, dataset)
+
+
+def extra_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet
+               ) -> tuple[VideoSet, dict]:
     """A second pool from the same model and settings with the next seed (generated once, then re-used), and
     its selector inputs: what N_c beyond the main pool joins onto it."""
-    nxt = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, seed=prof.generate.seed + 1))
-    path = pool_dir(nxt)
-    if not (path / "manifest.json").is_file():
-        generate(nxt, train.class_names, progress=False)   # as notebook 02's pool: its device and processes
-    pool, inputs, _ = selection_inputs(nxt, train, path)
+    nxt, path = next_seed_pool(d, g, dataset)
+    if not (path / "manifest.json").is_file():             # as notebook 02's pool: its device and processes
+        generate(nxt, diffusion_dir(d, dataset), path, train.class_names, progress=False)
+    pool, inputs, _ = selection_inputs(sel, dataset, train, path)
     return pool, inputs
 
 
@@ -353,11 +359,14 @@ class Study:
         return self.label_of.get(summary["method"], summary["method"])
 
 
-def queue_table5(jobs, prof: "Profile", syn: dict, common: dict) -> Study:
-    """Table 5: VST-UNet's selections evaluated by C3D and by the video transformer, at every ablation VPC."""
+def queue_table5(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict) -> Study:
+    """Table 5: VST-UNet's selections evaluated by C3D and by the video transformer, at every ablation VPC.
+
+    `syn`: the pool (pool, inputs, pool_name, pool_label); `common`: what every queued variant shares (dataset,
+    cfg: the evaluator, seeds, reuse_from: CSVs of rows already made)."""
     items = []
-    for cfg in (common["cfg"], prof.ablation.transformer):
-        items += queue_variant(jobs, prof, **syn, name="vst_unet", method="vst_unet", vpcs=prof.ablation.vpcs,
+    for cfg in (common["cfg"], abl.transformer):
+        items += queue_variant(jobs, sel, **syn, name="vst_unet", method="vst_unet", vpcs=abl.vpcs,
                                **{**common, "cfg": cfg})
     return Study(items, first="evaluator")
 
@@ -365,15 +374,15 @@ def queue_table5(jobs, prof: "Profile", syn: dict, common: dict) -> Study:
 CLASSIFIER_NAMES = {"c3d": "C3D", "timesformer": "TimeSformer (for Video Swin)"}
 
 
-def queue_table6(jobs, prof: "Profile", syn: dict, common: dict) -> Study:
+def queue_table6(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict) -> Study:
     """Table 6: VST-UNet trained with CE alone, CE+Div, CE+Rep and all three (the paper's λ at the ablation VPC)."""
-    vpc = prof.ablation.vpc
-    ld, lr = prof.selection.vst_unet.lambdas(vpc)
+    vpc = abl.vpc
+    ld, lr = sel.vst_unet.lambdas(vpc)
     study = Study([], first="losses")
     for label, (d, r) in {"CE": (0.0, 0.0), "CE+Div": (ld, 0.0), "CE+Rep": (0.0, lr), "CE+Div+Rep": (ld, lr)}.items():
-        name, settings = lambda_variant(prof, d, r, vpc)
+        name, settings = lambda_variant(sel, d, r, vpc)
         study.label_of[name] = label
-        study.items += queue_variant(jobs, prof, **syn, name=name, method="vst_unet", settings=settings, vpcs=[vpc],
+        study.items += queue_variant(jobs, sel, **syn, name=name, method="vst_unet", settings=settings, vpcs=[vpc],
                                      **common)
     return study
 
@@ -381,34 +390,36 @@ def queue_table6(jobs, prof: "Profile", syn: dict, common: dict) -> Study:
 VST_CHOICES = (("gradient", "relaxed"), ("decode", "topk"), ("ce_logit", True), ("mixing", "conv"))
 
 
-def queue_vst_choices(jobs, prof: "Profile", syn: dict, common: dict, choices=VST_CHOICES) -> Study:
-    """VST-UNet's open choices: the profile's settings, and each `choices` (field, value) switched alone."""
-    base = prof.selection.vst_unet
-    variants = {"vst_unet": (f"default ({base.gradient}, {base.decode}, {base.mixing})", prof.selection.settings("vst_unet"))}
+def queue_vst_choices(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict,
+                      choices=VST_CHOICES) -> Study:
+    """VST-UNet's open choices: the settings', and each `choices` (field, value) switched alone."""
+    base = sel.vst_unet
+    variants = {"vst_unet": (f"default ({base.gradient}, {base.decode}, {base.mixing})", sel.settings("vst_unet"))}
     for f, value in choices:
         if getattr(base, f) != value:
-            variants[f"vst_unet-{f}-{value}"] = (f"{f}={value}", vst_variant(prof, **{f: value}))
+            variants[f"vst_unet-{f}-{value}"] = (f"{f}={value}", vst_variant(sel, **{f: value}))
     study = Study([], first="VST-UNet")
     for name, (label, settings) in variants.items():
         study.label_of[name] = label
-        study.items += queue_variant(jobs, prof, **syn, name=name, method="vst_unet", settings=settings,
-                                     vpcs=[prof.ablation.vpc], **common)
+        study.items += queue_variant(jobs, sel, **syn, name=name, method="vst_unet", settings=settings,
+                                     vpcs=[abl.vpc], **common)
     return study
 
 
-def queue_lambda_grid(jobs, prof: "Profile", syn: dict, common: dict) -> dict[tuple[int, int], list]:
+def queue_lambda_grid(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict
+                      ) -> dict[tuple[int, int], list]:
     """VST-UNet over the λ_d × λ_r grid at the ablation VPC (cells shared with Table 6 are one job)."""
-    abl = prof.ablation
     cells = {}
     for i, d in enumerate(abl.lambda_d):
         for j, r in enumerate(abl.lambda_r):
-            name, settings = lambda_variant(prof, d, r, abl.vpc)
-            cells[i, j] = queue_variant(jobs, prof, **syn, name=name, method="vst_unet", settings=settings,
+            name, settings = lambda_variant(sel, d, r, abl.vpc)
+            cells[i, j] = queue_variant(jobs, sel, **syn, name=name, method="vst_unet", settings=settings,
                                         vpcs=[abl.vpc], **common)
     return cells
 
 
-def queue_tac_dt_embeddings(jobs, prof: "Profile", syn: dict, common: dict, evaluator_features: np.ndarray) -> Study:
+def queue_tac_dt_embeddings(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict,
+                            evaluator_features: np.ndarray) -> Study:
     """TAC-DT on three embeddings of the pool: VideoMAE's (the paper's), the autoencoder latents flattened, and
     the Full-real evaluator's penultimate features."""
     inputs = syn["inputs"]
@@ -418,59 +429,61 @@ def queue_tac_dt_embeddings(jobs, prof: "Profile", syn: dict, common: dict, eval
     study = Study([], first="embedding")
     for name, (label, emb) in embeds.items():
         study.label_of[name] = label
-        study.items += queue_variant(jobs, prof, **{**syn, "inputs": {**inputs, "embeddings": emb}}, name=name,
-                                     method="tac_dt", vpcs=[prof.ablation.vpc], **common)
+        study.items += queue_variant(jobs, sel, **{**syn, "inputs": {**inputs, "embeddings": emb}}, name=name,
+                                     method="tac_dt", vpcs=[abl.vpc], **common)
     return study
 
 
-def queue_pool_sizes(jobs, prof: "Profile", train: VideoSet, syn: dict, common: dict) -> Study:
+def queue_pool_sizes(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict,
+                     extra: Callable[[], tuple[VideoSet, dict]]) -> Study:
     """The ablation's selectors at the ablation VPC on pools of N_c per class (`ablation.n_cs`); N_c beyond the
-    pool joins a second pool generated with the next seed (`extra_pool`)."""
-    abl, pool, inputs = prof.ablation, syn["pool"], syn["inputs"]
+    pool joins a second pool, `extra()` (e.g. `extra_pool`), called only then."""
+    pool, inputs = syn["pool"], syn["inputs"]
     have = len(pool) // pool.num_classes
-    extra = extra_pool(prof, train) if max(abl.n_cs) > have else None
+    second = extra() if max(abl.n_cs) > have else None
     study = Study([])
     for n_c in abl.n_cs:
-        p, inp = pool_of_size(pool, inputs, extra, n_c)
+        p, inp = pool_of_size(pool, inputs, second, n_c)
         label = "synthetic" if n_c == have else f"synthetic-nc{n_c}"
         name = syn["pool_name"] if n_c == have else f"{syn['pool_name']}_nc{n_c}"
         for m in abl.nc_methods:
-            study.items += queue_variant(jobs, prof, pool=p, inputs=inp, pool_name=name, pool_label=label, name=m,
+            study.items += queue_variant(jobs, sel, pool=p, inputs=inp, pool_name=name, pool_label=label, name=m,
                                          method=m, vpcs=[abl.vpc], **common)
     return study
 
 
-def queue_real_pool(jobs, prof: "Profile", train: VideoSet, syn: dict, common: dict) -> tuple[Study, dict]:
-    """The ablation's real-pool selectors on the real train split and on the synthetic pool, at every ablation
-    VPC; returns the study and the real split's selector inputs."""
-    real_inputs = real_pool_inputs(prof, train)
+def queue_real_pool(jobs, abl: AblationSettings, sel: SelectionSettings, train: VideoSet, syn: dict, common: dict,
+                    diffusion_work: str | Path) -> tuple[Study, dict]:
+    """The ablation's real-pool selectors on the real train split (latents by the autoencoder in `diffusion_work`)
+    and on the synthetic pool, at every ablation VPC; returns the study and the real split's selector inputs."""
+    real_inputs = real_pool_inputs(sel, common["dataset"], train, diffusion_work)
     study = Study([])
-    for m in prof.ablation.real_methods:
-        study.items += queue_variant(jobs, prof, pool=train, inputs=real_inputs, pool_name="real-train",
-                                     pool_label="real", name=m, method=m, vpcs=prof.ablation.vpcs, **common)
-        study.items += queue_variant(jobs, prof, **syn, name=m, method=m, vpcs=prof.ablation.vpcs, **common)
+    for m in abl.real_methods:
+        study.items += queue_variant(jobs, sel, pool=train, inputs=real_inputs, pool_name="real-train",
+                                     pool_label="real", name=m, method=m, vpcs=abl.vpcs, **common)
+        study.items += queue_variant(jobs, sel, **syn, name=m, method=m, vpcs=abl.vpcs, **common)
     return study, real_inputs
 
 
-def queue_dm(jobs, prof: "Profile", train: VideoSet, seeds, progress: bool = False) -> tuple[list, list[VideoSet]]:
+def queue_dm(jobs, abl: AblationSettings, cfg: TrainConfig, dataset: str, train: VideoSet, seeds,
+             progress: bool = False) -> tuple[list, list[VideoSet]]:
     """DM sets (`experiments.dm.dm_set`, cached) for every DM VPC and seed, each queued as method `dm` on the real
-    pool; returns the job ids and the sets."""
+    pool with the evaluator `cfg`; returns the job ids and the sets."""
     from .dm import dm_set
 
-    abl, items, sets = prof.ablation, [], []
+    items, sets = [], []
     for v in abl.dm_vpcs:
         for s in seeds:
-            sets.append(dm_set(train, v, s, abl.dm, Path(abl.work_dir) / prof.dataset.name, progress=progress))
-            items.append(jobs.add(sets[-1], prof.evaluation.train, s, pool="real", method="dm", vpc=v))
+            sets.append(dm_set(train, v, s, abl.dm, Path(abl.work_dir) / dataset, progress=progress))
+            items.append(jobs.add(sets[-1], cfg, s, pool="real", method="dm", vpc=v))
     return items, sets
 
 
-def table2_rows(eval_csv: str | Path, prof: "Profile", dm_seeds) -> list[dict]:
-    """Table 2's rows: Full real and Full syn, the paper's selectors at Table 2's VPCs on the pool (the main
-    protocol's runs), and the measured DM rows of this notebook's seeds."""
+def table2_rows(eval_csv: str | Path, ds: str, clf: str, runs: int, dm_seeds) -> list[dict]:
+    """Table 2's rows on dataset `ds` by evaluator `clf`: Full real and Full syn, the paper's selectors at Table 2's
+    VPCs on the pool (the main protocol's `runs`), and the measured DM rows of this notebook's seeds."""
     from ..paper import PAPER_SELECTORS, TABLE2_VPCS
 
-    ds, clf, runs = prof.dataset.name, prof.evaluation.train.classifier, prof.evaluation.runs
     return [r for r in read_runs(eval_csv) if r["dataset"] == ds and r["classifier"] == clf and r["seed"] < runs
             and (r["method"] == "full"
                  or (r["method"] in PAPER_SELECTORS and r["vpc"] in TABLE2_VPCS and r["pool"] == "synthetic")

@@ -26,11 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..profile import Profile
-
 
 # ----------------------------------------------------------------------------- wall time
 def stage_seconds(notebooks: list[str | Path]) -> dict[str, float]:
@@ -71,9 +66,10 @@ class StageFlops:
         return self.unit_flops * self.units
 
 
-def stage_flops(prof: "Profile", latte_steps: int, n_train: int, n_test: int, grid: dict[int, int],
+def stage_flops(prof, latte_steps: int, n_train: int, n_test: int, grid: dict[int, int],
                 full_runs: int) -> list[StageFlops]:
-    """FLOPs per stage of the default pipeline at the profile's shapes.
+    """FLOPs per stage of the default pipeline at the shapes of `prof` (every stage's settings, a
+    `vddlib.profile.Profile`).
 
     latte_steps: Latte training steps behind the weights used; n_train / n_test: real split sizes;
     grid: {vpc: evaluator runs at that VPC}; full_runs: runs of Full real + Full syn.
@@ -83,13 +79,14 @@ def stage_flops(prof: "Profile", latte_steps: int, n_train: int, n_test: int, gr
     from ..models.autoencoder import build_small_vae
     from ..models.vst_unet import VSTUNet
     from ..selection.embeddings import build_videomae
-    from .plan import clip_shape, latent_shape, num_classes
+    from ..data.datasets import num_classes
+    from .plan import clip_shape, latent_shape
 
     torch.manual_seed(0)
-    K = num_classes(prof)
-    T, S = clip_shape(prof, diffusion=True)
-    _, C, h = latent_shape(prof)
     d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
+    K = num_classes(prof.dataset)
+    T, S = clip_shape(prof.dataset, d)
+    _, C, h = latent_shape(prof.dataset, d)
     vae = build_small_vae(d.vae)
     latte = build_latte(K, T, h, C, d.latte)
     sch = make_scheduler()
@@ -165,19 +162,21 @@ def stage_flops(prof: "Profile", latte_steps: int, n_train: int, n_test: int, gr
 _UNITS = ("latte_train", "generate", "videomae_train", "vst_unet", "evaluator")
 
 
-def _run_unit(prof: "Profile", unit: str) -> float:
-    """One unit of a stage, in this process (called by `peak_memory` in a fresh one). Returns MiB to add to the
-    unit's measured peak for what it leaves out (0 unless said below)."""
+def _run_unit(prof, unit: str) -> float:
+    """One unit of a stage at the shapes of `prof` (a `vddlib.profile.Profile`), in this process (called by
+    `peak_memory` in a fresh one). Returns MiB to add to the unit's measured peak for what it leaves out (0 unless
+    said below)."""
     from ..diffusion.generate import GenerateConfig, sample_latents
     from ..diffusion.train import build_latte, diffusion_loss, make_scheduler
     from ..evaluation.train import new_evaluator
     from ..models.autoencoder import build_small_vae, decode_latents
     from ..selection.embeddings import build_videomae
     from ..selection.vst import train_vst_unet
-    from .plan import clip_shape, latent_shape, num_classes
+    from ..data.datasets import num_classes
+    from .plan import clip_shape, latent_shape
 
-    K, (T, S), (_, C, h) = num_classes(prof), clip_shape(prof, diffusion=True), latent_shape(prof)
     d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
+    K, (T, S), (_, C, h) = num_classes(prof.dataset), clip_shape(prof.dataset, d), latent_shape(prof.dataset, d)
     if unit == "latte_train":
         m = build_latte(K, T, h, C, d.latte)
         opt = torch.optim.AdamW(m.parameters())
@@ -252,9 +251,9 @@ def _rss(field: str) -> float:
 VST_TIMED_EPOCHS = 6
 
 
-def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int | None = None,
+def selection_scaling(prof, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int | None = None,
                       base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
-    """Seconds of each method on random inputs of the profile's shapes: against N_c (at `base_classes`)
+    """Seconds of each method on random inputs of the shapes of `prof` (a `vddlib.profile.Profile`): against N_c (at `base_classes`)
     and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
     axes share is timed once. VST-UNet's is its full epoch budget, timed on VST_TIMED_EPOCHS epochs. `vpc`: the
     profile's one-VPC setting (`ablation.vpc`) unless given, at most the smallest N_c timed."""
@@ -264,7 +263,7 @@ def selection_scaling(prof: "Profile", n_cs=(100, 250, 500, 1000), classes=(10, 
     from ..selection.embeddings import VIDEOMAE_V2_GIANT
     from .plan import latent_shape
 
-    T, C, h = latent_shape(prof)
+    T, C, h = latent_shape(prof.dataset, prof.diffusion)
     D = VIDEOMAE_V2_GIANT["hidden_size"] if prof.selection.videomae_path else prof.selection.videomae.hidden_size
     methods = list(methods or prof.selection.methods)
     vpc = min(vpc or prof.ablation.vpc, *n_cs, base_nc)
@@ -315,23 +314,24 @@ def evaluator_seconds(results_csv: str | Path, dataset: str, classifier: str, ru
     return ev
 
 
-def shipped_latte_log(prof: "Profile") -> np.ndarray | None:
-    """The shipped Latte's training log (step, loss, seconds) when the profile uses it, else None."""
-    if not prof.diffusion.shipped or prof.diffusion.retrain:
+def shipped_latte_log(d) -> np.ndarray | None:
+    """The shipped Latte's training log (step, loss, seconds) when the diffusion settings `d` use it, else None."""
+    if not d.shipped or d.retrain:
         return None
-    return np.loadtxt(Path(prof.diffusion.shipped) / "latte_train_log.csv", delimiter=",", ndmin=2)
+    return np.loadtxt(Path(d.shipped) / "latte_train_log.csv", delimiter=",", ndmin=2)
 
 
-def table7_rows(prof: "Profile", secs: dict[str, float], ev: dict[tuple, list[float]], pool_name: str,
+def table7_rows(prof, secs: dict[str, float], ev: dict[tuple, list[float]], pool_name: str,
                 notebooks) -> tuple[list[list], list[dict]]:
     """Table 7's rows (stage, VPC, seconds, what) from what the run recorded: the notebooks' stage timings
     (`stage_seconds`), the selection manifests and the evaluators' training seconds (`evaluator_seconds`); and
-    per (method, VPC) the select and evaluate seconds summed over the runs, as the paper's Table 7 does."""
+    per (method, VPC) the select and evaluate seconds summed over the runs, as the paper's Table 7 does. `prof`:
+    the run's settings, every stage's (a `vddlib.profile.Profile`): the table accounts for them all."""
     from ..data.selections import manifest_path
 
     ds, runs = prof.dataset.name, prof.evaluation.runs
     rows = []
-    log = shipped_latte_log(prof)
+    log = shipped_latte_log(prof.diffusion)
     if log is not None:
         seg_ends = np.append(log[np.flatnonzero(np.diff(log[:, 2]) < 0), 2], log[-1, 2])   # one segment per resume
         lt = prof.diffusion.latte                                       # measured by benchmarks/diffusion_curve.py
@@ -378,7 +378,7 @@ _UNIT_OF = {"diffusion fine-tune (Latte)": "latte_train", "generate pool": "gene
 FLOPS_HEADER = ["stage", "unit", "GFLOP per unit", "units", "TFLOP", "peak RSS MiB"]
 
 
-def flops_memory_rows(prof: "Profile", profile: str, ev: dict[tuple, list[float]], n_train: int, n_test: int
+def flops_memory_rows(prof, profile: str, ev: dict[tuple, list[float]], n_train: int, n_test: int
                       ) -> tuple[list[list], float]:
     """FLOPs (`stage_flops`, with the evaluator runs the results record) and peak memory (`peak_memory`) per
     stage as table rows, and the pipeline's total TFLOP."""
@@ -386,7 +386,7 @@ def flops_memory_rows(prof: "Profile", profile: str, ev: dict[tuple, list[float]
     grid_runs = {v: sum(len(s) for (p, m, vv), s in ev.items() if p == "synthetic" and m != "full" and vv == v)
                  for v in vpcs}
     full_runs = sum(len(ev.get(k, [])) for k in (("real", "full", 0), ("synthetic", "full", 0)))
-    log = shipped_latte_log(prof)
+    log = shipped_latte_log(prof.diffusion)
     latte_steps = len(log) if log is not None else prof.diffusion.latte.steps
     fl = stage_flops(prof, latte_steps, n_train, n_test, grid_runs, full_runs)
     mem = peak_memory(profile)

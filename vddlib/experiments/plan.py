@@ -6,37 +6,32 @@ user sees what the paper profile will do before it reads a byte or downloads any
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
-from ..data.datasets import clip_shape as _clip_shape, num_classes as _num_classes
+from ..data.datasets import DatasetConfig, clip_shape as _clip_shape, num_classes as _num_classes
 from ..data.real import DATASETS, SHARD_SIZE
+from ..diffusion.stage import DiffusionSettings
 from ..diffusion.train import build_latte
 from ..evaluation.train import new_evaluator
 from ..models.autoencoder import SD_VAE_CONFIG, build_sd_vae_shape, build_small_vae
 from ..models.vst_unet import VSTUNet
 from ..selection.embeddings import build_videomae, videomae_v2_giant_config
 
-if TYPE_CHECKING:
-    from ..profile import Profile
-
 
 def _params(m: torch.nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-def clip_shape(prof: "Profile", diffusion: bool) -> tuple[int, int]:
-    """(frames, size) of the clips the diffusion model (diffusion=True) or the evaluators see (the clip rule of
-    vddlib.data.datasets)."""
-    return _clip_shape(prof.dataset, prof.diffusion.clip if diffusion else None)
+def clip_shape(ds: DatasetConfig, d: DiffusionSettings | None) -> tuple[int, int]:
+    """(frames, size) of the clips the diffusion model of settings `d` (None: the evaluators) sees (the clip rule
+    of vddlib.data.datasets)."""
+    return _clip_shape(ds, d.clip if d is not None else None)
 
 
-def latent_shape(prof: "Profile") -> tuple[int, int, int]:
+def latent_shape(ds: DatasetConfig, d: DiffusionSettings) -> tuple[int, int, int]:
     """(frames, channels, h) of the autoencoder latents the diffusion model learns: the SD VAE's (8× down,
-    4 channels) when the profile loads one, else the small VAE's."""
-    d = prof.diffusion
-    frames, size = clip_shape(prof, diffusion=True)
+    4 channels) when the settings load one, else the small VAE's."""
+    frames, size = clip_shape(ds, d)
     blocks, ch = ((SD_VAE_CONFIG["block_out_channels"], 4) if d.vae_path
                   else (d.vae.block_out_channels, d.vae.latent_channels))
     down = 2 ** (len(blocks) - 1)
@@ -45,19 +40,16 @@ def latent_shape(prof: "Profile") -> tuple[int, int, int]:
     return frames, ch, size // down
 
 
-def num_classes(prof: "Profile") -> int:
-    return _num_classes(prof.dataset)
-
-
-def plan(prof: "Profile") -> dict:
-    """Shapes, parameter counts and planned work of `prof`, all from the meta device."""
-    K = num_classes(prof)
-    frames, size = clip_shape(prof, diffusion=True)
-    ev_frames, ev_size = clip_shape(prof, diffusion=False)
+def plan(prof) -> dict:
+    """Shapes, parameter counts and planned work of a run, all from the meta device. `prof`: the run's settings,
+    every stage's (a `vddlib.profile.Profile`): a dry run reads them all."""
     d, sel, ev = prof.diffusion, prof.selection, prof.evaluation
+    K = _num_classes(prof.dataset)
+    frames, size = clip_shape(prof.dataset, d)
+    ev_frames, ev_size = clip_shape(prof.dataset, None)
     with torch.device("meta"):
         vae = build_sd_vae_shape() if d.vae_path else build_small_vae(d.vae)
-        _, ch, h = latent_shape(prof)
+        _, ch, h = latent_shape(prof.dataset, d)
         latte = build_latte(K, frames, h, ch, d.latte)         # init_from is read only when training
         z = torch.empty(2, frames, ch, h, h)
         eps = latte(z, torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
@@ -92,13 +84,13 @@ def plan(prof: "Profile") -> dict:
         "selections": n_sel,
         "evaluator_trainings": n_sel + 2 * ev.runs,       # + Full real and Full syn
         "accuracy": ev.accuracy,
-        **_footprint(prof, K, (frames, size), (ev_frames, ev_size), (ch, h)),
+        **_footprint(prof.dataset, d, prof.generate.per_class, K, (frames, size), (ev_frames, ev_size), (ch, h)),
     }
 
 
-def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[int, int],
-               latent: tuple[int, int]) -> dict:
-    """GiB of host memory and disk the profile's data takes, from the expected split sizes. Host memory: decoding
+def _footprint(ds: DatasetConfig, d: DiffusionSettings, per_class: int, K: int, clip: tuple[int, int],
+               ev_clip: tuple[int, int], latent: tuple[int, int]) -> dict:
+    """GiB of host memory and disk the run's data takes, from the expected split sizes. Host memory: decoding
     holds one shard of clips at a time (the evaluators' and Latte's own); Latte's training latents (fp32) are
     memory-mapped from their file for a real dataset (written a shard at a time; digits-motion's are held whole);
     the evaluators' splits are memory-mapped from their split files (`mapped_gib`: in the page cache while
@@ -107,16 +99,15 @@ def _footprint(prof: "Profile", K: int, clip: tuple[int, int], ev_clip: tuple[in
     only where the autoencoder is trained here; while a split's file is written its shards are there too, the
     `clip_cache_peak`), the latents (kept per shard and as one file) and the pool (uint8 videos at the evaluators'
     clip, fp16 latents; twice that while its shards are assembled into its files, `pool_peak`)."""
-    facts = DATASETS.get(prof.dataset.name)
-    dm = prof.dataset.digits_motion
+    facts = DATASETS.get(ds.name)
+    dm = ds.digits_motion
     n_train, n_test = (facts.train, facts.test) if facts else (K * dm.train_per_class, K * dm.test_per_class)
     (frames, size), (ev_frames, ev_size), (ch, h) = clip, ev_clip, latent
     ev_video, video = 3 * ev_frames * ev_size ** 2, 3 * frames * size ** 2
     own_clip = (frames, size) != (ev_frames, ev_size) and facts is not None
-    d = prof.diffusion
     cached_own = own_clip and not d.vae_path and not (d.shipped and not d.retrain)   # an autoencoder trained here
     latents = n_train * frames * ch * h * h * 4
-    pool = K * prof.generate.per_class
+    pool = K * per_class
     gib = 2 ** 30
     cache = ((n_train + n_test) * ev_video + (n_train * video if cached_own else 0)) if facts else 0
     largest = max(n_train * ev_video, n_train * video if cached_own else 0) if facts else 0

@@ -13,9 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..data.videoset import VideoSet
+from ..diffusion.generate import GenerateConfig
+from ..diffusion.stage import DiffusionSettings
 from ..evaluation import stats
 from ..evaluation.results import by_seed as _runs, summarize_runs
 from ..selection.registry import SELECTORS
+from ..selection.stage import SelectionSettings
 
 SECOND_POOL = "synthetic-seed1"        # the rows' pool name for the second pool (the main one: "synthetic")
 
@@ -40,17 +44,14 @@ class ResolutionSettings:
             raise ValueError("resolution: half_width must be > 0, max_runs >= 2 and vpcs positive")
 
 
-def second_pool(prof, train):
+def second_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet
+                ) -> tuple[VideoSet, dict, str]:
     """The pool generated with the next seed (made once, shared with notebook 05's N_c = 200 ablation): its videos,
     selector inputs and folder name."""
-    import dataclasses
+    from .ablate import extra_pool, next_seed_pool
 
-    from ..data.pool import pool_dir
-    from .ablate import extra_pool
-
-    pool, inputs = extra_pool(prof, train)
-    nxt = dataclasses.replace(prof, generate=dataclasses.replace(prof.generate, seed=prof.generate.seed + 1))
-    return pool, inputs, pool_dir(nxt).name
+    pool, inputs = extra_pool(d, g, sel, dataset, train)
+    return pool, inputs, next_seed_pool(d, g, dataset)[1].name
 
 
 PILOT_POOL = "synthetic"

@@ -12,7 +12,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,9 +27,6 @@ from .embeddings import VideoMAETrainConfig, embedder, pool_features, shipped_ma
 from .manifests import selection_manifest
 from .objective import class_space, set_objective
 from .registry import SELECTORS, flat_indices, get
-
-if TYPE_CHECKING:
-    from ..profile import Profile
 
 
 @dataclass
@@ -75,6 +71,10 @@ class SelectionSettings:
             return configs[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
+    def input_files(self) -> dict[str, tuple[str, str | None]]:
+        """The pretrained weights these settings read ({setting: (path, file inside)}), for `check_paths`."""
+        return {"selection.videomae_path": (self.videomae_path, "config.json")}
+
     def settings(self, method: str) -> dict:
         """The keyword settings `select` takes for `method` (also written to its manifest)."""
         return get(method).kwargs(self.configs.get(method))
@@ -92,12 +92,11 @@ class SelectionSettings:
         return build(cls, {**raw, "configs": configs}, f"{where}: selection")
 
 
-def videomae_inputs(prof: "Profile", train: VideoSet, videos: VideoSet, cache_name: str) -> tuple:
-    """(embedder, {"embeddings", "scores"} of `videos`, embedder seconds): the profile's VideoMAE (loaded from
+def videomae_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, videos: VideoSet, cache_name: str) -> tuple:
+    """(embedder, {"embeddings", "scores"} of `videos`, embedder seconds): the settings' VideoMAE (loaded from
     `selection.videomae_path`, else trained on the real train split and cached) and its features, cached under
     <selection.work_dir>/<dataset>/<cache_name>/."""
-    sel = prof.selection
-    work = Path(sel.work_dir) / prof.dataset.name
+    work = Path(sel.work_dir) / dataset
     t0 = time.perf_counter()
     model = embedder(train, sel.videomae, work, data_hash(train), sel.videomae_path or None,
                      shipped=sel.videomae_shipped or None).to(resolve_device(sel.device, "selection.device"))
@@ -105,17 +104,16 @@ def videomae_inputs(prof: "Profile", train: VideoSet, videos: VideoSet, cache_na
     return model, pool_features(model, videos, work / cache_name / "videomae_features.safetensors", train), embed_s
 
 
-def selection_inputs(prof: "Profile", train: VideoSet, pool_path: str | Path,
+def selection_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, pool_path: str | Path,
                      test: VideoSet | None = None) -> tuple[VideoSet, dict, dict]:
     """The pool, what the selectors read (embeddings, scores, latents) and a report on the embedder.
 
-    The embedder is the profile's VideoMAE (loaded from `selection.videomae_path`, else
+    The embedder is the settings' VideoMAE (loaded from `selection.videomae_path`, else
     trained on the real train split and cached); pool features are cached beside it.
     """
-    check_paths(prof)
-    sel = prof.selection
+    check_paths(None, sel.input_files(), "selection")
     pool, latents = load_pool(pool_path, with_latents=True)
-    model, feats, embed_s = videomae_inputs(prof, train, pool, Path(pool_path).name)
+    model, feats, embed_s = videomae_inputs(sel, dataset, train, pool, Path(pool_path).name)
     report = {"embedder": sel.videomae_path or "small VideoMAE trained on the real train split" + (
                   f" (shipped: {sel.videomae_shipped})" if sel.videomae_shipped and shipped_matches(
                       sel.videomae_shipped, sel.videomae, data_hash(train)) else ""),
@@ -127,14 +125,15 @@ def selection_inputs(prof: "Profile", train: VideoSet, pool_path: str | Path,
     return pool, {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}, report
 
 
-def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, pool_name: str,
+def make_selections(sel: SelectionSettings, dataset: str, pool: VideoSet, inputs: dict, vpcs, seeds, pool_name: str,
                     methods=None, progress: bool = True, name: str | None = None,
                     settings: dict | None = None) -> list[dict]:
-    """Every (method, VPC, seed) selection of the pool as a manifest; saved ones with the same settings are re-used.
+    """Every (method, VPC, seed) selection of the pool as a manifest under `sel.manifests`/<dataset>/<pool_name>;
+    saved ones with the same settings are re-used.
 
     `name` and `settings` (with one method): a variant of it saved under its own name (notebook 05's ablations).
     """
-    methods = list(methods or prof.selection.methods)
+    methods = list(methods or sel.methods)
     if name is not None and len(methods) != 1:
         raise ValueError(f"A named variant ({name!r}) is one method; got {methods}")
     for m in methods:
@@ -143,12 +142,12 @@ def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, 
             raise ValueError(f"{name or m} ({m}) needs the selector inputs {missing}; "
                              "vddlib.selection.stage.selection_inputs makes them for a pool.")
 
-    device = resolve_device(prof.selection.device, "selection.device")
+    device = resolve_device(sel.device, "selection.device")
 
     def one(job):
         m, v, s = job
-        st = prof.selection.settings(m) if settings is None else settings
-        man = selection_manifest(prof.selection.manifests, prof.dataset.name, pool_name, m, pool.labels, v, s,
+        st = sel.settings(m) if settings is None else settings
+        man = selection_manifest(sel.manifests, dataset, pool_name, m, pool.labels, v, s,
                                  settings=st, name=name, num_classes=pool.num_classes, **st,
                                  **{k: inputs[k] for k in get(m).needs},
                                  **({"device": device} if get(m).on_device else {}))
@@ -160,8 +159,8 @@ def make_selections(prof: "Profile", pool: VideoSet, inputs: dict, vpcs, seeds, 
         # a threaded method's trainings run `selection.parallel` at a time (each on its own fixed thread count,
         # so the selections are those of one at a time); the rest one by one
         threaded = [j for j in jobs if get(j[0]).threaded]
-        if prof.selection.parallel > 1 and len(threaded) > 1:
-            with ThreadPoolExecutor(prof.selection.parallel) as ex:
+        if sel.parallel > 1 and len(threaded) > 1:
+            with ThreadPoolExecutor(sel.parallel) as ex:
                 for job, man in zip(threaded, ex.map(one, threaded)):
                     done[job] = man
                     pbar.update()
