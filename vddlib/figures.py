@@ -16,11 +16,11 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .data.videoset import VideoSet  # noqa: E402
-from .paper import METHOD_NAMES  # noqa: E402
+from .paper import ROW_NAMES  # noqa: E402
+from .selection import display_names  # noqa: E402
 
 DPI = 150
 PAPER_STEMS = ("fig", "table")          # the paper's figures and table plots: PDF beside the PNG
-NAMES = METHOD_NAMES                    # registry names → the paper's names (ours for methods it does not have)
 
 
 
@@ -33,12 +33,13 @@ def _err(v):
     return a if a.ndim else float(a)
 
 def pretty(label) -> str:
-    """A label with every registry name in it replaced by the paper's name (`vst_unet 5` → `VST-UNet 5`)."""
+    """A label with every registry name in it replaced by the name it prints as (`vst_unet 5` → `VST-UNet 5`): a
+    selector's own display name, the paper's for the other rows and the evaluators."""
     import re
 
-    text = str(label)
-    for code in sorted(NAMES, key=len, reverse=True):
-        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(code)}(?![A-Za-z0-9_])", NAMES[code], text)
+    text, names = str(label), {**ROW_NAMES, **display_names()}
+    for code in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(code)}(?![A-Za-z0-9_])", names[code], text)
     return text
 
 

@@ -50,10 +50,9 @@ TABLE6_MINIUCF = {
 # Table 2 (MiniUCF): DM (distribution matching, the prior video-distillation baseline) top-1 by VPC.
 DM_MINIUCF = {1: {"top1": (15.3, 1.1)}, 5: {"top1": (25.7, 0.2)}}
 
-# Registry and evaluator names → the names the paper (and our tables and figures) print
-METHOD_NAMES = {"vst_unet": "VST-UNet", "tac_dt": "TAC-DT", "mae_score": "MAE-Score", "dm_mmd": "DM-MMD",
-                "csta": "CSTA", "random": "Random", "herding": "Herding", "kcenter": "K-Center", "full": "Full",
-                "dm": "DM", "c3d": "C3D", "timesformer": "TimeSformer", "convnet3d": "ConvNet3D"}
+# The rows that are not selectors, and the evaluators → the names the paper (and our tables and figures) print. A
+# selector's printed name is its own (`display=` where it registers; vddlib.selection.display_names).
+ROW_NAMES = {"full": "Full", "dm": "DM", "c3d": "C3D", "timesformer": "TimeSformer", "convnet3d": "ConvNet3D"}
 
 # The paper's own two selectors (its Table 2 rows beside Full real / Full syn) and Table 2's VPCs.
 PAPER_SELECTORS = ("vst_unet", "tac_dt")

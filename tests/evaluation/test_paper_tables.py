@@ -5,6 +5,7 @@ from PIL import Image
 
 from vddlib import figures
 from vddlib.evaluation import paper_tables
+from vddlib.selection import display_names
 
 
 def _row(ds, pool, method, vpc, seed, top1, auc=80.0, f1=30.0):
@@ -37,7 +38,7 @@ def test_table2_has_the_papers_rows_and_ours_in_its_columns(tmp_path):
 
 
 def test_table4_has_both_of_the_papers_halves_and_ours(tmp_path):
-    md = paper_tables.table4(ROWS, tmp_path / "table4", ["random", "tac_dt", "vst_unet"], [1, 5])
+    md = paper_tables.table4(ROWS, tmp_path / "table4", ["random", "tac_dt", "vst_unet"], [1, 5], names=display_names())
     header = md.splitlines()[2]
     assert "MiniUCF (paper) ACC" in header and "HMDB51 (paper) F1" in header and "toy (ours) AUC" in header
     hmdb_random_1 = [line for line in md.splitlines() if line.startswith("| 1 | Random |")][0]
@@ -46,7 +47,7 @@ def test_table4_has_both_of_the_papers_halves_and_ours(tmp_path):
     # ours: TAC-DT's VPC 1 ACC only (AUC and F1 tie); the paper's: its two leads that Welch (n = 5) shows
     assert bold == ["**24.68±0.36 (n=5)**", "**66.83±0.19 (n=5)**", "**30.25±0.65 (n=4)**"]
     same = paper_tables.table4(ROWS, tmp_path / "t4", ["random", "tac_dt", "vst_unet"], [1, 5],
-                               same_as={("vst_unet", 5): "tac_dt"})
+                               same_as={("vst_unet", 5): "tac_dt"}, names=display_names())
     assert "| 5 | VST-UNet |" in same and "= TAC-DT | = TAC-DT | = TAC-DT |" in same
 
 

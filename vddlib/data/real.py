@@ -397,49 +397,77 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
         raise ValueError(f"short_clips must be 'keep' or 'skip'; got {short_clips!r}")
     root = Path(root)
     listing = listing or list_splits(name, root)
-    items, names = listing[split], listing["names"]
-    report = LoadReport(name, split, listed=len(items))
+    r = _RealSplit(name, root, split, listing[split], listing["names"], spec, cache_dir, shard_size, workers, seed,
+                   short_fraction, short_clips)
+    return SplitStream(r.parts, r.report, r.names, r.shape, r.meta, r.keys, r.collect if r.folder else None)
 
-    def rel(p: Path) -> str:
-        return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
-    spec_key = _digest([asdict(spec), seed, str(root.resolve()), names, [(rel(p), y) for p, y in items]])
-    folder = Path(cache_dir) / f"{name}_{split}_{spec_key}" if cache_dir is not None else None
-    starts = range(0, len(items), shard_size)
+class _RealSplit:
+    """What `stream_real`'s passes over one split share: its listing, clip, cache folder and report. A shard is
+    named after its place and its files' sizes and modification times, a split file after its shards."""
 
-    def shard_name(s0: int) -> str:         # the shard's place and its files' sizes and modification times
-        return f"shard_{s0 // shard_size:05d}_{_digest([_file_state(p) for p, _ in items[s0:s0 + shard_size]])}"
+    def __init__(self, name: str, root: Path, split: str, items: list, names: list[str], spec: ClipSpec,
+                 cache_dir: str | Path | None, shard_size: int, workers: int, seed: int, short_fraction: float,
+                 short_clips: str) -> None:
+        self.name, self.root, self.split, self.items, self.names, self.spec = name, root, split, items, names, spec
+        self.shard_size, self.workers, self.seed = shard_size, workers, seed
+        self.short_fraction, self.short_clips = short_fraction, short_clips
+        self.report = LoadReport(name, split, listed=len(items))
+        self.spec_key = _digest([asdict(spec), seed, str(root.resolve()), names, [(self.rel(p), y) for p, y in items]])
+        self.folder = Path(cache_dir) / f"{name}_{split}_{self.spec_key}" if cache_dir is not None else None
+        self.starts = range(0, len(items), shard_size)
+        self.shape = (spec.frames, 3, spec.crop, spec.crop)
+        self.meta = {"dataset": name, "split": split, "clip": asdict(spec)}
 
-    def keys() -> list[str]:
-        return [f"{name}_{split}_{spec_key}_{shard_name(s0)}" for s0 in starts]
+    def rel(self, p: Path) -> str:
+        return str(p.relative_to(self.root)) if p.is_relative_to(self.root) else str(p)
 
-    def parts(skip=frozenset()):
-        report.skipped, report.short, report.loaded = [], [], 0     # each pass reports afresh
+    def shard_name(self, s0: int) -> str:
+        chunk = self.items[s0:s0 + self.shard_size]
+        return f"shard_{s0 // self.shard_size:05d}_{_digest([_file_state(p) for p, _ in chunk])}"
+
+    def key(self, stem: str) -> str:
+        return f"{self.name}_{self.split}_{self.spec_key}_{stem}"
+
+    def keys(self) -> list[str]:
+        return [self.key(self.shard_name(s0)) for s0 in self.starts]
+
+    def _shard(self, s0: int, stem: str, key: str, mapped: dict) -> tuple[VideoSet, Path | None]:
+        """Shard `s0` (named `stem`, keyed `key`) from its cached file, from a split file an earlier collect()
+        wrote, or decoded (and cached, atomically: a killed run redoes only this shard); and its cache file."""
+        shard = self.folder / f"{stem}.safetensors" if self.folder else None
+        if shard is not None and shard.is_file():
+            return VideoSet.load(shard), shard
+        if key in mapped:
+            return mapped[key](self.names), shard
+        part = _decode_shard(self.items[s0:s0 + self.shard_size], self.spec, self.seed + s0, self.workers,
+                             f"{self.name}/{self.split} {s0}", self.names, self.rel)
+        if shard is not None:
+            for stale in self.folder.glob(f"shard_{s0 // self.shard_size:05d}_*.safetensors"):  # its files changed
+                stale.unlink()
+            part.save(shard)
+        return part, shard
+
+    def parts(self, skip=frozenset()):
+        """The split's shards, each read, skipped (`skip`: keys) or decoded; the report filled afresh."""
+        report, names, spec = self.report, self.names, self.spec
+        report.skipped, report.short, report.loaded = [], [], 0
         short, counts = [], torch.zeros(len(names), dtype=torch.long)
-        mapped = _mapped_shards(folder) if folder else {}
-        for s0 in bar(starts, desc=f"{name}/{split} shards", leave=False, show=len(starts) >= 2):
-            chunk, stem = items[s0:s0 + shard_size], shard_name(s0)
-            key = f"{name}_{split}_{spec_key}_{stem}"
+        mapped = _mapped_shards(self.folder) if self.folder else {}
+        for s0 in bar(self.starts, desc=f"{self.name}/{self.split} shards", leave=False, show=len(self.starts) >= 2):
+            stem = self.shard_name(s0)
+            key = self.key(stem)
             if key in skip:
                 continue
-            shard = folder / f"{stem}.safetensors" if folder else None
-            if shard is not None and shard.is_file():
-                part = VideoSet.load(shard)
-            elif key in mapped:                           # in the split file an earlier collect() wrote
-                part = mapped[key](names)
-            else:
-                part = _decode_shard(chunk, spec, seed + s0, workers, f"{name}/{split} {s0}", names, rel)
-                if shard is not None:
-                    for stale in folder.glob(f"shard_{s0 // shard_size:05d}_*.safetensors"):  # before its files changed
-                        stale.unlink()
-                    part.save(shard)                      # atomic: a killed run redoes only this shard
+            part, shard = self._shard(s0, stem, key, mapped)
             for path, err in part.meta.get("skipped", []):
                 warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=2)
-            report.skipped += [tuple(s) for s in part.meta.get("skipped", [])]
-            flags = [short_reason(st, dec, spec.frames, short_fraction)
+            report.skipped += [tuple(x) for x in part.meta.get("skipped", [])]
+            flags = [short_reason(st, dec, spec.frames, self.short_fraction)
                      for st, dec in part.meta.get("frames", [[None, None]] * len(part))]
-            short += [(str(root / i), why) for i, why in zip(part.ids, flags) if why]
-            if short_clips == "skip" and any(flags):
+            short += [(str(self.root / i), why) for i, why in zip(part.ids, flags) if why]
+            dropped = self.short_clips == "skip" and any(flags)
+            if dropped:
                 if shard is not None and not shard.is_file():   # from a split file that may go: keep it whole
                     part.save(shard)
                 ok = torch.tensor([not f for f in flags], dtype=torch.bool)
@@ -447,41 +475,36 @@ def stream_real(name: str, root: str | Path, split: str, spec: ClipSpec = ClipSp
             report.loaded += len(part)
             counts += torch.bincount(part.labels, minlength=len(names))
             yield VideoSet(part.videos, part.labels, names, part.ids,
-                           {"dataset": name, "split": split, "shard": key,
-                            "whole": not (short_clips == "skip" and any(flags)),
+                           {"dataset": self.name, "split": self.split, "shard": key, "whole": not dropped,
                             "skipped": part.meta.get("skipped", []), "frames": part.meta.get("frames", [])})
-        _report_short(report, short, short_fraction, short_clips)
-        if short_clips == "skip":
+        _report_short(report, short, self.short_fraction, self.short_clips)
+        if self.short_clips == "skip":
             report.skipped += short
         log.info("%s", report)
         empty = [names[c] for c, k in enumerate(counts.tolist()) if k == 0]
         if empty and not skip:              # a pass that left shards out cannot tell
-            raise ValueError(f"{name}/{split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have no "
-                             f"readable videos under {root}; check that their videos exist ({report}).")
+            raise ValueError(f"{self.name}/{self.split}: classes {empty[:5]}{'...' if len(empty) > 5 else ''} have "
+                             f"no readable videos under {self.root}; check that their videos exist ({report}).")
 
-    shape = (spec.frames, 3, spec.crop, spec.crop)
-    meta = {"dataset": name, "split": split, "clip": asdict(spec)}
-
-    def collect() -> VideoSet:
+    def collect(self) -> VideoSet:
         """The split from its file in the cache folder, memory-mapped; written there first (shard by shard) when
         the split's files, clip or short-clip rule changed since."""
-        stem = f"split_{_digest([keys(), short_clips, short_fraction])}"
-        doc = read_index(folder / f"{stem}.u8", shape)
+        folder, report = self.folder, self.report
+        stem = f"split_{_digest([self.keys(), self.short_clips, self.short_fraction])}"
+        doc = read_index(folder / f"{stem}.u8", self.shape)
         if doc is None:
-            doc = _write_split(folder, stem, parts(), shape, report)
+            doc = _write_split(folder, stem, self.parts(), self.shape, report)
         else:                                              # what a pass would say, from the file's index
             for path, err in doc["unreadable"]:
                 warnings.warn(f"skipping unreadable video {path}: {err}", stacklevel=3)
             report.skipped, report.short, report.loaded = [tuple(e) for e in doc["unreadable"]], [], len(doc["ids"])
-            _report_short(report, [tuple(e) for e in doc["short"]], short_fraction, short_clips)
-            if short_clips == "skip":
+            _report_short(report, [tuple(e) for e in doc["short"]], self.short_fraction, self.short_clips)
+            if self.short_clips == "skip":
                 report.skipped += report.short
             log.info("%s", report)
         videos = map_videos(folder / f"{stem}.u8", doc)
-        return VideoSet(videos, torch.tensor(doc["labels"], dtype=torch.long), names, doc["ids"],
-                        {**meta, "load_report": asdict(report), "file": str(folder / f"{stem}.u8")})
-
-    return SplitStream(parts, report, names, shape, meta, keys, collect if folder else None)
+        return VideoSet(videos, torch.tensor(doc["labels"], dtype=torch.long), self.names, doc["ids"],
+                        {**self.meta, "load_report": asdict(self.report), "file": str(folder / f"{stem}.u8")})
 
 
 # ----------------------------------------------------------------------------- the split file

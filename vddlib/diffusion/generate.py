@@ -146,15 +146,8 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
     out_dir.mkdir(parents=True, exist_ok=True)
     rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
     made_by = {"latte": weights_hash(model), "vae": weights_hash(vae)}
-    mark = out_dir / "made_by.json"
     if rank == 0:
-        if mark.is_file() and json.loads(mark.read_text()) != made_by:
-            warnings.warn(f"{out_dir} holds a pool that other weights made ({mark}); generating it again with these.",
-                          stacklevel=2)
-            for p in [*out_dir.glob("shard_*"), out_dir / "manifest.json", out_dir / VIDEOS,
-                      (out_dir / VIDEOS).with_suffix(".json"), out_dir / LATENTS]:
-                p.unlink(missing_ok=True)
-        write_text(mark, json.dumps(made_by))
+        _claim(out_dir, made_by)
     if accelerator:
         accelerator.wait_for_everyone()
     device = accelerator.device if accelerator else resolve_device(cfg.device, "generate.device")
@@ -171,39 +164,60 @@ def generate_pool(model, vae, class_names: list[str], cfg: GenerateConfig, out_d
     log.info("generate %s: %d videos in %d shards (%d here)", out_dir, total, n_shards,
              sum(not done(k) for k in mine))
     for k in bar(mine, desc="generate shards", show=progress):
-        path = shard_path(out_dir, k)
         if done(k):
             continue                                        # finished earlier: never redone, never doubled
         if stop_after_shards is not None and made >= stop_after_shards:
             break
-        g = torch.arange(k * cfg.shard_size, min(total, (k + 1) * cfg.shard_size))
-        labels = g // cfg.per_class
-        lat = []
-        for b in range(0, len(g), cfg.batch_size):
-            gb = g[b:b + cfg.batch_size]
-            lat.append(sample_latents(model, labels[b:b + cfg.batch_size], [video_seed(cfg, int(i)) for i in gb],
-                                      cfg, device))
-        lat = torch.cat(lat)
-        with precision(cfg, device):
-            videos = fit_videos(decode_latents(vae, lat), cfg.video_frames, cfg.video_size)
-        save_tensors(path, {"latents": lat.half(), "videos": videos, "labels": labels, "global_index": g})
+        _write_shard(model, vae, cfg, k, total, device, shard_path(out_dir, k))
         made += 1
     if accelerator:
         accelerator.wait_for_everyone()
     manifest = out_dir / "manifest.json"
     if rank == 0 and all(done(k) for k in range(n_shards)):
-        entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
-                    "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
-                    "shard": shard_path(out_dir, gi // cfg.shard_size).name} for gi in range(total)]
-        config = {k: v for k, v in asdict(cfg).items() if k != "processes"}     # how many made it: not what it is
-        doc = {"config": config, "precision": resolve_autocast(cfg.autocast, device), "device": device.type,
-               "settings": settings or {}, "made_by": made_by, "class_names": class_names,
-               "n_videos": total, "n_shards": n_shards, "videos": entries}
-        write_text(manifest, json.dumps(doc, indent=1))
+        _write_manifest(manifest, cfg, class_names, total, n_shards, device, made_by, settings)
         assemble_pool(out_dir)                          # one mapped file; the shards go
     if accelerator:
         accelerator.wait_for_everyone()
     return manifest
+
+
+def _claim(out_dir: Path, made_by: dict) -> None:
+    """Record which weights make the pool in `out_dir`; a pool other weights made there is removed first."""
+    mark = out_dir / "made_by.json"
+    if mark.is_file() and json.loads(mark.read_text()) != made_by:
+        warnings.warn(f"{out_dir} holds a pool that other weights made ({mark}); generating it again with these.",
+                      stacklevel=3)
+        for p in [*out_dir.glob("shard_*"), out_dir / "manifest.json", out_dir / VIDEOS,
+                  (out_dir / VIDEOS).with_suffix(".json"), out_dir / LATENTS]:
+            p.unlink(missing_ok=True)
+    write_text(mark, json.dumps(made_by))
+
+
+def _write_shard(model, vae, cfg: GenerateConfig, k: int, total: int, device, path: Path) -> None:
+    """Shard `k`: its videos' latents sampled a batch at a time (each video from its own seed), decoded, saved."""
+    g = torch.arange(k * cfg.shard_size, min(total, (k + 1) * cfg.shard_size))
+    labels = g // cfg.per_class
+    lat = []
+    for b in range(0, len(g), cfg.batch_size):
+        gb = g[b:b + cfg.batch_size]
+        lat.append(sample_latents(model, labels[b:b + cfg.batch_size], [video_seed(cfg, int(i)) for i in gb],
+                                  cfg, device))
+    lat = torch.cat(lat)
+    with precision(cfg, device):
+        videos = fit_videos(decode_latents(vae, lat), cfg.video_frames, cfg.video_size)
+    save_tensors(path, {"latents": lat.half(), "videos": videos, "labels": labels, "global_index": g})
+
+
+def _write_manifest(manifest: Path, cfg: GenerateConfig, class_names: list[str], total: int, n_shards: int, device,
+                    made_by: dict, settings: dict | None) -> None:
+    entries = [{"index": int(gi), "class": int(gi // cfg.per_class),
+                "class_name": class_names[gi // cfg.per_class], "seed": video_seed(cfg, gi),
+                "shard": shard_path(manifest.parent, gi // cfg.shard_size).name} for gi in range(total)]
+    config = {k: v for k, v in asdict(cfg).items() if k != "processes"}     # how many made it: not what it is
+    doc = {"config": config, "precision": resolve_autocast(cfg.autocast, device), "device": device.type,
+           "settings": settings or {}, "made_by": made_by, "class_names": class_names,
+           "n_videos": total, "n_shards": n_shards, "videos": entries}
+    write_text(manifest, json.dumps(doc, indent=1))
 
 
 def launch_pool(weights: str | Path, class_names: list[str], cfg: GenerateConfig, out_dir: str | Path,

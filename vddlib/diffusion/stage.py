@@ -92,35 +92,50 @@ def finetune(d: DiffusionSettings, dataset: DatasetConfig, splits: dict[str, Vid
     check_paths(dataset, d.input_files(), "diffusion")     # every file the settings name, before any work
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    test = splits["test"]
     retrain = d.retrain if retrain is None else retrain
     use_shipped = bool(d.shipped) and not retrain
-    trains_vae = not d.vae_path and not use_shipped
     # The clips it learns (paper: 16 × 256², interval 3), read shard by shard: only their latents are held, and
     # kept per shard (train_latents.shards/). Their decoded frames are cached only for an autoencoder trained here.
-    train = diffusion_stream(dataset, d.clip, splits, cache_clips=trains_vae)
+    train = diffusion_stream(dataset, d.clip, splits, cache_clips=not d.vae_path and not use_shipped)
     device = resolve_device(d.device, "diffusion.device")
     report = {"data_hash": None, "diffusion_clips": train.video_shape, "device": device.type}  # hash: as it encodes
     t0 = time.perf_counter()
-    if d.vae_path:
-        vae = load_vae(d.vae_path).to(device)
-    elif use_shipped:
-        _copy_pair(Path(d.shipped), out)
-        vae = load_vae(out / "vae").to(device)
-    else:                                   # trained on the frames themselves: the split in memory (small data)
-        vae = build_small_vae(d.vae).to(device)
-        frames = train.collect().videos
-        report["vae_losses"] = train_vae(vae, frames, d.vae_steps, d.vae_batch, d.vae_lr)
-        fit_latent_stats(vae, frames)
-        del frames
-        vae.save_pretrained(out / "vae")
-        write_sums(out / "vae")
+    vae = _autoencoder(d, train, out, use_shipped, device, report)
     report["vae_seconds"] = time.perf_counter() - t0
     lat = encode_training_split(vae, train, out / "train_latents.safetensors", shards_dir=out / "train_latents.shards")
     report["data_hash"] = lat["data_hash"]
-    report.update(autoencoder_check(vae, test, recognise))
+    report.update(autoencoder_check(vae, splits["test"], recognise))
+    report.update(_smoke_training(d, lat, train, out, device))
+    report.update(_shipped_latte(d) if use_shipped else _train_latte_here(d, lat, train, out, device))
+    report["seconds"] = time.perf_counter() - t0
+    from .pipeline import write_model_index
 
-    # A short run through the very same training function, whichever weights are used.
+    write_model_index(out)                  # LatteVideoPipeline.from_pretrained(out) samples from this folder
+    write_text(out / "finetune_report.json", json.dumps(
+        {k: v for k, v in report.items() if k != "vae_losses"}, indent=2, default=str))
+    return report
+
+
+def _autoencoder(d: DiffusionSettings, train, out: Path, use_shipped: bool, device: torch.device, report: dict):
+    """The autoencoder: the pretrained one `vae_path` names, the shipped one (copied with Latte), or a small one
+    trained here on the frames themselves (the split in memory: small data; its losses go into `report`)."""
+    if d.vae_path:
+        return load_vae(d.vae_path).to(device)
+    if use_shipped:
+        _copy_pair(Path(d.shipped), out)
+        return load_vae(out / "vae").to(device)
+    vae = build_small_vae(d.vae).to(device)
+    frames = train.collect().videos
+    report["vae_losses"] = train_vae(vae, frames, d.vae_steps, d.vae_batch, d.vae_lr)
+    fit_latent_stats(vae, frames)
+    del frames
+    vae.save_pretrained(out / "vae")
+    write_sums(out / "vae")
+    return vae
+
+
+def _smoke_training(d: DiffusionSettings, lat: dict, train, out: Path, device: torch.device) -> dict:
+    """A short run through the very same training function, whichever weights are used."""
     smoke = LatteTrainConfig(**{**asdict(d.latte), "steps": d.smoke_steps, "checkpoint_every": d.smoke_steps,
                                 "batch_size": d.smoke_batch or d.latte.batch_size})
     smoke_dir = out / "smoke"
@@ -129,33 +144,29 @@ def finetune(d: DiffusionSettings, dataset: DatasetConfig, splits: dict[str, Vid
     r = train_latte(lat["latents"], lat["labels"], train.num_classes, smoke, smoke_dir, init_from=d.init_from or None,
                     class_names=train.class_names,
                     accelerator=make_accelerator(smoke.mixed_precision, cpu=device.type == "cpu"))
-    report["smoke_steps"], report["smoke_s_per_step"] = r["steps_run"], r["seconds"] / max(1, r["steps_run"])
-    report["smoke_batch"] = smoke.batch_size
-    report["smoke_loss_first_last"] = (r["losses"][0], r["losses"][-1])
-    if use_shipped:
-        report["latte"] = f"shipped: {d.shipped}"
-        report["latte_log"] = str(Path(d.shipped) / "latte_train_log.csv")
-    else:
-        t1 = time.perf_counter()
-        run = out / "latte_run"
-        if d.processes > 1:                 # the latents file written above feeds every process
-            launch_train_latte(out / "train_latents.safetensors", d.latte, run, d.processes, d.init_from or None,
-                               device=d.device)
-        else:
-            train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None,
-                        class_names=train.class_names,
-                        accelerator=make_accelerator(d.latte.mixed_precision, cpu=device.type == "cpu"))
-        copy_tree(run / "latte_ema", out / "latte_ema")
-        write_sums(out / "latte_ema")
-        report["latte"] = f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s"
-        report["latte_log"] = str(run / "train_log.csv")
-    report["seconds"] = time.perf_counter() - t0
-    from .pipeline import write_model_index
+    return {"smoke_steps": r["steps_run"], "smoke_s_per_step": r["seconds"] / max(1, r["steps_run"]),
+            "smoke_batch": smoke.batch_size, "smoke_loss_first_last": (r["losses"][0], r["losses"][-1])}
 
-    write_model_index(out)                  # LatteVideoPipeline.from_pretrained(out) samples from this folder
-    write_text(out / "finetune_report.json", json.dumps(
-        {k: v for k, v in report.items() if k != "vae_losses"}, indent=2, default=str))
-    return report
+
+def _shipped_latte(d: DiffusionSettings) -> dict:
+    return {"latte": f"shipped: {d.shipped}", "latte_log": str(Path(d.shipped) / "latte_train_log.csv")}
+
+
+def _train_latte_here(d: DiffusionSettings, lat: dict, train, out: Path, device: torch.device) -> dict:
+    """Latte's whole training, in this process or on `diffusion.processes` (the latents file feeds each)."""
+    t1 = time.perf_counter()
+    run = out / "latte_run"
+    if d.processes > 1:
+        launch_train_latte(out / "train_latents.safetensors", d.latte, run, d.processes, d.init_from or None,
+                           device=d.device)
+    else:
+        train_latte(lat["latents"], lat["labels"], train.num_classes, d.latte, run, init_from=d.init_from or None,
+                    class_names=train.class_names,
+                    accelerator=make_accelerator(d.latte.mixed_precision, cpu=device.type == "cpu"))
+    copy_tree(run / "latte_ema", out / "latte_ema")
+    write_sums(out / "latte_ema")
+    return {"latte": f"trained here: {d.latte.steps} steps in {time.perf_counter() - t1:.0f} s",
+            "latte_log": str(run / "train_log.csv")}
 
 
 def autoencoder_check(vae, test: VideoSet, recognise: Callable[[torch.Tensor], torch.Tensor] | None = None,

@@ -277,30 +277,18 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
     `out_dir/latte/` (save_pretrained) and `out_dir/train_log.csv`. `stop_after` ends the
     run early at that step, as a kill would (tests use it).
     """
-    from diffusers.training_utils import EMAModel
-
     out_dir = Path(out_dir)
     acc = accelerator or make_accelerator(cfg.mixed_precision)
     rank, world = acc.process_index, acc.num_processes
     if cfg.batch_size % world:
         raise ValueError(f"batch_size {cfg.batch_size} must divide across {world} processes")
-    torch.manual_seed(cfg.seed)
-    T, C, h = latents.shape[1], latents.shape[2], latents.shape[3]
-    model = build_latte(num_classes, T, h, C, cfg, init_from)
-    if class_names is not None:
-        if len(class_names) != num_classes:
-            raise ValueError(f"class_names has {len(class_names)} names for {num_classes} classes")
-        model.register_to_config(class_names=list(class_names))
-    speed = speed_setup(model, cfg, acc.device)
-    ema = EMAModel(model.parameters(), decay=cfg.ema_decay, model_cls=LatteClassConditional, model_config=model.config,
-                   foreach=speed["fused"])
-    opt = make_optimizer(model, cfg, speed["fused"])
+    model, ema, opt, speed = _build_for_training(latents, num_classes, cfg, init_from, class_names, acc.device)
     latents, labels = place_training_data(latents, labels, acc.device, cfg.data_on_device)
     model, opt = acc.prepare(model, opt)
     acc.register_for_checkpointing(ema)
     scheduler = make_scheduler()
 
-    ckpt_dir = out_dir / "checkpoints"
+    ckpt_dir, log_path = out_dir / "checkpoints", out_dir / "train_log.csv"
     start, latest = _latest_checkpoint(ckpt_dir)
     if latest is not None:
         acc.load_state(str(latest))
@@ -311,10 +299,7 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
                                                               "processes": world, "n_videos": len(latents),
                                                               "resolved": {**speed, "data": latents.device.type}},
                                                              indent=2))
-    log_path = out_dir / "train_log.csv"
-    if acc.is_main_process and log_path.is_file():          # drop rows of steps a kill undid
-        rows = [r for r in log_path.read_text().splitlines() if r and int(r.split(",")[0]) <= start]
-        write_text(log_path, "".join(r + "\n" for r in rows))
+        _trim_log(log_path, start)
     end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
     t0 = time.perf_counter()
     losses, pending = [], []
@@ -340,26 +325,61 @@ def train_latte(latents: torch.Tensor, labels: torch.Tensor, num_classes: int, c
         done = step + 1
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             _save_checkpoint(acc, ckpt_dir, done, cfg.keep_checkpoints)
-            values = torch.stack([v for _, v, _ in pending]).tolist()
-            losses += values
-            if acc.is_main_process:                        # the log holds exactly the checkpointed steps
-                with open(log_path, "a") as f:
-                    f.write("".join(f"{k},{v:.6f},{s:.2f}\n" for (k, _, s), v in zip(pending, values)))
+            losses += _log_losses(pending, log_path if acc.is_main_process else None)
             pending = []
     if pending:                                            # steps after the last checkpoint (stop_after)
         losses += torch.stack([v for _, v, _ in pending]).tolist()
     seconds = time.perf_counter() - t0
     if end == cfg.steps and acc.is_main_process:
-        raw = acc.unwrap_model(model)
-        raw.save_pretrained(out_dir / "latte")
-        # class_names given again: registered after __init__, diffusers' from_config would drop it as a default
-        ema_model = LatteClassConditional.from_config(raw.config, class_names=raw.config.class_names)
-        ema.copy_to(ema_model.parameters())
-        ema_model.save_pretrained(out_dir / "latte_ema")
+        _save_trained(acc.unwrap_model(model), ema, out_dir)
     acc.wait_for_everyone()
     if accelerator is None:                                # ours: leave torch.distributed cleanly
         close_accelerator(acc)
     return {"steps_run": end - start, "start": start, "end": end, "seconds": seconds, "losses": losses}
+
+
+def _build_for_training(latents: torch.Tensor, num_classes: int, cfg: LatteTrainConfig, init_from, class_names,
+                        device) -> tuple:
+    """(model, its EMA, the optimiser, the resolved speed settings), the model seeded by `cfg.seed`."""
+    from diffusers.training_utils import EMAModel
+
+    torch.manual_seed(cfg.seed)
+    T, C, h = latents.shape[1], latents.shape[2], latents.shape[3]
+    model = build_latte(num_classes, T, h, C, cfg, init_from)
+    if class_names is not None:
+        if len(class_names) != num_classes:
+            raise ValueError(f"class_names has {len(class_names)} names for {num_classes} classes")
+        model.register_to_config(class_names=list(class_names))
+    speed = speed_setup(model, cfg, device)
+    ema = EMAModel(model.parameters(), decay=cfg.ema_decay, model_cls=LatteClassConditional, model_config=model.config,
+                   foreach=speed["fused"])
+    return model, ema, make_optimizer(model, cfg, speed["fused"]), speed
+
+
+def _trim_log(log_path: Path, start: int) -> None:
+    """Drop the log's rows of steps after `start`, the checkpoint a resumed run starts from (a kill undid them)."""
+    if log_path.is_file():
+        rows = [r for r in log_path.read_text().splitlines() if r and int(r.split(",")[0]) <= start]
+        write_text(log_path, "".join(r + "\n" for r in rows))
+
+
+def _log_losses(pending: list[tuple], log_path: Path | None) -> list[float]:
+    """The pending steps' losses read off the device (once per checkpoint), appended to `log_path` (the main
+    process's; None elsewhere): the log holds exactly the checkpointed steps."""
+    values = torch.stack([v for _, v, _ in pending]).tolist()
+    if log_path is not None:
+        with open(log_path, "a") as f:
+            f.write("".join(f"{k},{v:.6f},{s:.2f}\n" for (k, _, s), v in zip(pending, values)))
+    return values
+
+
+def _save_trained(raw, ema, out_dir: Path) -> None:
+    """The trained model (`latte/`) and its EMA (`latte_ema/`), as diffusers folders."""
+    raw.save_pretrained(out_dir / "latte")
+    # class_names given again: registered after __init__, diffusers' from_config would drop it as a default
+    ema_model = LatteClassConditional.from_config(raw.config, class_names=raw.config.class_names)
+    ema.copy_to(ema_model.parameters())
+    ema_model.save_pretrained(out_dir / "latte_ema")
 
 
 def launch_train_latte(latents_path: str | Path, cfg: LatteTrainConfig, out_dir: str | Path, processes: int,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import write_text
-from ..paper import METHOD_NAMES as NAMES, MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
+from ..paper import MINIUCF, TABLE1, TABLE2, TABLE2_DATASETS, TABLE4_HMDB51, TABLE4_METHODS
 from . import stats
 from .results import PAPER_RUNS, cell, csv_text, entry, markdown_table, paper_cell, summarize_runs
 
@@ -101,22 +101,23 @@ def table2(rows: list[dict], stem: str | Path, classifier: str = "c3d", vpcs=(1,
 
 
 def table4(rows: list[dict], stem: str | Path, methods, vpcs, classifier: str = "c3d",
-           same_as: dict[tuple[str, int], str] | None = None) -> str:
+           same_as: dict[tuple[str, int], str] | None = None, names: dict[str, str] | None = None) -> str:
     """Table 4 in the paper's shape: per VPC and method, ACC / AUC / F1 for MiniUCF and HMDB51 (the paper's) and
     for each dataset with runs here (ours); Full syn last. `same_as` ({(method, VPC): earlier method}, from
-    `vddlib.data.selections.identical_selections`) shows a repeated selection once: '= Herding'."""
-    same_as = same_as or {}
+    `vddlib.data.selections.identical_selections`) shows a repeated selection once: '= Herding'. `names`: {method:
+    the name its row prints} (`vddlib.selection.display_names()`; else the method's own)."""
+    same_as, names = same_as or {}, names or {}
     mine = summarize_runs([r for r in rows if r["classifier"] == classifier and r["pool"] == "synthetic"])
     have = sorted({s["dataset"] for s in mine})
     s = {(x["dataset"], x["method"], x["vpc"]): x for x in mine}
     halves = [("MiniUCF (paper)", None), ("HMDB51 (paper)", None)] + [(f"{d} (ours)", d) for d in have]
     header = ["VPC", "method"] + [f"{h} {m}" for h, _ in halves for m in ("ACC", "AUC", "F1")]
-    names = list(dict.fromkeys([*TABLE4_METHODS, *methods]))
+    order = list(dict.fromkeys([*TABLE4_METHODS, *methods]))
     body, blocks, entries = [], [], {}
     for v in [*vpcs, 0]:
         start = len(body)
-        for m in (["full"] if v == 0 else names):
-            line = ["all" if v == 0 else v, "Full syn" if v == 0 else NAMES.get(m, m)]
+        for m in (["full"] if v == 0 else order):
+            line = ["all" if v == 0 else v, "Full syn" if v == 0 else names.get(m, m)]
             for h, ds in halves:
                 if ds is None:
                     ref = (MINIUCF.get((m, v, "synthetic"), {}) if h.startswith("MiniUCF") else
@@ -126,7 +127,7 @@ def table4(rows: list[dict], stem: str | Path, methods, vpcs, classifier: str = 
                             entries[len(body), len(line)] = _paper_entry(ref[k])
                         line.append(paper_cell(*ref[k]) if k in ref else "-")
                 elif (m, v) in same_as and s.get((ds, m, v)):
-                    line += [f"= {NAMES.get(same_as[m, v], same_as[m, v])}"] * 3
+                    line += [f"= {names.get(same_as[m, v], same_as[m, v])}"] * 3
                 else:
                     x = s.get((ds, m, v))
                     for k in ("top1", "auc", "f1"):

@@ -246,21 +246,18 @@ def _rss(field: str) -> float:
 
 
 # ----------------------------------------------------------------------------- scaling of selection
-# VST-UNet's scaling point: this many epochs timed (no early stop), scaled to its epoch budget - an upper bound
-# of a training, which early stopping may cut short by an amount that depends on the data
-VST_TIMED_EPOCHS = 6
-
-
 def selection_scaling(prof, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80), vpc: int | None = None,
                       base_classes: int = 10, base_nc: int = 100, methods=None, progress: bool = True) -> list[dict]:
     """Seconds of each method on random inputs of the shapes of `prof` (a `vddlib.profile.Profile`): against N_c (at `base_classes`)
     and against the number of classes (at `base_nc`). One row per (method, axis, value); the point both
-    axes share is timed once. VST-UNet's is its full epoch budget, timed on VST_TIMED_EPOCHS epochs. `vpc`: the
+    axes share is timed once. A selector with a `timing` hook (VST-UNet: its epoch budget from a few epochs) is timed
+    on the shortened run the hook gives and scaled by its factor. `vpc`: the
     profile's one-VPC setting (`ablation.vpc`) unless given, at most the smallest N_c timed."""
     from ..logs import bar
 
     from ..selection import select
     from ..selection.embeddings import VIDEOMAE_V2_GIANT
+    from ..selection.registry import get
     from .plan import latent_shape
 
     T, C, h = latent_shape(prof.dataset, prof.diffusion)
@@ -281,11 +278,7 @@ def selection_scaling(prof, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80)
                   "latents": torch.randn(len(labels), T, C, h, h, generator=torch.Generator().manual_seed(0))}
         here = []
         for m in methods:
-            st, scale = prof.selection.settings(m), 1.0
-            if m == "vst_unet":                          # its full budget, from a timed share of the epochs
-                full = st["config"]
-                st = {"config": replace(full, epochs=min(VST_TIMED_EPOCHS, full.epochs), patience=full.epochs)}
-                scale = full.epochs / st["config"].epochs
+            st, scale = get(m).timed(prof.selection.settings(m))
             t0 = time.perf_counter()
             select(m, labels, vpc, seed=0, num_classes=K, **inputs, **st)
             here.append({"method": m, "axis": axis, "value": value, "classes": K, "n_c": nc,

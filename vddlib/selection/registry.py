@@ -15,6 +15,11 @@ A selector with settings declares their dataclass (`settings=`): the profile's
 `selection.<name>` section is read into it, and its `kwargs()` (default `{"config": obj}`)
 is what the selector receives and what its manifest records. Registry names are the
 `method` column of results/eval_runs.csv.
+
+A selector also describes itself, so that no other module keeps a list of methods: `display` (the name tables
+and figures print), `randomised` (the smallest VPC from which its selection changes with the seed; 0: never;
+notebook 03 checks that it does) and `timing` (a hook for the cost study that times a shortened run and scales
+it, for a selector whose full run is too long to time at every scale).
 """
 from __future__ import annotations
 
@@ -38,6 +43,20 @@ class Selector:
     threaded: bool = False               # runs on a fixed torch thread count of its own: several may run at once
     on_device: bool = False              # takes `device=` (the profile's selection.device): trains there
     version: int = 1                     # raised when the same settings select differently: saved manifests are redone
+    display: str = ""                    # the name tables and figures print ("": the registry name)
+    randomised: int = 0                  # the smallest VPC from which its selection changes with the seed; 0: never
+    timing: Callable[[dict], tuple[dict, float]] | None = None   # settings -> (settings timed, factor to scale by)
+
+    @property
+    def label(self) -> str:
+        return self.display or self.name
+
+    def varies_with_seed(self, vpc: int) -> bool:
+        return 0 < self.randomised <= vpc
+
+    def timed(self, settings: dict) -> tuple[dict, float]:
+        """The settings to time for the cost study and the factor its seconds are scaled by (as they are, 1)."""
+        return self.timing(settings) if self.timing else (settings, 1.0)
 
     def kwargs(self, config=None) -> dict:
         """The keyword settings the selector takes for `config` (an instance of `settings`; None: its defaults)."""
@@ -51,14 +70,25 @@ SELECTORS: dict[str, Selector] = {}
 
 
 def register(name: str, needs: tuple[str, ...] = (), settings: type | None = None, threaded: bool = False,
-             version: int = 1, on_device: bool = False):
+             version: int = 1, on_device: bool = False, display: str = "", randomised: int = 0,
+             timing: Callable[[dict], tuple[dict, float]] | None = None):
     """Register a selector function under `name` (see the module docstring)."""
+    if isinstance(randomised, bool) or not isinstance(randomised, int) or randomised < 0:
+        raise ValueError(f"register({name!r}): randomised is the smallest VPC from which the selection changes with "
+                         f"the seed (1: every VPC; 0: never); got {randomised!r}")
+
     def deco(fn):
         if name in SELECTORS and SELECTORS[name].fn is not fn:
             raise ValueError(f"Two selectors are registered as {name!r}; pick another name.")
-        SELECTORS[name] = Selector(name, fn, tuple(needs), settings, threaded, on_device, version)
+        SELECTORS[name] = Selector(name, fn, tuple(needs), settings, threaded, on_device, version, display,
+                                   randomised, timing)
         return fn
     return deco
+
+
+def display_names() -> dict[str, str]:
+    """{registry name: the name tables and figures print} of every registered selector."""
+    return {name: sel.label for name, sel in SELECTORS.items()}
 
 
 def get(method: str) -> Selector:

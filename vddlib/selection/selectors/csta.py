@@ -28,7 +28,7 @@ def knapsack(values, weights, capacity: int) -> list[int]:
     return sorted(chosen)
 
 
-@register("csta", needs=("embeddings", "scores"), settings=CSTAConfig)
+@register("csta", needs=("embeddings", "scores"), settings=CSTAConfig, display="CSTA")
 def select_csta(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, scores,
                 config=None, **_):
     """CSTA-style: an attention CNN over each class's (videos × D) embedding image scores every video

@@ -31,7 +31,7 @@ class DMMMDConfig:
         return {"n_init": self.restarts}
 
 
-@register("dm_mmd", needs=("embeddings",), settings=DMMMDConfig)
+@register("dm_mmd", needs=("embeddings",), settings=DMMMDConfig, display="DM-MMD")
 def select_dm_mmd(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
                   n_init: int = 10, **_):
     """DM-MMD: k-means (VPC clusters) on the class's embeddings, `n_init` seeded restarts; each gives the

@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import as_numpy, l2_normalise, per_class, register
 
 
-@register("herding", needs=("embeddings",))
+@register("herding", needs=("embeddings",), display="Herding")
 def select_herding(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, **_):
     """Herding (Welling 2009; the VD codebase's coreset): greedily keep the running mean closest to the class mean."""
     emb = l2_normalise(as_numpy(embeddings))

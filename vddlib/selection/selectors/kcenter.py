@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import as_numpy, l2_normalise, method_rng, per_class, register
 
 
-@register("kcenter", needs=("embeddings",), version=2)     # 2: its own seeded draw
+@register("kcenter", needs=("embeddings",), version=2, display="K-Center", randomised=1)   # 2: its own seeded draw
 def select_kcenter(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings, **_):
     """K-Center greedy (Sener & Savarese 2018): a seeded first centre (drawn independently of Random's draws),
     then always the farthest video."""

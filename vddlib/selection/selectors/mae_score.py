@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import as_numpy, per_class, register
 
 
-@register("mae_score", needs=("scores",))
+@register("mae_score", needs=("scores",), display="MAE-Score")
 def select_mae_score(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, scores, **_):
     """The VPC videos with the highest VideoMAE probability for their conditioning class (ties: lower index)."""
     scores = as_numpy(scores)

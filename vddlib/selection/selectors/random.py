@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import per_class, register
 
 
-@register("random")
+@register("random", display="Random", randomised=1)
 def select_random(labels, vpc: int, seed: int = 0, num_classes: int | None = None, **_) -> dict[int, list[int]]:
     """VPC videos per class drawn uniformly without replacement (numpy Generator, seeded)."""
     rng = np.random.default_rng(seed)

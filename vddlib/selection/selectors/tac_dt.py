@@ -88,7 +88,7 @@ class TacDTConfig:
         return asdict(self)
 
 
-@register("tac_dt", needs=("embeddings",), settings=TacDTConfig, version=2)       # 2: redrawn per seed
+@register("tac_dt", needs=("embeddings",), settings=TacDTConfig, version=2, display="TAC-DT", randomised=1)  # 2: redrawn per seed
 def select_tac_dt(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
                   pca_dims: int = 50, threshold: float = 0.5, linkage: str = "ward", knn: int = 5,
                   candidates: int = 3, **_):
