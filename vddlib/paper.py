@@ -54,6 +54,9 @@ DM_MINIUCF = {1: {"top1": (15.3, 1.1)}, 5: {"top1": (25.7, 0.2)}}
 # selector's printed name is its own (`display=` where it registers; vddlib.selection.display_names).
 ROW_NAMES = {"full": "Full", "dm": "DM", "c3d": "C3D", "timesformer": "TimeSformer", "convnet3d": "ConvNet3D"}
 
+# The protocol's reference row: every selection is compared with Random from the same pool.
+BASELINE = "random"
+
 # The paper's own two selectors (its Table 2 rows beside Full real / Full syn) and Table 2's VPCs.
 PAPER_SELECTORS = ("vst_unet", "tac_dt")
 TABLE2_VPCS = (1, 5)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paper import BASELINE
 from . import stats
 from .results import by_seed as _runs, read_runs, summarize_runs
 
@@ -44,7 +45,7 @@ def full_ratio(rows: list[dict]) -> str:
 
 
 def against_random(s4: dict, methods, vpcs, same_as: dict | None = None, correct=None,
-                   baseline: str = "random") -> list[stats.Comparison]:
+                   baseline: str = BASELINE) -> list[stats.Comparison]:
     """Each method − Random per VPC, paired by seed, Holm-adjusted over this family (every method and VPC here).
     A method whose selections repeat an earlier method's (`same_as`) is left out: it is that method's test again.
     `correct(method, vpc) -> {seed: bool per test video} | None` (stored predictions) lets the bootstrap resample
@@ -99,10 +100,10 @@ def verdicts(s4: dict, methods, vpcs, real_rows: list[dict], same_as: dict | Non
         lines.append(f"{m} VPC {v}: {s4[(m, v)]['top1']:.1f} against Random {s4[('random', v)]['top1']:.1f}, "
                      f"{c.interval()} (n={c.n}, Holm p {c.p_holm:.2g}): {c.verdict}")
     real = by_method_vpc(real_rows)
-    pool = [stats.paired(_runs(real[("random", v)]), _runs(s4[("random", v)]), names=("real", "pool"))
-            for v in vpcs if ("random", v) in real and ("random", v) in s4]
+    pool = [stats.paired(_runs(real[(BASELINE, v)]), _runs(s4[(BASELINE, v)]), names=("real", "pool"))
+            for v in vpcs if (BASELINE, v) in real and (BASELINE, v) in s4]
     pool = stats.holm_family(pool)
-    have = [v for v in vpcs if ("random", v) in real and ("random", v) in s4]
+    have = [v for v in vpcs if (BASELINE, v) in real and (BASELINE, v) in s4]
     if pool:
         lines.append("Random sets of real videos minus Random sets from the pool: " + "; ".join(
             f"VPC {v}: {real[('random', v)]['top1']:.1f} − {s4[('random', v)]['top1']:.1f} = {c.interval()} "
@@ -135,7 +136,7 @@ def objective_and_accuracy(quality: dict, s4: dict, methods, vpcs, same_as: dict
         rho_obj, p_obj = rank_correlation([-float(quality[m, v]["objective"]) for m in ms], acc)
         rho_conf, p_conf = rank_correlation([float(quality[m, v]["confidence"]) for m in ms], acc)
         best = min(ms, key=lambda m: float(quality[m, v]["objective"]))
-        rnd = s4.get(("random", v))
+        rnd = s4.get((BASELINE, v))
         lines.append(f"VPC {v}: rank correlation of top-1 with a better objective {rho_obj:+.2f} (permutation p "
                      f"{p_obj:.2g}), with the recogniser's confidence {rho_conf:+.2f} (p {p_conf:.2g}), over "
                      f"{len(ms)} methods; best objective: {best} ({s4[(best, v)]['top1']:.1f} % top-1"
@@ -173,12 +174,12 @@ def objective_findings(quality: list[dict], greedy: dict[int, float], methods, v
     q_of = {(q["method"], q["vpc"]): q for q in quality}
     lines = []
     for v in vpcs:
-        r = q_of.get(("random", v))
+        r = q_of.get((BASELINE, v))
         if r is None:
             continue
         comps = stats.holm_family([stats.paired(q_of[m, v].get("objective_by_seed", {}),
-                                                r.get("objective_by_seed", {}), names=(m, "random"))
-                                   for m in methods if m != "random" and (m, v) in q_of])
+                                                r.get("objective_by_seed", {}), names=(m, BASELINE))
+                                   for m in methods if m != BASELINE and (m, v) in q_of])
         lower = [c.a for c in comps if c.verdict == "worse"]             # a lower objective is the better one
         lines.append(f"VPC {v}: Random {r['objective']:.4f} (n={r['seeds']}), greedy optimiser {greedy[v]:.4f}; "
                      f"objective below Random's (paired by seed, 95 % interval below 0, Holm over the methods): "
@@ -198,13 +199,13 @@ def calibration_checks(rows: list[dict], grid: list[dict], seeds, vpcs, methods,
                        embedded: bool) -> dict[str, bool]:
     """The checks that make the dataset a useful benchmark and the grid complete (nbval compares them)."""
     s = by_method_vpc([r for r in rows if r["pool"] == "real"])
-    full_acc, vpc1 = s[("full", 0)]["top1"], s[("random", min(vpcs))]["top1"]
+    full_acc, vpc1 = s[("full", 0)]["top1"], s[(BASELINE, min(vpcs))]["top1"]
     checks = {"every real setting has its runs": all(r["runs"] == len(seeds) for r in s.values())}
     if embedded:
         checks["Full real top-1 within 75-97 %"] = 75 <= full_acc <= 97
         checks["Random VPC=1 at least 20 points below Full real"] = full_acc - vpc1 >= 20
         checks["Random VPC=1 clearly above chance (>= chance + 5 points)"] = vpc1 >= 100.0 / num_classes + 5
     checks["Full syn has its runs"] = sum(1 for r in rows if r["pool"] == "synthetic" and r["method"] == "full") == len(seeds)
-    checks["top-1 rises with VPC"] = all(s[("random", a)]["top1"] < s[("random", b)]["top1"] for a, b in zip(vpcs, vpcs[1:]))
+    checks["top-1 rises with VPC"] = all(s[(BASELINE, a)]["top1"] < s[(BASELINE, b)]["top1"] for a, b in zip(vpcs, vpcs[1:]))
     checks["selection grid complete (methods × VPCs × seeds)"] = len(grid) == len(methods) * len(vpcs) * len(seeds)
     return checks

@@ -21,6 +21,7 @@ import numpy as np
 from filelock import FileLock
 
 from ..files import atomic_path, write_text
+from ..paper import BASELINE
 from . import predictions, stats
 
 COLUMNS = ["dataset", "pool", "method", "vpc", "classifier", "labels", "seed", "top1", "top5", "auc", "f1",
@@ -250,7 +251,7 @@ def write_dataset_table(rows: list[dict], dataset: str, stem: str | Path, metric
         if (pool, method, 0) in s:
             r = s[(pool, method, 0)]
             body.append([label, cell(r, metric)] + [""] * (len(vpcs) - 1))
-    methods = sorted({m for (p, m, v) in s if p == "synthetic" and m != "full"}, key=lambda m: (m != "random", m))
+    methods = sorted({m for (p, m, v) in s if p == "synthetic" and m != "full"}, key=lambda m: (m != BASELINE, m))
     for m in methods:
         body.append([m] + [cell(s[("synthetic", m, v)], metric) if ("synthetic", m, v) in s else "-" for v in vpcs])
     header = ["method"] + [f"VPC {v}" for v in vpcs]

@@ -25,6 +25,7 @@ from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
+from ..paper import BASELINE
 from ..selection.manifests import manifest_indices, manifest_path
 from ..selection.objective import class_space, selection_objective
 from ..selection.registry import SELECTORS
@@ -328,9 +329,9 @@ def pool_size_of(summary: dict, per_class: int) -> int:
 CONTRAST_HEADER = ["pool", "spread (VideoMAE)", "spread (latents)", "method", "objective", "coverage distance", "top-1"]
 
 
-def contrast_rows(contrast: list[dict], summaries: list[dict], vpc: int) -> tuple[list[list], list[str]]:
-    """`pool_contrast` as table rows with each method's top-1 at `vpc`, and per pool a sentence on Herding against
-    Random (coverage and top-1) with the pool's spread."""
+def contrast_rows(contrast: list[dict], summaries: list[dict], vpc: int, method: str) -> tuple[list[list], list[str]]:
+    """`pool_contrast` as table rows with each method's top-1 at `vpc`, and per pool a sentence on `method` against
+    the baseline (coverage and top-1) with the pool's spread."""
     top1 = {(s["pool"], s["method"]): s for s in summaries if s["vpc"] == vpc}
     body = [[c["pool"], f"{c['spread_videomae']:.3f}", f"{c['spread_latents']:.3f}", c["method"], f"{c['objective']:.4f}",
              f"{c['coverage_dist']:.3f}",
@@ -338,10 +339,12 @@ def contrast_rows(contrast: list[dict], summaries: list[dict], vpc: int) -> tupl
     lines = []
     for p in dict.fromkeys(c["pool"] for c in contrast):
         r = {c["method"]: c for c in contrast if c["pool"] == p}
-        if "random" in r and "herding" in r and (p, "herding") in top1 and (p, "random") in top1:
-            lines.append(f"{p}: Herding's coverage {r['herding']['coverage_dist']:.3f} vs Random's "
-                         f"{r['random']['coverage_dist']:.3f}; top-1 {top1[p, 'herding']['top1']:.1f} vs "
-                         f"{top1[p, 'random']['top1']:.1f}; within-class spread (VideoMAE) {r['random']['spread_videomae']:.3f}")
+        m, b = method, BASELINE
+        if b in r and m in r and (p, m) in top1 and (p, b) in top1:
+            lines.append(f"{p}: {SELECTORS[m].label}'s coverage {r[m]['coverage_dist']:.3f} vs "
+                         f"{SELECTORS[b].label}'s {r[b]['coverage_dist']:.3f}; "
+                         f"top-1 {top1[p, m]['top1']:.1f} vs {top1[p, b]['top1']:.1f}; within-class spread (VideoMAE) "
+                         f"{r[b]['spread_videomae']:.3f}")
     return body, lines
 
 

@@ -32,6 +32,7 @@ from ..evaluation.motion import control
 from ..evaluation import stats
 from ..evaluation.results import by_seed as _runs, cell, summarize_runs, write_table
 from ..evaluation.train import TrainConfig
+from ..paper import BASELINE
 from ..selection.registry import SELECTORS
 
 
@@ -82,7 +83,7 @@ class BeyondSettings:
         for name in ("large_labels", "cross_labels"):
             if set(getattr(self, name)) - {"hard", "soft"}:
                 raise ValueError(f"beyond.{name} must hold 'hard' and/or 'soft'; got {getattr(self, name)}")
-        if "random" not in self.methods or "random" not in self.cross_methods:
+        if BASELINE not in self.methods or BASELINE not in self.cross_methods:
             raise ValueError("beyond.methods and beyond.cross_methods must include 'random': every score is a "
                              "gain over Random")
         if not 0 < self.copy_quantile < 1:
@@ -154,7 +155,7 @@ def _summary(rows: list[dict]) -> dict[tuple, dict]:
             for s in summarize_runs(rows, by=("pool", "method", "vpc", "classifier", "labels"))}
 
 
-def _against(a: dict, b: dict, names=("method", "random")) -> stats.Comparison:
+def _against(a: dict, b: dict, names=("method", BASELINE)) -> stats.Comparison:
     """a − b in top-1, paired by seed."""
     return stats.paired(_runs(a), _runs(b), names=names)
 
@@ -165,7 +166,7 @@ def label_table(rows: list[dict], stem: str | Path, methods, vpcs, classifier: s
     s = _summary(rows)
     body = []
     for v in vpcs:
-        rnd = {lab: s.get(("synthetic", "random", v, classifier, lab)) for lab in ("hard", "soft")}
+        rnd = {lab: s.get(("synthetic", BASELINE, v, classifier, lab)) for lab in ("hard", "soft")}
         for m in methods:
             cells = {lab: s.get(("synthetic", m, v, classifier, lab)) for lab in ("hard", "soft")}
             if not any(cells.values()):
@@ -174,8 +175,8 @@ def label_table(rows: list[dict], stem: str | Path, methods, vpcs, classifier: s
             line.append(f"{cells['soft']['top1'] - cells['hard']['top1']:+.2f}" if all(cells.values()) else "-")
             for lab in ("hard", "soft"):
                 ok = cells[lab] and rnd[lab]
-                line.append(f"{cells[lab]['top1'] - rnd[lab]['top1']:+.2f}" if ok and m != "random" else "-")
-            ok = cells["soft"] and rnd["soft"] and m != "random"
+                line.append(f"{cells[lab]['top1'] - rnd[lab]['top1']:+.2f}" if ok and m != BASELINE else "-")
+            ok = cells["soft"] and rnd["soft"] and m != BASELINE
             line.append(_against(cells["soft"], rnd["soft"]).verdict if ok else "-")
             body.append(line)
     header = ["VPC", "method", "hard labels top-1", "soft labels top-1", "soft − hard", "gain over Random (hard)",
@@ -306,14 +307,14 @@ def goal_lines(rows: list[dict], evaluators, vpcs, methods, full_real_top1: floa
     for clf in evaluators:
         for lab in ("hard", "soft"):
             for v in vpcs:
-                rnd = s.get(("synthetic", "random", v, clf, lab))
+                rnd = s.get(("synthetic", BASELINE, v, clf, lab))
                 cand = {m: s[("synthetic", m, v, clf, lab)] for m in methods
-                        if m != "random" and ("synthetic", m, v, clf, lab) in s}
+                        if m != BASELINE and ("synthetic", m, v, clf, lab) in s}
                 if not rnd or not cand:
                     lines.append(f"{clf}, {lab} labels, VPC {v}: not measured")
                     continue
                 best = max(cand, key=lambda m: cand[m]["top1"])
-                c = _against(cand[best], rnd, (best, "random"))
+                c = _against(cand[best], rnd, (best, BASELINE))
                 lines.append(f"{clf}, {lab} labels, VPC {v}: the best, {best} ({cell(cand[best])}), against Random "
                              f"({cell(rnd)}): {c.interval(2)} (n={c.n}): {c.verdict} (the best of {len(cand)} picked "
                              "after the fact, so a 'better' here is optimistic)")

@@ -74,78 +74,72 @@ def stage_flops(prof, latte_steps: int, n_train: int, n_test: int, grid: dict[in
     latte_steps: Latte training steps behind the weights used; n_train / n_test: real split sizes;
     grid: {vpc: evaluator runs at that VPC}; full_runs: runs of Full real + Full syn.
     """
-    from ..diffusion.train import build_latte, diffusion_loss, make_scheduler
-    from ..evaluation.train import new_evaluator
-    from ..models.autoencoder import build_small_vae
-    from ..models.vst_unet import VSTUNet
-    from ..selection.embeddings import build_videomae
-    from ..data.datasets import num_classes
-    from .plan import clip_shape, latent_shape
+    from .plan import RunModels
 
     torch.manual_seed(0)
-    d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
-    K = num_classes(prof.dataset)
-    T, S = clip_shape(prof.dataset, d)
-    _, C, h = latent_shape(prof.dataset, d)
-    vae = build_small_vae(d.vae)
-    latte = build_latte(K, T, h, C, d.latte)
-    sch = make_scheduler()
+    m = RunModels(prof)
+    return [*_diffusion_flops(m, prof.diffusion, prof.generate, latte_steps),
+            *_selection_flops(m, prof.selection, prof.generate.per_class, prof.evaluation),
+            *_evaluation_flops(m, prof.evaluation.train, n_train, n_test, grid, full_runs)]
+
+
+def _diffusion_flops(m, d, g, latte_steps: int) -> list[StageFlops]:
+    """Latte's training steps, the autoencoder's, and generating the pool (sampler steps with CFG, decode)."""
+    from ..diffusion.train import diffusion_loss, make_scheduler
+
+    K, T, S, h = m.classes, m.frames, m.size, m.h
+    vae, latte, sch = m.small_vae(), m.latte(), make_scheduler()
     gen = torch.Generator().manual_seed(0)
     B = d.latte.batch_size
     b0 = min(B, 8)            # Latte's FLOPs are linear in the batch (attention stays within a video): count 8, scale
-    z = torch.randn(b0, T, C, h, h)
-    y = torch.randint(0, K, (b0,))
-    out = []
-
-    def latte_step():
-        diffusion_loss(latte, sch, z, y, gen).backward()
-    out.append(StageFlops("diffusion fine-tune (Latte)", f"step, batch {B}", count_flops(latte_step) * B // b0,
-                          latte_steps))
+    z, y = m.latents(b0), torch.randint(0, K, (b0,))
+    latte_step = count_flops(lambda: diffusion_loss(latte, sch, z, y, gen).backward())
     v = torch.rand(1, T, 3, S, S)
-
-    def vae_step():
-        vae(v.flatten(0, 1) * 2 - 1).sample.mean().backward()
-    out.append(StageFlops("diffusion fine-tune (autoencoder)", f"step, batch {d.vae_batch} frames",
-                          count_flops(vae_step) * d.vae_batch // T, d.vae_steps))
-    one = torch.randn(1, T, C, h, h)
+    vae_step = count_flops(lambda: vae(v.flatten(0, 1) * 2 - 1).sample.mean().backward())
+    one = m.latents(1)
     with torch.no_grad():
         per_eval = count_flops(lambda: latte.forward_with_cfg(one, torch.tensor(500), torch.tensor([0]),
                                                               g.guidance_scale))
-        dec = count_flops(lambda: vae.decode(torch.randn(T, C, h, h)))
-    out.append(StageFlops("generate pool", f"video ({g.steps} sampler steps with CFG, decode)",
-                          per_eval * g.steps + dec, K * g.per_class))
-    mae = build_videomae(K, T, S, sel.videomae)
-    xb = torch.randn(sel.videomae.batch_size, T, 3, S, S)
+        dec = count_flops(lambda: vae.decode(torch.randn(T, m.channels, h, h)))
+    return [StageFlops("diffusion fine-tune (Latte)", f"step, batch {B}", latte_step * B // b0, latte_steps),
+            StageFlops("diffusion fine-tune (autoencoder)", f"step, batch {d.vae_batch} frames",
+                       vae_step * d.vae_batch // T, d.vae_steps),
+            StageFlops("generate pool", f"video ({g.steps} sampler steps with CFG, decode)", per_eval * g.steps + dec,
+                       K * g.per_class)]
 
-    def mae_step():
-        F.cross_entropy(mae(pixel_values=xb).logits, torch.zeros(len(xb), dtype=torch.long)).backward()
-    out.append(StageFlops("embed (VideoMAE training)", f"step, batch {sel.videomae.batch_size}",
-                          count_flops(mae_step), sel.videomae.steps))
+
+def _selection_flops(m, sel, per_class: int, ev) -> list[StageFlops]:
+    """The small VideoMAE's training steps and pool embeddings (at the diffusion clip), and VST-UNet's epochs."""
+    K, T, S = m.classes, m.frames, m.size
+    mae = m.videomae(T, S)
+    xb = torch.randn(sel.videomae.batch_size, T, 3, S, S)
+    mae_step = count_flops(lambda: F.cross_entropy(mae(pixel_values=xb).logits,
+                                                   torch.zeros(len(xb), dtype=torch.long)).backward())
     with torch.no_grad():
         emb1 = count_flops(lambda: mae(pixel_values=torch.randn(1, T, 3, S, S)))
-    out.append(StageFlops("embed (pool embeddings)", "video", emb1, K * g.per_class))
-    vc = sel.vst_unet
-    net = VSTUNet(C, K, vc.widths, vc.embed_dim, vc.mixing)
-    sub = g.per_class                                   # each class's whole pool is one input
-    zz = torch.randn(sub, T, C, h, h)
+    net, zz = m.vst_unet(), m.latents(per_class)             # each class's whole pool is one input
 
     def vst_step():
         s, logits, e = net(zz)
         (s.sum() + logits.sum() + e.sum()).backward()
-    n_vst = len(ev.vpcs) * ev.runs
-    out.append(StageFlops("select (VST-UNet training)", f"epoch ({K} classes × {sub} videos; at most)",
-                          count_flops(vst_step) * K, vc.epochs * n_vst))
-    tc = ev.train
-    c3d = new_evaluator(tc, K, T, S)
+    return [StageFlops("embed (VideoMAE training)", f"step, batch {sel.videomae.batch_size}", mae_step,
+                       sel.videomae.steps),
+            StageFlops("embed (pool embeddings)", "video", emb1, K * per_class),
+            StageFlops("select (VST-UNet training)", f"epoch ({K} classes × {per_class} videos; at most)",
+                       count_flops(vst_step) * K, sel.vst_unet.epochs * len(ev.vpcs) * ev.runs)]
+
+
+def _evaluation_flops(m, tc, n_train: int, n_test: int, grid: dict[int, int], full_runs: int) -> list[StageFlops]:
+    """The evaluators' trainings at each VPC of `grid` and on the whole sets, and their test passes."""
+    K, T, S = m.classes, m.frames, m.size
+    c3d, out = m.evaluator(T, S), []
     for vpc, runs in sorted(grid.items()):
         n = vpc * K
         bs = min(tc.batch_size, n)
         xb = torch.randn(bs, 3, T, S, S)
-
-        def c3d_step():
-            F.cross_entropy(c3d(xb), torch.zeros(bs, dtype=torch.long)).backward()
+        step = count_flops(lambda: F.cross_entropy(c3d(xb), torch.zeros(bs, dtype=torch.long)).backward())
         out.append(StageFlops(f"evaluate (VPC {vpc})", f"run: {tc.steps_for(n)} steps of batch {bs}",
-                              count_flops(c3d_step) * tc.steps_for(n), runs))
+                              step * tc.steps_for(n), runs))
     with torch.no_grad():
         test_f = count_flops(lambda: c3d(torch.randn(1, 3, T, S, S))) * n_test
     bs = tc.batch_size
@@ -167,44 +161,40 @@ def _run_unit(prof, unit: str) -> float:
     `peak_memory` in a fresh one). Returns MiB to add to the unit's measured peak for what it leaves out (0 unless
     said below)."""
     from ..diffusion.generate import GenerateConfig, sample_latents
-    from ..diffusion.train import build_latte, diffusion_loss, make_scheduler
-    from ..evaluation.train import new_evaluator
-    from ..models.autoencoder import build_small_vae, decode_latents
-    from ..selection.embeddings import build_videomae
+    from ..diffusion.train import diffusion_loss, make_scheduler
+    from ..models.autoencoder import decode_latents
     from ..selection.vst import train_vst_unet
-    from ..data.datasets import num_classes
-    from .plan import clip_shape, latent_shape
+    from .plan import RunModels
 
+    m = RunModels(prof)
+    K, T, S = m.classes, m.frames, m.size
     d, g, sel, ev = prof.diffusion, prof.generate, prof.selection, prof.evaluation
-    K, (T, S), (_, C, h) = num_classes(prof.dataset), clip_shape(prof.dataset, d), latent_shape(prof.dataset, d)
     if unit == "latte_train":
-        m = build_latte(K, T, h, C, d.latte)
-        opt = torch.optim.AdamW(m.parameters())
-        diffusion_loss(m, make_scheduler(), torch.randn(d.latte.batch_size, T, C, h, h),
+        net = m.latte()
+        opt = torch.optim.AdamW(net.parameters())
+        diffusion_loss(net, make_scheduler(), m.latents(d.latte.batch_size),
                        torch.randint(0, K, (d.latte.batch_size,)), torch.Generator().manual_seed(0)).backward()
         opt.step()
         # One step, not two (a batch-512 step is 17 s here). A later step also holds, through its forward pass,
         # the gradients and AdamW's two moments, all allocated by now: at most 3 × the parameters' bytes more.
-        return 3 * sum(p.numel() * p.element_size() for p in m.parameters()) / 2 ** 20
+        return 3 * sum(p.numel() * p.element_size() for p in net.parameters()) / 2 ** 20
     elif unit == "generate":
-        m = build_latte(K, T, h, C, d.latte).eval()
+        net = m.latte().eval()
         cfg = GenerateConfig(per_class=1, guidance_scale=g.guidance_scale, sampler=g.sampler, steps=2)
-        z = sample_latents(m, torch.arange(g.batch_size) % K, list(range(g.batch_size)), cfg)
+        z = sample_latents(net, torch.arange(g.batch_size) % K, list(range(g.batch_size)), cfg)
         with torch.no_grad():
-            decode_latents(build_small_vae(d.vae), z)
+            decode_latents(m.small_vae(), z)
     elif unit == "videomae_train":
-        m = build_videomae(K, T, S, sel.videomae)
         x = torch.randn(sel.videomae.batch_size, T, 3, S, S)
-        F.cross_entropy(m(pixel_values=x).logits, torch.zeros(len(x), dtype=torch.long)).backward()
+        F.cross_entropy(m.videomae(T, S)(pixel_values=x).logits, torch.zeros(len(x), dtype=torch.long)).backward()
     elif unit == "vst_unet":
         n = K * g.per_class
-        train_vst_unet(torch.randn(n, T, C, h, h), torch.arange(K).repeat_interleave(g.per_class),
+        train_vst_unet(m.latents(n), torch.arange(K).repeat_interleave(g.per_class),
                        min(prof.ablation.vpc, g.per_class),
                        replace(sel.vst_unet, epochs=2), seed=0, num_classes=K)
     elif unit == "evaluator":
-        m = new_evaluator(ev.train, K, T, S)
         bs = ev.train.batch_size
-        F.cross_entropy(m(torch.randn(bs, 3, T, S, S)), torch.zeros(bs, dtype=torch.long)).backward()
+        F.cross_entropy(m.evaluator(T, S)(torch.randn(bs, 3, T, S, S)), torch.zeros(bs, dtype=torch.long)).backward()
     else:
         raise ValueError(f"unknown unit {unit!r}; one of {_UNITS}")
     return 0.0

@@ -40,30 +40,66 @@ def latent_shape(ds: DatasetConfig, d: DiffusionSettings) -> tuple[int, int, int
     return frames, ch, size // down
 
 
+class RunModels:
+    """Every model a run builds, at the shapes its settings give (`prof`: every stage's settings, a
+    `vddlib.profile.Profile`): the one place the dry run (`plan`) and the cost study (FLOPs, peak memory) build
+    them. Build under `torch.device("meta")` for shapes and parameter counts alone."""
+
+    def __init__(self, prof) -> None:
+        self.d, self.sel, self.ev, self.per_class = prof.diffusion, prof.selection, prof.evaluation, prof.generate.per_class
+        self.classes = _num_classes(prof.dataset)
+        self.frames, self.size = clip_shape(prof.dataset, self.d)            # the diffusion model's clips
+        self.ev_frames, self.ev_size = clip_shape(prof.dataset, None)       # the evaluators'
+        _, self.channels, self.h = latent_shape(prof.dataset, self.d)
+
+    def latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` random latent videos (n, T, C, h, h)."""
+        return torch.randn(n, self.frames, self.channels, self.h, self.h, generator=generator)
+
+    def latte(self) -> torch.nn.Module:
+        return build_latte(self.classes, self.frames, self.h, self.channels, self.d.latte)   # init_from: training only
+
+    def small_vae(self) -> torch.nn.Module:
+        return build_small_vae(self.d.vae)
+
+    def vae(self) -> torch.nn.Module:
+        """The run's autoencoder: Stable Diffusion's shape when the settings load one, else the small one."""
+        return build_sd_vae_shape() if self.d.vae_path else self.small_vae()
+
+    def videomae(self, frames: int | None = None, size: int | None = None) -> torch.nn.Module:
+        """The small VideoMAE (trained here) for clips of (frames, size); default the evaluators'."""
+        return build_videomae(self.classes, frames or self.ev_frames, size or self.ev_size, self.sel.videomae)
+
+    def embedder(self) -> tuple[torch.nn.Module, tuple[int, int]]:
+        """The run's embedder and its (frames, size): VideoMAE-v2 giant's shape where a path names one."""
+        if self.sel.videomae_path:
+            from transformers import VideoMAEForVideoClassification
+
+            mae = VideoMAEForVideoClassification(videomae_v2_giant_config(self.classes))
+            return mae, (mae.config.num_frames, mae.config.image_size)
+        return self.videomae(), (self.ev_frames, self.ev_size)
+
+    def vst_unet(self) -> torch.nn.Module:
+        vc = self.sel.vst_unet
+        return VSTUNet(self.channels, self.classes, vc.widths, vc.embed_dim, vc.mixing)
+
+    def evaluator(self, frames: int | None = None, size: int | None = None) -> torch.nn.Module:
+        return new_evaluator(self.ev.train, self.classes, frames or self.ev_frames, size or self.ev_size)
+
+
 def plan(prof) -> dict:
     """Shapes, parameter counts and planned work of a run, all from the meta device. `prof`: the run's settings,
     every stage's (a `vddlib.profile.Profile`): a dry run reads them all."""
     d, sel, ev = prof.diffusion, prof.selection, prof.evaluation
-    K = _num_classes(prof.dataset)
-    frames, size = clip_shape(prof.dataset, d)
-    ev_frames, ev_size = clip_shape(prof.dataset, None)
+    m = RunModels(prof)
+    K, frames, size, ch, h, ev_frames, ev_size = m.classes, m.frames, m.size, m.channels, m.h, m.ev_frames, m.ev_size
     with torch.device("meta"):
-        vae = build_sd_vae_shape() if d.vae_path else build_small_vae(d.vae)
-        _, ch, h = latent_shape(prof.dataset, d)
-        latte = build_latte(K, frames, h, ch, d.latte)         # init_from is read only when training
-        z = torch.empty(2, frames, ch, h, h)
-        eps = latte(z, torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
-        if sel.videomae_path:
-            from transformers import VideoMAEForVideoClassification
-
-            mae = VideoMAEForVideoClassification(videomae_v2_giant_config(K))
-            mae_in = (mae.config.num_frames, mae.config.image_size)
-        else:
-            mae = build_videomae(K, ev_frames, ev_size, sel.videomae)
-            mae_in = (ev_frames, ev_size)
-        vst = VSTUNet(ch, K, sel.vst_unet.widths, sel.vst_unet.embed_dim, sel.vst_unet.mixing)
+        vae, latte = m.vae(), m.latte()
+        eps = latte(torch.empty(2, frames, ch, h, h), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
+        mae, mae_in = m.embedder()
+        vst = m.vst_unet()
         score, _, emb = vst(torch.empty(prof.generate.per_class, frames, ch, h, h))
-        c3d = new_evaluator(ev.train, K, ev_frames, ev_size)
+        c3d = m.evaluator()
         logits = c3d(torch.empty(2, 3, ev_frames, ev_size, ev_size))
     n_sel = len(sel.methods) * len(ev.vpcs) * ev.runs
     facts = DATASETS.get(prof.dataset.name)
