@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paper import BASELINE
+from ..paper import BASELINE, PAPER_SELECTORS
 from . import stats
 from .results import by_seed as _runs, read_runs, summarize_runs
 
 
 def runs_of(csv_path: str | Path, dataset: str, classifier: str, seeds, **equal) -> list[dict]:
     """Rows of one dataset and evaluator for the given seeds; `equal` keeps rows whose column equals (or is in, for
-    a tuple/list/set) the given value, e.g. method=("full", "random")."""
+    a tuple/list/set) the given value, e.g. method=("full", BASELINE)."""
     seeds = set(seeds)
     out = []
     for r in read_runs(csv_path):
@@ -167,7 +167,7 @@ def rank_correlation(x, y) -> tuple[float, float]:
 
 
 def objective_findings(quality: list[dict], greedy: dict[int, float], methods, vpcs,
-                       paper_selectors=("vst_unet", "tac_dt")) -> list[str]:
+                       paper_selectors=PAPER_SELECTORS) -> list[str]:
     """Per VPC: Random's objective, the greedy optimiser's, which methods' objectives are below Random's (paired by
     seed, Holm-adjusted),
     and for the paper's selectors the share of the gap from Random to greedy they close and what they pick."""

@@ -17,6 +17,7 @@ from ..data.videoset import VideoSet
 from ..diffusion.generate import GenerateConfig
 from ..diffusion.stage import DiffusionSettings
 from ..evaluation import stats
+from ..paper import BASELINE, PAPER_SELECTORS
 from ..evaluation.results import by_seed as _runs, summarize_runs
 from ..selection.registry import SELECTORS
 from ..selection.stage import SelectionSettings
@@ -28,9 +29,9 @@ SECOND_POOL = "synthetic-seed1"        # the rows' pool name for the second pool
 class ResolutionSettings:
     """Notebook 08: the headline comparisons and how many runs they get."""
 
-    methods: tuple[str, ...] = ("vst_unet", "tac_dt")     # the paper's two selectors, each against the baseline
+    methods: tuple[str, ...] = PAPER_SELECTORS          # the paper's two selectors, each against the baseline
     baselines: tuple[str, ...] = ("mae_score", "csta", "dm_mmd", "herding", "kcenter")   # the best in the pilot joins
-    baseline: str = "random"
+    baseline: str = BASELINE
     vpcs: tuple[int, ...] = (1, 5)
     half_width: float = 2.0             # goal: the 95 % interval of each difference within ± this many points
     max_runs: int = 5                   # runs per arm at most (the budget's cap; params/powered.yaml: 110)
