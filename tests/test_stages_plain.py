@@ -52,3 +52,17 @@ def test_the_stages_run_from_plain_settings(tmp_path):
     (row,) = jobs.run(1, tmp_path / "jobs", progress=False)
     assert row["method"] == "random" and row["vpc"] == 1 and 0.0 <= row["top1"] <= 100.0
     assert np.isfinite(row["f1"]) and row["pool"] == "synthetic"
+
+
+def test_the_run_context_takes_the_notebooks_parameters_else_the_profiles():
+    from vddlib.profile import load_profile, run_context
+
+    prof = load_profile("default")
+    run = run_context(prof)
+    assert run.seeds == tuple(range(prof.evaluation.runs)) and run.vpcs == tuple(prof.evaluation.vpcs)
+    assert run.methods == tuple(prof.selection.methods) and run.device == "cpu"
+    assert run.pool == pool_dir(prof.diffusion, prof.generate, "digits-motion")
+    assert run.diffusion == diffusion_dir(prof.diffusion, "digits-motion")
+    assert run_context(prof, runs_of="ablation").seeds == tuple(range(prof.ablation.runs))
+    mine = run_context(prof, runs=2, vpcs=[5], methods=["random"], processes=3)
+    assert (mine.seeds, mine.vpcs, mine.methods, mine.processes) == ((0, 1), (5,), ("random",), 3)
