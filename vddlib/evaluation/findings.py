@@ -97,7 +97,7 @@ def verdicts(s4: dict, methods, vpcs, real_rows: list[dict], same_as: dict | Non
     for c in comps:
         m, v = c.a.rsplit(" VPC ", 1)
         v = int(v)
-        lines.append(f"{m} VPC {v}: {s4[(m, v)]['top1']:.1f} against Random {s4[('random', v)]['top1']:.1f}, "
+        lines.append(f"{m} VPC {v}: {s4[(m, v)]['top1']:.1f} against Random {s4[(BASELINE, v)]['top1']:.1f}, "
                      f"{c.interval()} (n={c.n}, Holm p {c.p_holm:.2g}): {c.verdict}")
     real = by_method_vpc(real_rows)
     pool = [stats.paired(_runs(real[(BASELINE, v)]), _runs(s4[(BASELINE, v)]), names=("real", "pool"))
@@ -106,7 +106,7 @@ def verdicts(s4: dict, methods, vpcs, real_rows: list[dict], same_as: dict | Non
     have = [v for v in vpcs if (BASELINE, v) in real and (BASELINE, v) in s4]
     if pool:
         lines.append("Random sets of real videos minus Random sets from the pool: " + "; ".join(
-            f"VPC {v}: {real[('random', v)]['top1']:.1f} − {s4[('random', v)]['top1']:.1f} = {c.interval()} "
+            f"VPC {v}: {real[(BASELINE, v)]['top1']:.1f} − {s4[(BASELINE, v)]['top1']:.1f} = {c.interval()} "
             f"(n={c.n}): {c.verdict}" for v, c in zip(have, pool)))
     return lines
 
