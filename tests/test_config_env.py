@@ -169,13 +169,17 @@ def test_every_notebook_takes_the_profile_and_output_folders_as_parameters():
 
 def test_code_defaults_are_the_default_profile():
     """A library user who builds a settings class with no arguments gets the embedded default profile's values
-    (the paper's live in params/paper_base.yaml). Exempt: paths into this repository, and the method order."""
+    (the paper's live in params/paper_base.yaml). Exempt: paths into this repository, and which methods a run and its
+    studies compare: the profile names them, the library names none (left empty, a study compares Random and the
+    paper's selectors, 08 every other selector as baselines, 03 every registered one)."""
     import dataclasses
 
     from vddlib.profile import SECTIONS
     from vddlib.selection.stage import SelectionSettings
 
-    exempt = {"diffusion.shipped", "selection.videomae_shipped", "selection.manifests", "selection.methods"}
+    exempt = {"diffusion.shipped", "selection.videomae_shipped", "selection.manifests", "selection.methods",
+              "ablation.nc_methods", "ablation.real_methods", "beyond.methods", "beyond.cross_methods",
+              "beyond.control_methods", "resolution.baselines"}
     prof, differ = load_profile("default"), []
 
     def walk(a, b, path):
@@ -189,6 +193,20 @@ def test_code_defaults_are_the_default_profile():
         walk(getattr(prof, name), SelectionSettings.from_dict({}, "code") if name == "selection" else cls(), name)
     assert not differ, "\n".join(differ)
     assert set(prof.selection.methods) == set(SelectionSettings.from_dict({}, "code").methods)
+
+
+def test_a_study_left_without_methods_compares_random_and_the_papers_selectors():
+    from vddlib.experiments.ablate import AblationSettings
+    from vddlib.experiments.beyond import BeyondSettings
+    from vddlib.experiments.resolution import ResolutionSettings
+    from vddlib.paper import BASELINE, PAPER_SELECTORS
+    from vddlib.selection import SELECTORS
+
+    abl, bey, res = AblationSettings(), BeyondSettings(), ResolutionSettings()
+    assert abl.nc_methods == abl.real_methods == bey.methods == bey.cross_methods == (BASELINE, *PAPER_SELECTORS)
+    assert bey.control_methods == PAPER_SELECTORS
+    assert set(res.baselines) == set(SELECTORS) - {BASELINE, *PAPER_SELECTORS} and len(res.baselines) >= 5
+    assert ResolutionSettings(baselines=("herding",)).baselines == ("herding",)
 
 
 def test_committed_notebooks_carry_no_injected_parameters():

@@ -59,6 +59,7 @@ BASELINE = "random"
 
 # The paper's own two selectors (its Table 2 rows beside Full real / Full syn) and Table 2's VPCs.
 PAPER_SELECTORS = ("vst_unet", "tac_dt")
+COMPARED = (BASELINE, *PAPER_SELECTORS)   # what a study compares unless its profile names the methods
 TABLE2_VPCS = (1, 5)
 
 # ----------------------------------------------------------------------------- the tables in the paper's shape

@@ -78,7 +78,7 @@ def test_selection_scaling_times_the_shared_point_once():
 
 
 def test_peak_memory_of_a_unit_is_measured_in_a_fresh_process():
-    mem = peak_memory("default", units=("evaluator", "vst_unet"), workers=2)    # two fresh processes at once
-    assert set(mem) == {"evaluator", "vst_unet"}
+    mem = peak_memory("default", units=("evaluator", "vst_network"), workers=2)    # two fresh processes at once
+    assert set(mem) == {"evaluator", "vst_network"}
     for m in mem.values():
         assert 50 < m["base"] <= m["peak"] < 8000

@@ -29,7 +29,7 @@ def test_paper_profile_plans_the_papers_shapes_on_the_meta_device(name):
     assert abs(p["vae_params_M"] - 83.65) < 0.01                       # Stable Diffusion's VAE
     assert p["videomae"]["embedding_dim"] == 1408 and p["videomae"]["input"] == [16, 3, 224, 224]
     assert p["evaluator"]["input"] == [3, 16, 112, 112] and p["evaluator"]["logits"] == [K]
-    assert p["vst_unet"]["scores"] == [100] and p["vst_unet"]["input"] == [100, 16, 4, 32, 32]
+    assert p["vst_network"]["scores"] == [100] and p["vst_network"]["input"] == [100, 16, 4, 32, 32]
     assert p["pool_videos"] == 100 * K                                  # Table 1's "generated" column
     assert p["selections"] == 8 * 3 * 5 and p["evaluator_trainings"] == 8 * 3 * 5 + 10
     assert p["accuracy"] == ("top5" if ds in ("kinetics400", "ssv2") else "top1")

@@ -25,12 +25,10 @@ from vddlib.selection.registry import per_class, register
 class EveryKthConfig:
     step: int = 1
 
-    def kwargs(self) -> dict:
-        return {"step": self.step}
-
 
 @register("every_kth", settings=EveryKthConfig)
-def select_every_kth(labels, vpc, seed=0, num_classes=None, *, step=1, **_):
+def select_every_kth(labels, vpc, seed=0, num_classes=None, *, config=None, **_):
+    step = (config or EveryKthConfig()).step
     return per_class(labels, vpc, num_classes, lambda c, idx: [(i * step) % len(idx) for i in range(vpc)])
 '''
 
@@ -54,7 +52,7 @@ def test_a_new_selector_module_reaches_select_and_the_profile(new_selector):
     assert picks == {0: [0, 2], 1: [6, 8], 2: [12, 14]}
     sel = SelectionSettings.from_dict({"methods": ["random", "every_kth"], "every_kth": {"step": 3}}, "test.yaml")
     assert sel.methods == ("random", "every_kth") and sel.every_kth.step == 3
-    assert sel.settings("every_kth") == {"step": 3}
+    assert sel.settings("every_kth") == {"config": new_selector.EveryKthConfig(step=3)}
     with pytest.raises(TypeError, match=r"test.yaml: selection.every_kth.step: expected an integer"):
         SelectionSettings.from_dict({"every_kth": {"step": "3"}}, "test.yaml")
     assert "every_kth" in SelectionSettings().methods           # empty methods: every registered selector
@@ -75,13 +73,21 @@ def test_two_selectors_cannot_share_a_name(monkeypatch):
         register("random")(lambda *a, **k: None)
 
 
-def test_manifest_settings_keep_their_saved_form():
-    """What a manifest records for each selector with settings (saved manifests are re-used only if equal)."""
+def test_every_selector_with_settings_takes_one_config():
+    """One convention: a selector with settings receives (and its manifest records) `config=`, an instance of its
+    settings dataclass, whose defaults are the only ones; a config of another selector is refused by name."""
     sel = SelectionSettings()
-    assert sel.settings("dm_mmd") == {"n_init": 10}
-    assert set(sel.settings("tac_dt")) == {"pca_dims", "threshold", "linkage", "knn", "candidates"}
-    assert set(sel.settings("vst_unet")) == {"config"} and set(sel.settings("csta")) == {"config"}
-    assert sel.settings("random") == {} and dataclasses.is_dataclass(sel.vst_unet)
+    for name, s in SELECTORS.items():
+        if s.settings is None:
+            assert sel.settings(name) == {}
+            continue
+        st = sel.settings(name)
+        assert set(st) == {"config"} and st["config"] == s.settings(), name
+    from vddlib.selection.selectors.dm_mmd import DMMMDConfig
+
+    emb = np.random.default_rng(0).normal(size=(8, 4))
+    with pytest.raises(TypeError, match="config= must be a TacDTConfig; got DMMMDConfig"):
+        select("tac_dt", np.repeat(np.arange(2), 4), 1, embeddings=emb, config=DMMMDConfig())
 
 
 def test_the_device_reaches_the_selectors_that_train_and_stays_out_of_manifests(tmp_path, monkeypatch):

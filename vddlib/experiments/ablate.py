@@ -25,7 +25,7 @@ from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
-from ..paper import BASELINE
+from ..paper import BASELINE, COMPARED
 from ..selection.manifests import manifest_indices, manifest_path
 from ..selection.objective import class_space, selection_objective
 from ..selection.registry import SELECTORS
@@ -48,14 +48,15 @@ class AblationSettings:
     lambda_d: tuple[float, ...] = (0.0, 1.0)
     lambda_r: tuple[float, ...] = (0.0, 10.0)
     n_cs: tuple[int, ...] = (50, 100, 200)
-    nc_methods: tuple[str, ...] = ("random", "tac_dt", "vst_unet")
-    real_methods: tuple[str, ...] = ("random", "herding", "kcenter", "tac_dt", "vst_unet")
+    nc_methods: tuple[str, ...] = ()    # the methods of these two studies; empty: paper.COMPARED
+    real_methods: tuple[str, ...] = ()
     dm: DMConfig = field(default_factory=DMConfig)
     dm_vpcs: tuple[int, ...] = (1, 5)
     studies: tuple[str, ...] = ()       # the beyond-the-paper studies run besides Tables 5 and 6 and DM (STUDIES)
     work_dir: str = "artifacts/ablation"
 
     def __post_init__(self) -> None:
+        self.nc_methods, self.real_methods = tuple(self.nc_methods) or COMPARED, tuple(self.real_methods) or COMPARED
         if self.runs < 1 or self.vpc < 1 or not self.vpcs or min(self.vpcs) < 1:
             raise ValueError("ablation.runs, ablation.vpc and ablation.vpcs must be >= 1")
         if not self.n_cs or min(self.n_cs) < self.vpc:
@@ -485,9 +486,9 @@ def queue_dm(jobs, abl: AblationSettings, cfg: TrainConfig, dataset: str, train:
 def table2_rows(eval_csv: str | Path, ds: str, clf: str, runs: int, dm_seeds) -> list[dict]:
     """Table 2's rows on dataset `ds` by evaluator `clf`: Full real and Full syn, the paper's selectors at Table 2's
     VPCs on the pool (the main protocol's `runs`), and the measured DM rows of this notebook's seeds."""
-    from ..paper import PAPER_SELECTORS, TABLE2_VPCS
+    from ..paper import COMPARED, TABLE2_VPCS
 
     return [r for r in read_runs(eval_csv) if r["dataset"] == ds and r["classifier"] == clf and r["seed"] < runs
             and (r["method"] == "full"
-                 or (r["method"] in PAPER_SELECTORS and r["vpc"] in TABLE2_VPCS and r["pool"] == "synthetic")
+                 or (r["method"] in COMPARED and r["vpc"] in TABLE2_VPCS and r["pool"] == "synthetic")
                  or (r["method"] == "dm" and r["seed"] in set(dm_seeds)))]

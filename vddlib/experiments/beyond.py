@@ -32,7 +32,7 @@ from ..evaluation.motion import control
 from ..evaluation import stats
 from ..evaluation.results import by_seed as _runs, cell, summarize_runs, write_table
 from ..evaluation.train import TrainConfig
-from ..paper import BASELINE
+from ..paper import BASELINE, COMPARED, PAPER_SELECTORS
 from ..selection.registry import SELECTORS
 
 
@@ -54,17 +54,17 @@ class BeyondSettings:
     """Notebook 07: which selections each study evaluates, with which evaluators and labels."""
 
     runs: int = 3                                   # seeds per setting (params/extended.yaml: 5, the paper's)
-    methods: tuple[str, ...] = ("random", "tac_dt")   # soft labels and the larger VPCs
+    methods: tuple[str, ...] = ()                   # soft labels and the larger VPCs; empty: paper.COMPARED
     soft_vpcs: tuple[int, ...] = (5,)              # soft-label runs beside notebook 04's hard ones
     large_vpcs: tuple[int, ...] = (50,)
     large_labels: tuple[str, ...] = ("hard",)
     temperature: float = 1.0                        # the soft labels' temperature
-    cross_methods: tuple[str, ...] = ("random", "tac_dt")
+    cross_methods: tuple[str, ...] = ()             # empty: paper.COMPARED
     cross_vpcs: tuple[int, ...] = (5,)
     cross_labels: tuple[str, ...] = ("hard", "soft")
     convnet3d: TrainConfig = field(default_factory=_convnet3d_eval)
     timesformer: TrainConfig = field(default_factory=_timesformer_eval)
-    control_methods: tuple[str, ...] = ("tac_dt",)
+    control_methods: tuple[str, ...] = ()           # empty: paper.PAPER_SELECTORS
     control_vpc: int = 5
     control_full_real: bool = False                 # Full real shuffled and still too: how much of the data is motion
     copy_quantile: float = 0.05                     # near-copy: closer to the training set than this share of test
@@ -72,6 +72,8 @@ class BeyondSettings:
     work_dir: str = "artifacts/beyond"
 
     def __post_init__(self) -> None:
+        self.methods, self.cross_methods = tuple(self.methods) or COMPARED, tuple(self.cross_methods) or COMPARED
+        self.control_methods = tuple(self.control_methods) or PAPER_SELECTORS
         if self.runs < 1 or self.control_vpc < 1 or self.temperature <= 0:
             raise ValueError("beyond.runs, beyond.control_vpc and beyond.temperature must be positive")
         for name in ("soft_vpcs", "large_vpcs", "cross_vpcs"):

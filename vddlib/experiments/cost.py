@@ -153,7 +153,7 @@ def _evaluation_flops(m, tc, n_train: int, n_test: int, grid: dict[int, int], fu
 
 
 # ----------------------------------------------------------------------------- peak memory
-_UNITS = ("latte_train", "generate", "videomae_train", "vst_unet", "evaluator")
+_UNITS = ("latte_train", "generate", "videomae_train", "vst_network", "evaluator")
 
 
 def _run_unit(prof, unit: str) -> float:
@@ -187,7 +187,7 @@ def _run_unit(prof, unit: str) -> float:
     elif unit == "videomae_train":
         x = torch.randn(sel.videomae.batch_size, T, 3, S, S)
         F.cross_entropy(m.videomae(T, S)(pixel_values=x).logits, torch.zeros(len(x), dtype=torch.long)).backward()
-    elif unit == "vst_unet":
+    elif unit == "vst_network":
         n = K * g.per_class
         train_vst_unet(m.latents(n), torch.arange(K).repeat_interleave(g.per_class),
                        min(prof.ablation.vpc, g.per_class),
@@ -356,7 +356,7 @@ def table7_rows(prof, secs: dict[str, float], ev: dict[tuple, list[float]], pool
 
 
 _UNIT_OF = {"diffusion fine-tune (Latte)": "latte_train", "generate pool": "generate",
-            "embed (VideoMAE training)": "videomae_train", "select (VST-UNet training)": "vst_unet",
+            "embed (VideoMAE training)": "videomae_train", "select (VST-UNet training)": "vst_network",
             "evaluate": "evaluator"}
 FLOPS_HEADER = ["stage", "unit", "GFLOP per unit", "units", "TFLOP", "peak RSS MiB"]
 

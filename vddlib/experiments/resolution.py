@@ -30,7 +30,7 @@ class ResolutionSettings:
     """Notebook 08: the headline comparisons and how many runs they get."""
 
     methods: tuple[str, ...] = PAPER_SELECTORS          # the paper's two selectors, each against the baseline
-    baselines: tuple[str, ...] = ("mae_score", "csta", "dm_mmd", "herding", "kcenter")   # the best in the pilot joins
+    baselines: tuple[str, ...] = ()     # the pilot's other selectors (its best joins); empty: every other registered one
     baseline: str = BASELINE
     vpcs: tuple[int, ...] = (1, 5)
     half_width: float = 2.0             # goal: the 95 % interval of each difference within ± this many points
@@ -38,6 +38,7 @@ class ResolutionSettings:
     second_pool: bool = True            # replicate on a pool generated with the next seed
 
     def __post_init__(self) -> None:
+        self.baselines = tuple(self.baselines) or tuple(m for m in SELECTORS if m not in (*self.methods, self.baseline))
         bad = [m for m in (*self.methods, *self.baselines, self.baseline) if m not in SELECTORS]
         if bad:
             raise ValueError(f"resolution: unknown selector(s) {bad}; registered: {sorted(SELECTORS)}")

@@ -11,10 +11,9 @@ exactly VPC per class. `inputs` are plain arrays, so a selector works on any use
 - `scores` (N, K): class probabilities (VideoMAE's head or a probe) - mae_score, csta;
 - `latents` (N, T, C, h, w): autoencoder latents of the videos - vst_unet.
 
-A selector with settings declares their dataclass (`settings=`): the profile's
-`selection.<name>` section is read into it, and its `kwargs()` (default `{"config": obj}`)
-is what the selector receives and what its manifest records. Registry names are the
-`method` column of results/eval_runs.csv.
+A selector with settings declares their dataclass (`settings=`), whose defaults are the only ones: the
+profile's `selection.<name>` section is read into it, the selector receives it as `config=` and its
+manifest records it. Registry names are the `method` column of results/eval_runs.csv.
 
 A selector also describes itself, so that no other module keeps a list of methods: `display` (the name tables
 and figures print), `randomised` (the smallest VPC from which its selection changes with the seed; 0: never;
@@ -59,11 +58,13 @@ class Selector:
         return self.timing(settings) if self.timing else (settings, 1.0)
 
     def kwargs(self, config=None) -> dict:
-        """The keyword settings the selector takes for `config` (an instance of `settings`; None: its defaults)."""
+        """The keyword settings the selector takes: {"config": `config`, else its defaults}; {} if it has none."""
         if self.settings is None:
             return {}
-        config = self.settings() if config is None else config
-        return config.kwargs() if hasattr(config, "kwargs") else {"config": config}
+        if config is not None and not isinstance(config, self.settings):
+            raise TypeError(f"select({self.name!r}): config= must be a {self.settings.__name__}; "
+                            f"got {type(config).__name__}")
+        return {"config": self.settings() if config is None else config}
 
 
 SELECTORS: dict[str, Selector] = {}
@@ -204,6 +205,25 @@ def check_arguments(method: str, vpc, seed, num_classes, inputs: dict) -> None:
                              "diverged embedder) before selecting.")
 
 
+def _settings(sel: Selector, kwargs: dict) -> dict:
+    """`kwargs` with the selector's settings as one `config=` (the given one, else its defaults, with any of its
+    fields given by name put in); a clear error for anything the selector does not take."""
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(sel.settings)] if sel.settings else []
+    allowed = {"num_classes", *INPUTS, *fields, *(["config"] if fields else []), *(["device"] if sel.on_device else [])}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(f"select({sel.name!r}): unknown argument(s) {unknown}. It takes num_classes, the inputs "
+                        f"{list(INPUTS)}" + (f", config= (a {sel.settings.__name__}) and its fields {fields}"
+                                             if sel.settings else " and no settings")
+                        + (", device=" if sel.on_device else "") + ".")
+    rest = {k: v for k, v in kwargs.items() if k not in fields and k != "config"}
+    config = sel.kwargs(kwargs.get("config")).get("config")
+    overrides = {k: kwargs[k] for k in fields if k in kwargs}
+    return {**rest, **({"config": dataclasses.replace(config, **overrides)} if sel.settings else {})}
+
+
 def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> tuple[dict, dict]:
     """Run a registered selector by name: its selection {class: sorted pool indices} and what it reports about
     it (e.g. VST-UNet's training log; {} for most).
@@ -213,27 +233,12 @@ def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> 
     `latents`), and its settings: `config=` (its settings dataclass) and/or any of that dataclass's fields by
     name (`threshold=0.3` for TAC-DT), which override `config` or the defaults. Anything else is an error
     listing what the selector takes."""
-    import dataclasses
     import time
 
     from ..logs import log
 
     sel = get(method)
-    fields = [f.name for f in dataclasses.fields(sel.settings)] if sel.settings else []
-    setting_keys = set(sel.kwargs()) if sel.settings else set()
-    allowed = {"num_classes", *INPUTS, *setting_keys, *fields, *(["config"] if sel.settings else []),
-               *(["device"] if sel.on_device else [])}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise TypeError(f"select({method!r}): unknown argument(s) {unknown}. It takes num_classes, the inputs "
-                        f"{list(INPUTS)}" + (f", config= (a {sel.settings.__name__}) and its fields {fields}"
-                                             if sel.settings else " and no settings")
-                        + (", device=" if sel.on_device else "") + ".")
-    config = kwargs.pop("config", None) if "config" not in setting_keys else kwargs.get("config")
-    overrides = {k: kwargs.pop(k) for k in fields if k in kwargs and k != "config"}
-    if overrides or config is not None:
-        base = config if config is not None else sel.settings()
-        kwargs.update(sel.kwargs(dataclasses.replace(base, **overrides)))
+    kwargs = _settings(sel, kwargs)
     num_classes = kwargs.pop("num_classes", None)
     inputs = {k: kwargs.pop(k) for k in INPUTS if k in kwargs}
     missing = [k for k in sel.needs if inputs.get(k) is None]

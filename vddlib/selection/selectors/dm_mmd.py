@@ -27,18 +27,16 @@ class DMMMDConfig:
         if self.restarts < 1:
             raise ValueError(f"selection.dm_mmd.restarts must be >= 1; got {self.restarts}")
 
-    def kwargs(self) -> dict:
-        return {"n_init": self.restarts}
-
 
 @register("dm_mmd", needs=("embeddings",), settings=DMMMDConfig, display="DM-MMD")
 def select_dm_mmd(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
-                  n_init: int = 10, **_):
-    """DM-MMD: k-means (VPC clusters) on the class's embeddings, `n_init` seeded restarts; each gives the
+                  config: DMMMDConfig | None = None, **_):
+    """DM-MMD: k-means (VPC clusters) on the class's embeddings, `config.restarts` seeded restarts; each gives the
     videos nearest the centroids; keep the candidate set with the least MMD to the whole class."""
     from sklearn.cluster import KMeans
     from sklearn.metrics.pairwise import euclidean_distances
 
+    restarts = (config or DMMMDConfig()).restarts
     emb = l2_normalise(as_numpy(embeddings))
 
     def pick(c, idx):
@@ -46,7 +44,7 @@ def select_dm_mmd(labels, vpc: int, seed: int = 0, num_classes: int | None = Non
         d_all = euclidean_distances(x, x)
         bw = float(np.median(d_all[np.triu_indices(len(x), 1)])) if len(x) > 1 else 1.0   # median heuristic
         best, best_m = None, np.inf
-        for r in range(n_init):
+        for r in range(restarts):
             km = KMeans(vpc, n_init=1, random_state=seed * 1000 + r).fit(x)
             dist = euclidean_distances(x, km.cluster_centers_)
             cand = []

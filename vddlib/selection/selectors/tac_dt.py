@@ -1,7 +1,7 @@
 """TAC-DT (§3.2): training-free selection by temporal-aware clustering of video embeddings (TAC-SUM's steps)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -84,21 +84,18 @@ class TacDTConfig:
         if self.pca_dims < 1 or self.threshold <= 0 or self.knn < 1 or self.candidates < 1:
             raise ValueError("selection.tac_dt: pca_dims, threshold, knn and candidates must be positive")
 
-    def kwargs(self) -> dict:
-        return asdict(self)
-
 
 @register("tac_dt", needs=("embeddings",), settings=TacDTConfig, version=2, display="TAC-DT", randomised=1)  # 2: redrawn per seed
 def select_tac_dt(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, embeddings,
-                  pca_dims: int = 50, threshold: float = 0.5, linkage: str = "ward", knn: int = 5,
-                  candidates: int = 3, **_):
+                  config: TacDTConfig | None = None, **_):
     """TAC-DT (§3.2): training-free; VPC clusters of the class's embeddings, one representative each.
 
     Each seed is its own selection, as the paper redoes it in every run: BIRCH reads the class's
-    videos in a seeded order, and each cluster's representative is drawn among its `candidates`
+    videos in a seeded order, and each cluster's representative is drawn among its `config.candidates`
     members nearest the cluster mean (candidates=1: TAC-SUM's single most central member)."""
+    cfg = config or TacDTConfig()
     emb = as_numpy(embeddings)
     rng = method_rng("tac_dt", seed)
     return per_class(labels, vpc, num_classes, lambda c, idx: representatives(
-        emb[idx], tac_dt_clusters(emb[idx], vpc, pca_dims, threshold, linkage, knn, order=rng.permutation(len(idx))),
-        rng, candidates))
+        emb[idx], tac_dt_clusters(emb[idx], vpc, cfg.pca_dims, cfg.threshold, cfg.linkage, cfg.knn,
+                                  order=rng.permutation(len(idx))), rng, cfg.candidates))
