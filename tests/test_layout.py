@@ -120,8 +120,6 @@ def test_every_benchmark_and_script_imports():
 NAMES_ALLOWED = {
     "paper.py": "the paper's tables and facts",
     "evaluation/paper_tables.py": "Table 2's own rows, as the paper prints them",
-    "experiments/ablate.py": "the paper's Tables 5-6 ablate VST-UNet, and three studies vary VST-UNet's or TAC-DT's "
-                             "own settings: an ablation of a method names it",
     "data/video_io.py": "'random' there is where a clip starts, not a selector",
 }
 

@@ -60,6 +60,9 @@ BASELINE = "random"
 # The paper's own two selectors (its Table 2 rows beside Full real / Full syn) and Table 2's VPCs.
 PAPER_SELECTORS = ("vst_unet", "tac_dt")
 COMPARED = (BASELINE, *PAPER_SELECTORS)   # what a study compares unless its profile names the methods
+# Tables 5 and 6 ablate VST-UNet (its evaluator, its losses); TAC-DT is the selector that clusters VideoMAE
+# embeddings (§3.2). Notebook 05's further studies of each vary the same selector's settings or inputs.
+ABLATED, CLUSTERING = PAPER_SELECTORS
 TABLE2_VPCS = (1, 5)
 
 # ----------------------------------------------------------------------------- the tables in the paper's shape

@@ -25,7 +25,7 @@ from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
-from ..paper import BASELINE, COMPARED
+from ..paper import ABLATED, BASELINE, CLUSTERING, COMPARED
 from ..selection.manifests import manifest_indices, manifest_path
 from ..selection.objective import class_space, selection_objective
 from ..selection.registry import SELECTORS
@@ -84,7 +84,7 @@ ABLATION_CSV = "results/ablation_runs.csv"
 
 def vst_variant(sel: SelectionSettings, **changes) -> dict:
     """The selector settings of VST-UNet with some fields changed (e.g. gradient="relaxed", lambda_d=0)."""
-    return {"config": dataclasses.replace(sel.vst_unet, **changes)}
+    return {"config": dataclasses.replace(sel.configs[ABLATED], **changes)}
 
 
 def variant_manifests(sel: SelectionSettings, dataset: str, pool: VideoSet, inputs: dict, pool_name: str, name: str,
@@ -217,7 +217,7 @@ def variant_objectives(sel: SelectionSettings, dataset: str, pool: VideoSet, inp
     One seed has no std (NaN); `objective_cell` prints either."""
     import json
 
-    lam = sel.vst_unet.lambdas(vpc)
+    lam = sel.configs[ABLATED].lambdas(vpc)
     out = {}
     for name in names:
         vals = []
@@ -253,7 +253,7 @@ def pool_contrast(sel: SelectionSettings, dataset: str, pools: dict[str, tuple[V
             mse.append(float(class_space(inputs["latents"][pool.labels == c]).mse.sum()) / max(n * (n - 1), 1))
         mans = [m for meth in methods for m in variant_manifests(sel, dataset, pool, inputs, pool_name, meth, meth, [vpc],
                                                                  seeds)]
-        for q in selection_quality(mans, pool, inputs["embeddings"], {}, inputs["latents"], sel.vst_unet.lambdas):
+        for q in selection_quality(mans, pool, inputs["embeddings"], {}, inputs["latents"], sel.configs[ABLATED].lambdas):
             out.append({"pool": label, "spread_videomae": float(np.mean(cos)), "spread_latents": float(np.mean(mse)),
                         "method": q["method"], "vpc": vpc, "objective": q["objective"], "coverage_dist": q["coverage_dist"]})
     return out
@@ -269,12 +269,12 @@ def real_pool_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, diff
 
 
 def lambda_variant(sel: SelectionSettings, lambda_d: float, lambda_r: float, vpc: int) -> tuple[str, dict]:
-    """(name, settings) of VST-UNet with these loss weights; the settings' own weights keep the name `vst_unet`
+    """(name, settings) of VST-UNet with these loss weights; the settings' own weights keep its registry name
     (so notebook 03/04's selections and rows are re-used)."""
-    cfg = sel.vst_unet
+    cfg = sel.configs[ABLATED]
     if tuple(float(x) for x in cfg.lambdas(vpc)) == (float(lambda_d), float(lambda_r)):
-        return "vst_unet", sel.settings("vst_unet")
-    return f"vst_unet-ld{lambda_d:g}-lr{lambda_r:g}", vst_variant(sel, lambda_d=lambda_d, lambda_r=lambda_r)
+        return ABLATED, sel.settings(ABLATED)
+    return f"{ABLATED}-ld{lambda_d:g}-lr{lambda_r:g}", vst_variant(sel, lambda_d=lambda_d, lambda_r=lambda_r)
 
 
 def next_seed_pool(d: DiffusionSettings, g: GenerateConfig, dataset: str) -> tuple[GenerateConfig, Path]:
@@ -370,7 +370,7 @@ def queue_table5(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict,
     cfg: the evaluator, seeds, reuse_from: CSVs of rows already made)."""
     items = []
     for cfg in (common["cfg"], abl.transformer):
-        items += queue_variant(jobs, sel, **syn, name="vst_unet", method="vst_unet", vpcs=abl.vpcs,
+        items += queue_variant(jobs, sel, **syn, name=ABLATED, method=ABLATED, vpcs=abl.vpcs,
                                **{**common, "cfg": cfg})
     return Study(items, first="evaluator")
 
@@ -381,12 +381,12 @@ CLASSIFIER_NAMES = {"c3d": "C3D", "timesformer": "TimeSformer (for Video Swin)"}
 def queue_table6(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict) -> Study:
     """Table 6: VST-UNet trained with CE alone, CE+Div, CE+Rep and all three (the paper's λ at the ablation VPC)."""
     vpc = abl.vpc
-    ld, lr = sel.vst_unet.lambdas(vpc)
+    ld, lr = sel.configs[ABLATED].lambdas(vpc)
     study = Study([], first="losses")
     for label, (d, r) in {"CE": (0.0, 0.0), "CE+Div": (ld, 0.0), "CE+Rep": (0.0, lr), "CE+Div+Rep": (ld, lr)}.items():
         name, settings = lambda_variant(sel, d, r, vpc)
         study.label_of[name] = label
-        study.items += queue_variant(jobs, sel, **syn, name=name, method="vst_unet", settings=settings, vpcs=[vpc],
+        study.items += queue_variant(jobs, sel, **syn, name=name, method=ABLATED, settings=settings, vpcs=[vpc],
                                      **common)
     return study
 
@@ -397,15 +397,15 @@ VST_CHOICES = (("gradient", "relaxed"), ("decode", "topk"), ("ce_logit", True), 
 def queue_vst_choices(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict,
                       choices=VST_CHOICES) -> Study:
     """VST-UNet's open choices: the settings', and each `choices` (field, value) switched alone."""
-    base = sel.vst_unet
-    variants = {"vst_unet": (f"default ({base.gradient}, {base.decode}, {base.mixing})", sel.settings("vst_unet"))}
+    base = sel.configs[ABLATED]
+    variants = {ABLATED: (f"default ({base.gradient}, {base.decode}, {base.mixing})", sel.settings(ABLATED))}
     for f, value in choices:
         if getattr(base, f) != value:
-            variants[f"vst_unet-{f}-{value}"] = (f"{f}={value}", vst_variant(sel, **{f: value}))
+            variants[f"{ABLATED}-{f}-{value}"] = (f"{f}={value}", vst_variant(sel, **{f: value}))
     study = Study([], first="VST-UNet")
     for name, (label, settings) in variants.items():
         study.label_of[name] = label
-        study.items += queue_variant(jobs, sel, **syn, name=name, method="vst_unet", settings=settings,
+        study.items += queue_variant(jobs, sel, **syn, name=name, method=ABLATED, settings=settings,
                                      vpcs=[abl.vpc], **common)
     return study
 
@@ -417,7 +417,7 @@ def queue_lambda_grid(jobs, abl: AblationSettings, sel: SelectionSettings, syn: 
     for i, d in enumerate(abl.lambda_d):
         for j, r in enumerate(abl.lambda_r):
             name, settings = lambda_variant(sel, d, r, abl.vpc)
-            cells[i, j] = queue_variant(jobs, sel, **syn, name=name, method="vst_unet", settings=settings,
+            cells[i, j] = queue_variant(jobs, sel, **syn, name=name, method=ABLATED, settings=settings,
                                         vpcs=[abl.vpc], **common)
     return cells
 
@@ -427,14 +427,14 @@ def queue_tac_dt_embeddings(jobs, abl: AblationSettings, sel: SelectionSettings,
     """TAC-DT on three embeddings of the pool: VideoMAE's (the paper's), the autoencoder latents flattened, and
     the Full-real evaluator's penultimate features."""
     inputs = syn["inputs"]
-    embeds = {"tac_dt": ("VideoMAE", inputs["embeddings"]),
-              "tac_dt-latents": ("autoencoder latents", flat_latents(inputs["latents"])),
-              "tac_dt-evaluator": ("evaluator features", evaluator_features)}
+    embeds = {CLUSTERING: ("VideoMAE", inputs["embeddings"]),
+              f"{CLUSTERING}-latents": ("autoencoder latents", flat_latents(inputs["latents"])),
+              f"{CLUSTERING}-evaluator": ("evaluator features", evaluator_features)}
     study = Study([], first="embedding")
     for name, (label, emb) in embeds.items():
         study.label_of[name] = label
         study.items += queue_variant(jobs, sel, **{**syn, "inputs": {**inputs, "embeddings": emb}}, name=name,
-                                     method="tac_dt", vpcs=[abl.vpc], **common)
+                                     method=CLUSTERING, vpcs=[abl.vpc], **common)
     return study
 
 
