@@ -112,7 +112,7 @@ def plan(prof) -> dict:
         "videomae": {"params_M": _params(mae) / 1e6, "embedding_dim": mae.config.hidden_size,
                      "input": [mae_in[0], 3, mae_in[1], mae_in[1]]},
         "vst_network": {"params_M": _params(vst) / 1e6, "input": [prof.generate.per_class, frames, ch, h, h],
-                     "scores": list(score.shape), "embeddings": list(emb.shape)},
+                        "scores": list(score.shape), "embeddings": list(emb.shape)},
         "evaluator": {"name": ev.train.classifier, "params_M": _params(c3d) / 1e6,
                       "input": [3, ev_frames, ev_size, ev_size], "logits": list(logits.shape[1:])},
         "pool_videos": K * prof.generate.per_class,

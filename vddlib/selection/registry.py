@@ -219,9 +219,10 @@ def _settings(sel: Selector, kwargs: dict) -> dict:
                                              if sel.settings else " and no settings")
                         + (", device=" if sel.on_device else "") + ".")
     rest = {k: v for k, v in kwargs.items() if k not in fields and k != "config"}
-    config = sel.kwargs(kwargs.get("config")).get("config")
-    overrides = {k: kwargs[k] for k in fields if k in kwargs}
-    return {**rest, **({"config": dataclasses.replace(config, **overrides)} if sel.settings else {})}
+    if sel.settings is None:
+        return rest
+    config = sel.kwargs(kwargs.get("config"))["config"]
+    return {**rest, "config": dataclasses.replace(config, **{k: kwargs[k] for k in fields if k in kwargs})}
 
 
 def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> tuple[dict, dict]:
