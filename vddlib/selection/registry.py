@@ -9,7 +9,9 @@ exactly VPC per class. `inputs` are plain arrays, so a selector works on any use
 
 - `embeddings` (N, D): video embeddings (VideoMAE here) - tac_dt, herding, kcenter, dm_mmd, csta;
 - `scores` (N, K): class probabilities (VideoMAE's head or a probe) - mae_score, csta;
-- `latents` (N, T, C, h, w): autoencoder latents of the videos - vst_unet.
+- `latents` (N, T, C, h, w): autoencoder latents of the videos - vst_unet;
+- `teacher` (N, K): a teacher's class probabilities (the Full-real recogniser, or VideoMAE's head) - teacher_conf
+  and the `_faithful` selectors.
 
 A selector with settings declares their dataclass (`settings=`), whose defaults are the only ones: the
 profile's `selection.<name>` section is read into it, the selector receives it as `config=` and its
@@ -143,7 +145,7 @@ def method_rng(method: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(method.encode())])
 
 
-INPUTS = ("embeddings", "scores", "latents")
+INPUTS = ("embeddings", "scores", "latents", "teacher")
 
 
 def select(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> dict:
@@ -187,7 +189,7 @@ def check_arguments(method: str, vpc, seed, num_classes, inputs: dict) -> None:
                             f"({type(value).__name__})" + (" — e.g. vpc=2, not 2.5 or '2'" if name == "vpc" else ""))
         if value < least:
             raise ValueError(f"select({method!r}): {name} must be at least {least}; got {value}")
-    for k in ("embeddings", "scores"):
+    for k in ("embeddings", "scores", "teacher"):
         v = inputs.get(k)
         if v is None:
             continue
@@ -245,7 +247,8 @@ def select_with_info(method: str, labels, vpc: int, seed: int = 0, **kwargs) -> 
     missing = [k for k in sel.needs if inputs.get(k) is None]
     if missing:
         raise ValueError(f"Selector {method!r} needs {missing}; pass them as keyword arrays (embeddings/scores: "
-                         "vddlib.selection.embeddings.pool_features; latents: load_pool(with_latents=True))")
+                         "vddlib.selection.embeddings.pool_features; latents: load_pool(with_latents=True); teacher: "
+                         "a classifier's class probabilities on the pool, e.g. predict_proba of the Full-real recogniser)")
     n = len(labels)
     for k, v in inputs.items():
         if v is not None and len(v) != n:
