@@ -82,6 +82,12 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
+def teacher_of(model: torch.nn.Module):
+    """`videos (a VideoSet) -> (N, K) class probabilities` of `model`: the recogniser as the selectors' teacher
+    (`selection_inputs(recogniser=...)`)."""
+    return lambda vs: predict_proba(model, vs.videos).numpy()
+
+
 def predict(model: torch.nn.Module, videos: torch.Tensor) -> torch.Tensor:
     """The class the evaluator assigns to each of `videos` (uint8)."""
     return predict_proba(model, videos).argmax(1)

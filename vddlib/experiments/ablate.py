@@ -283,14 +283,14 @@ def next_seed_pool(d: DiffusionSettings, g: GenerateConfig, dataset: str) -> tup
     return nxt, pool_dir(d, nxt, dataset)
 
 
-def extra_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet
-               ) -> tuple[VideoSet, dict]:
+def extra_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet,
+               recogniser=None) -> tuple[VideoSet, dict]:
     """A second pool from the same model and settings with the next seed (generated once, then re-used), and
-    its selector inputs: what N_c beyond the main pool joins onto it."""
+    its selector inputs (`recogniser`: as `selection_inputs`'s): what N_c beyond the main pool joins onto it."""
     nxt, path = next_seed_pool(d, g, dataset)
     if not (path / "manifest.json").is_file():             # as notebook 02's pool: its device and processes
         generate(nxt, diffusion_dir(d, dataset), path, train.class_names, progress=False)
-    pool, inputs, _ = selection_inputs(sel, dataset, train, path)
+    pool, inputs, _ = selection_inputs(sel, dataset, train, path, recogniser=recogniser)
     return pool, inputs
 
 

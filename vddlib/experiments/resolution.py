@@ -46,13 +46,13 @@ class ResolutionSettings:
             raise ValueError("resolution: half_width must be > 0, max_runs >= 2 and vpcs positive")
 
 
-def second_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet
-                ) -> tuple[VideoSet, dict, str]:
+def second_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet,
+                recogniser=None) -> tuple[VideoSet, dict, str]:
     """The pool generated with the next seed (made once, shared with notebook 05's N_c = 200 ablation): its videos,
     selector inputs and folder name."""
     from .ablate import extra_pool, next_seed_pool
 
-    pool, inputs = extra_pool(d, g, sel, dataset, train)
+    pool, inputs = extra_pool(d, g, sel, dataset, train, recogniser)
     return pool, inputs, next_seed_pool(d, g, dataset)[1].name
 
 

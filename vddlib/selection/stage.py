@@ -29,6 +29,9 @@ from .objective import class_space, set_objective
 from .registry import SELECTORS, flat_indices, get
 
 
+TEACHERS = ("recogniser", "videomae")
+
+
 @dataclass
 class SelectionSettings:
     """The selection stage: methods, the VideoMAE embedder, and each selector's settings (`configs`, by name).
@@ -41,6 +44,8 @@ class SelectionSettings:
     videomae_path: str = ""             # a local transformers VideoMAE(-v2) folder; empty: train the small one
     videomae_shipped: str = ""          # the small one as trained earlier on this data (used if its settings match)
     videomae: VideoMAETrainConfig = field(default_factory=VideoMAETrainConfig)
+    teacher: str = "recogniser"         # whose class probabilities the teacher-guided selectors read (`teacher`
+                                        # input): "recogniser" (the Full-real evaluator) or "videomae" (its head)
     configs: dict = field(default_factory=dict)
     parallel: int = 2                   # selections of a threaded method (VST-UNet) trained at once, each on its threads
     device: str = "cpu"                 # the VideoMAE features and VST-UNet's training: "cpu", "cuda" or "auto" (the GPU
@@ -62,6 +67,8 @@ class SelectionSettings:
                 self.configs[name] = self.configs.get(name) or sel.settings()
         if self.parallel < 1:
             raise ValueError("selection.parallel must be >= 1")
+        if self.teacher not in TEACHERS:
+            raise ValueError(f"selection.teacher must be one of {TEACHERS}; got {self.teacher!r}")
         if self.device not in DEVICES:
             raise ValueError(f"selection.device must be one of {DEVICES}; got {self.device!r}")
 
@@ -105,11 +112,13 @@ def videomae_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, video
 
 
 def selection_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, pool_path: str | Path,
-                     test: VideoSet | None = None) -> tuple[VideoSet, dict, dict]:
-    """The pool, what the selectors read (embeddings, scores, latents) and a report on the embedder.
+                     test: VideoSet | None = None, recogniser=None) -> tuple[VideoSet, dict, dict]:
+    """The pool, what the selectors read (embeddings, scores, latents, teacher) and a report on the embedder.
 
     The embedder is the settings' VideoMAE (loaded from `selection.videomae_path`, else
-    trained on the real train split and cached); pool features are cached beside it.
+    trained on the real train split and cached); pool features are cached beside it. The teacher is
+    `selection.teacher`'s: VideoMAE's class probabilities, or `recogniser(videos) -> (N, K) probabilities` (the
+    Full-real evaluator's; None: no teacher, and a selector that needs one says so).
     """
     check_paths(None, sel.input_files(), "selection")
     pool, latents = load_pool(pool_path, with_latents=True)
@@ -122,7 +131,10 @@ def selection_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, pool
     if test is not None and feats["scores"].shape[1] == test.num_classes and sel.videomae_path == "":
         _, p = videomae_features(model, test.videos)
         report["videomae_real_test_top1"] = float((p.argmax(1) == test.labels).float().mean())
-    return pool, {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents}, report
+    teacher = feats["scores"] if sel.teacher == "videomae" else (
+        np.asarray(recogniser(pool)) if recogniser is not None else None)
+    return pool, {"embeddings": feats["embeddings"], "scores": feats["scores"], "latents": latents,
+                  "teacher": teacher}, report
 
 
 def make_selections(sel: SelectionSettings, dataset: str, pool: VideoSet, inputs: dict, vpcs, seeds, pool_name: str,
