@@ -1,6 +1,7 @@
 """Pilot for issue 40 (one-off): the teacher-guided selectors against Random, VPC 1 and 5, paired by seed, hard labels,
 on the default pool and/or the second (next-seed) pool. Needs the artifacts of a default run (artifacts/ of this tree).
-Usage: python benchmarks/teacher_pilot.py OUT_DIR RUNS [synthetic,second] [methods,...] [keeps,...|none]"""
+Usage: python benchmarks/teacher_pilot.py OUT_DIR RUNS [synthetic,second] [methods,...] [keeps,...|none]
+       [methods the keeps apply to,...] [their VPCs,...]"""
 import dataclasses
 import json
 import sys
@@ -18,54 +19,63 @@ from vddlib.experiments import resolution
 from vddlib.profile import load_profile, run_context
 from vddlib.selection import stage
 
-out, runs = Path(sys.argv[1]), int(sys.argv[2])
-which = sys.argv[3].split(",") if len(sys.argv) > 3 else ["synthetic"]
-methods = sys.argv[4].split(",") if len(sys.argv) > 4 else ["teacher_conf", "tac_dt_faithful", "herding_faithful",
-                                                               "mae_score", "random"]
-KEEPS = ([] if sys.argv[5] == "none" else [float(x) for x in sys.argv[5].split(",")]) if len(sys.argv) > 5 else [0.25, 0.75]
-out.mkdir(parents=True, exist_ok=True)
-prof = load_profile("default")
-run = run_context(prof, None, None, None, None, "evaluation")
-sel = prof.selection
-sel.manifests = str(out / "selections")
-dataset, cfg = run.dataset, prof.evaluation.train
-splits = load_dataset(prof.dataset)
-train, test = splits["train"], splits["test"]
-rec = fidelity.recogniser(train, cfg, run.diffusion / "recogniser.safetensors")
-pools = {}
-if "synthetic" in which:
-    pool, inputs, _ = stage.selection_inputs(sel, dataset, train, run.pool)
-    pools["synthetic"] = (pool, inputs, run.pool.name)
-if "second" in which:
-    pools[resolution.SECOND_POOL] = resolution.second_pool(prof.diffusion, prof.generate, sel, dataset, train)
-csv = out / "eval_runs.csv"
-q = EvalJobs(test, dataset)
-info = {}
-for name, (pool, inputs, folder) in pools.items():
-    inputs = {**inputs, "teacher": predict_proba(rec, pool.videos).numpy()}
-    t = inputs["teacher"]
-    info[name] = {"recognised": float((t.argmax(1) == pool.labels.numpy()).mean())}
+
+def main() -> None:
+    out, runs = Path(sys.argv[1]), int(sys.argv[2])
+    which = sys.argv[3].split(",") if len(sys.argv) > 3 else ["synthetic"]
+    methods = sys.argv[4].split(",") if len(sys.argv) > 4 else ["teacher_conf", "tac_dt_faithful", "herding_faithful",
+                                                                   "mae_score", "random"]
+    KEEPS = ([] if sys.argv[5] == "none" else [float(x) for x in sys.argv[5].split(",")]) if len(sys.argv) > 5 else [0.25, 0.75]
+    KEEP_METHODS = sys.argv[6].split(",") if len(sys.argv) > 6 else ["tac_dt_faithful"]
+    KEEP_VPCS = [int(v) for v in sys.argv[7].split(",")] if len(sys.argv) > 7 else [5]
+    out.mkdir(parents=True, exist_ok=True)
+    prof = load_profile("default")
+    run = run_context(prof, None, None, None, None, "evaluation")
+    sel = prof.selection
+    sel.manifests = str(out / "selections")
+    dataset, cfg = run.dataset, prof.evaluation.train
+    splits = load_dataset(prof.dataset)
+    train, test = splits["train"], splits["test"]
+    rec = fidelity.recogniser(train, cfg, run.diffusion / "recogniser.safetensors")
+    pools = {}
+    if "synthetic" in which:
+        pool, inputs, _ = stage.selection_inputs(sel, dataset, train, run.pool)
+        pools["synthetic"] = (pool, inputs, run.pool.name)
+    if "second" in which:
+        pools[resolution.SECOND_POOL] = resolution.second_pool(prof.diffusion, prof.generate, sel, dataset, train)
+    csv = out / "eval_runs.csv"
+    q = EvalJobs(test, dataset)
+    info = {}
+    for name, (pool, inputs, folder) in pools.items():
+        inputs = {**inputs, "teacher": predict_proba(rec, pool.videos).numpy()}
+        t = inputs["teacher"]
+        info[name] = {"recognised": float((t.argmax(1) == pool.labels.numpy()).mean())}
+        t0 = time.perf_counter()
+        mans = stage.make_selections(sel, dataset, pool, inputs, [1, 5], list(range(runs)), folder, methods=methods,
+                                     progress=False)
+        for m in KEEP_METHODS:
+            for keep in KEEPS:
+                cfgk = dataclasses.replace(sel.settings(m)["config"], keep=keep)
+                mans += stage.make_selections(sel, dataset, pool, inputs, KEEP_VPCS, list(range(runs)), folder,
+                                              methods=[m], progress=False, name=f"{m}-keep{keep:g}",
+                                              settings={"config": cfgk})
+        info[name]["select_s"] = round(time.perf_counter() - t0, 1)
+        lab = pool.labels.numpy()
+        for m in methods:
+            for v in (1, 5):
+                picks = [i for x in mans if x["method"] == m and x["vpc"] == v for idx in x["indices"].values() for i in idx]
+                info[name][f"{m}@{v} recognised"] = round(float((t[picks].argmax(1) == lab[picks]).mean()), 3)
+        have = read_runs(csv) if csv.exists() else []
+        queue_manifests(q, pool, resolution.missing(mans, have, name), cfg, name)
     t0 = time.perf_counter()
-    mans = stage.make_selections(sel, dataset, pool, inputs, [1, 5], list(range(runs)), folder, methods=methods,
-                                 progress=False)
-    for keep in KEEPS:
-        cfgk = dataclasses.replace(sel.settings("tac_dt_faithful")["config"], keep=keep)
-        mans += stage.make_selections(sel, dataset, pool, inputs, [5], list(range(runs)), folder,
-                                      methods=["tac_dt_faithful"], progress=False, name=f"tac_dt_faithful-keep{keep:g}",
-                                      settings={"config": cfgk})
-    info[name]["select_s"] = round(time.perf_counter() - t0, 1)
-    lab = pool.labels.numpy()
-    for m in methods:
-        for v in (1, 5):
-            picks = [i for x in mans if x["method"] == m and x["vpc"] == v for idx in x["indices"].values() for i in idx]
-            info[name][f"{m}@{v} recognised"] = round(float((t[picks].argmax(1) == lab[picks]).mean()), 3)
-    have = read_runs(csv) if csv.exists() else []
-    queue_manifests(q, pool, resolution.missing(mans, have, name), cfg, name)
-t0 = time.perf_counter()
-upsert_runs(csv, q.run(1, out / "jobs", profile="default", device="cpu"))
-print(f"{len(q)} evaluations in {time.perf_counter() - t0:.0f} s")
-print(json.dumps(info, indent=1))
-arms = [m for m in methods if m != "random"] + [f"tac_dt_faithful-keep{k:g}" for k in KEEPS]
-rows = {name: findings.runs_of(csv, dataset, cfg.classifier, range(runs), pool=name, vpc=(1, 5)) for name in pools}
-for p, v, c in resolution.headline(rows, arms, "random", (1, 5)):
-    print(f"{p}, VPC {v}: {c.sentence()}")
+    upsert_runs(csv, q.run(1, out / "jobs", profile="default", device="cpu"))
+    print(f"{len(q)} evaluations in {time.perf_counter() - t0:.0f} s")
+    print(json.dumps(info, indent=1))
+    arms = [m for m in methods if m != "random"] + [f"{m}-keep{k:g}" for m in KEEP_METHODS for k in KEEPS]
+    rows = {name: findings.runs_of(csv, dataset, cfg.classifier, range(runs), pool=name, vpc=(1, 5)) for name in pools}
+    for p, v, c in resolution.headline(rows, arms, "random", (1, 5)):
+        print(f"{p}, VPC {v}: {c.sentence()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from vddlib.selection.manifests import manifest_path, selection_manifest
 from vddlib.selection.registry import SELECTORS, flat_indices
 from vddlib.selection.selectors.csta import knapsack
 from vddlib.selection.selectors.tac_dt import representatives, tac_dt_clusters
+from vddlib.selection.selectors.vst_unet import VSTClassTermConfig
 from vddlib.selection.vst import VSTConfig, relaxed_draw, sequential_draw, train_vst_unet
 
 K, N = 3, 12
@@ -32,10 +33,13 @@ def toy_pool(seed: int = 0):
     emb = rng.normal(size=(K * N, 16)) + 3.0 * np.eye(16)[labels]
     scores = rng.dirichlet(np.ones(K), size=K * N)
     latents = torch.from_numpy(rng.normal(size=(K * N, 4, 4, 4, 4)).astype(np.float32))
-    return labels, {"embeddings": emb, "scores": scores, "latents": latents}
+    teacher = rng.dirichlet(np.ones(K), size=K * N)
+    return labels, {"embeddings": emb, "scores": scores, "latents": latents, "teacher": teacher}
 
 
-FAST = {"vst_unet": {"config": VSTConfig(widths=(8, 8), embed_dim=8, epochs=2, samples=2, draws=4)},
+_VST = dict(widths=(8, 8), embed_dim=8, epochs=2, samples=2, draws=4)
+FAST = {"vst_unet": {"config": VSTConfig(**_VST)}, "vst_unet_ce": {"config": VSTClassTermConfig(**_VST)},
+        "vst_unet_faithful": {"config": SELECTORS["vst_unet_faithful"].settings(base=VSTConfig(**_VST))},
         "csta": {"config": CSTAConfig(dim=8, channels=2, epochs=2)}}
 
 
