@@ -20,7 +20,6 @@ from vddlib.selection.manifests import manifest_path, selection_manifest
 from vddlib.selection.registry import SELECTORS, flat_indices
 from vddlib.selection.selectors.csta import knapsack
 from vddlib.selection.selectors.tac_dt import representatives, tac_dt_clusters
-from vddlib.selection.selectors.vst_unet import VSTClassTermConfig
 from vddlib.selection.vst import VSTConfig, relaxed_draw, sequential_draw, train_vst_unet
 
 K, N = 3, 12
@@ -38,7 +37,7 @@ def toy_pool(seed: int = 0):
 
 
 _VST = dict(widths=(8, 8), embed_dim=8, epochs=2, samples=2, draws=4)
-FAST = {"vst_unet": {"config": VSTConfig(**_VST)}, "vst_unet_ce": {"config": VSTClassTermConfig(**_VST)},
+FAST = {"vst_unet": {"config": VSTConfig(**_VST)},
         "vst_unet_faithful": {"config": SELECTORS["vst_unet_faithful"].settings(base=VSTConfig(**_VST))},
         "csta": {"config": CSTAConfig(dim=8, channels=2, epochs=2)}}
 

@@ -89,7 +89,8 @@ def test_selection_profile_validation(tmp_path):
 
     prof = load_profile("default")
     assert set(prof.selection.methods) == {"random", "mae_score", "csta", "dm_mmd", "vst_unet", "tac_dt", "herding",
-                                           "kcenter"}
+                                           "kcenter", "teacher_conf", "tac_dt_faithful", "herding_faithful",
+                                           "vst_unet_faithful"}
     assert prof.selection.settings("tac_dt")["config"].linkage in ("ward", "single", "average", "complete")
     bad = tmp_path / "bad.yaml"
     bad.write_text("selection:\n  methods: [random, best]\n")

@@ -94,15 +94,3 @@ def test_a_faithful_selector_is_set_from_the_profile_and_refuses_a_bad_share():
 def test_a_teacher_that_does_not_cover_the_classes_is_refused(planted):
     with pytest.raises(ValueError, match="teacher must be"):
         select("teacher_conf", planted["labels"], 1, teacher=planted["teacher"][:, :2])
-
-
-def test_vst_unet_with_the_class_term_is_a_method_of_its_own(planted):
-    """`vst_unet_ce`: VST-UNet whose selection logit adds its class head's log p(class | video), selectable beside
-    the paper's in one run, with its own settings section and manifests. (On this planted pool the class term does
-    not avoid the planted videos: its head learns the generator's labels, which the planted videos carry.)"""
-    from vddlib.selection.selectors.vst_unet import VSTClassTermConfig
-
-    assert SELECTORS["vst_unet_ce"].settings is VSTClassTermConfig and VSTClassTermConfig().ce_logit
-    assert SELECTORS["vst_unet_ce"].randomised == SELECTORS["vst_unet"].randomised
-    sel = SelectionSettings.from_dict({"vst_unet_ce": {"epochs": 3}}, "test.yaml")
-    assert sel.vst_unet_ce.ce_logit and sel.vst_unet_ce.epochs == 3 and not sel.vst_unet.ce_logit

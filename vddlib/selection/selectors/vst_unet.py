@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,15 +37,3 @@ def select_vst_unet(labels, vpc: int, seed: int = 0, num_classes: int | None = N
     chosen = per_class(labels_np, vpc, num_classes, lambda c, idx: np.searchsorted(idx, np.asarray(res.selection[int(c)])))
     return chosen, {"log": res.log, "best_epoch": res.best_epoch}      # the training log goes into the manifest
 
-
-@dataclass
-class VSTClassTermConfig(VSTConfig):
-    """VST-UNet's settings with log p(class | video), its own class head's, added to the selection logit."""
-
-    ce_logit: bool = True
-
-
-# The class term as a method of its own (profile: selection.vst_unet_ce), so that it is compared with the paper's
-# VST-UNet in one run: one video in five of a pool does not look like its class, and this term steers away from them.
-register("vst_unet_ce", needs=("latents",), settings=VSTClassTermConfig, threaded=True, version=2, on_device=True,
-         display="VST-UNet (class term)", randomised=2, timing=_timing)(select_vst_unet)
