@@ -38,17 +38,17 @@ def test_the_stages_run_from_the_command_line(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("VDDLIB_DEBUG", raising=False)
     profile, _ = fixtures.tiny_real_profile(tmp_path, "cli_test")
     common = ["--profile", str(profile), "--quiet"]
-    grid = ["--methods", "random", "tac_dt", "--vpcs", "1", "--runs", "1"]
+    grid = ["--methods", "random", "tac_dt", "teacher_conf", "--vpcs", "1", "--runs", "1"]   # teacher_conf: the recogniser
     with pytest.warns(UserWarning, match="short clip"):
         main(["finetune", *common])
     main(["generate", *common])
     main(["select", *common, *grid])
     main(["evaluate", *common, *grid])
     results = tmp_path / "out" / "results"
-    assert sorted(p.name for p in (results / "selections" / "ucf101").glob("*/*")) == ["random", "tac_dt"]
+    assert sorted(p.name for p in (results / "selections" / "ucf101").glob("*/*")) == ["random", "tac_dt", "teacher_conf"]
     with open(results / "eval_runs.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert sorted((r["method"], r["vpc"]) for r in rows) == [("random", "1"), ("tac_dt", "1")]
+    assert sorted((r["method"], r["vpc"]) for r in rows) == [("random", "1"), ("tac_dt", "1"), ("teacher_conf", "1")]
     assert (results / "cli_ucf101_c3d.md").is_file()
     with pytest.raises(FileNotFoundError, match="selection manifests of pool"):
         main(["evaluate", *common, "--debug", "--methods", "herding", "--vpcs", "1", "--runs", "1"])
@@ -61,7 +61,7 @@ def test_the_stages_run_from_the_command_line(tmp_path, capsys, monkeypatch):
     assert str(man) in err and "Traceback" not in err and "vddlib select" in err
     with pytest.warns(UserWarning, match="Making it again"):
         main(["select", *common, *grid])
-    assert "(1 re-used)" in capsys.readouterr().out                   # tac_dt re-used, random made again
+    assert "(2 re-used)" in capsys.readouterr().out      # tac_dt and teacher_conf re-used, random made again
     main(["evaluate", *common, *grid])
 
 

@@ -49,6 +49,10 @@ class Profile:
     figures_dir: str = ""               # PNGs; "": <outputs>/figures
 
     def __post_init__(self) -> None:
+        stray = [m for m in self.evaluation.methods if m not in self.selection.methods]
+        if stray:
+            raise ValueError(f"Profile {self.name!r}: evaluation.methods names {stray}, which selection.methods does not "
+                             "(03 makes no selections of them for 04 to evaluate); add them there or leave them out")
         self.outputs = self.outputs or f"runs/{self.name}"
         self._manifests_follow = not self.selection.manifests
         self.set_output_dirs(self.results_dir or None, self.figures_dir or None)

@@ -35,8 +35,11 @@ def test_best_baseline_and_the_runs_the_pilot_asks_for():
     assert need[0][2] == pytest.approx(sd) and need[1][2] == pytest.approx(2 * sd)
     assert need[0][3] == stats.runs_needed(sd, 2.0) and runs == need[1][3] == stats.runs_needed(2 * sd, 2.0)
     assert resolution.plan_runs(rows, ["tac_dt"], "random", (1, 5), 2.0, max_runs=6)[0] == 6      # the cap
+    # an arm 04's grid leaves out (evaluation.methods) has no pilot: it asks for the cap; no baseline runs: refused
+    runs, need = resolution.plan_runs(rows, ["tac_dt", "csta"], "random", (1,), 2.0, 10)
+    assert runs == 10 and need[1][0] == "csta" and need[1][3] == 10 and need[1][2] != need[1][2]     # nan
     with pytest.raises(ValueError, match="notebook 04"):
-        resolution.plan_runs(rows, ["csta"], "random", (1,), 2.0, 10)
+        resolution.plan_runs([r for r in rows if r["method"] != "random"], ["tac_dt"], "random", (1,), 2.0, 10)
 
 
 def test_headline_is_one_holm_family_over_both_pools_with_the_other_verdict_beside():
@@ -61,7 +64,9 @@ def test_headline_is_one_holm_family_over_both_pools_with_the_other_verdict_besi
 def test_missing_leaves_out_the_runs_that_already_have_rows():
     mans = [{"method": "random", "vpc": 1, "seed": s} for s in range(3)]
     rows = [row("random", 1, 0, 20.0), row("random", 1, 1, 20.0, pool=resolution.SECOND_POOL)]
-    assert [m["seed"] for m in resolution.missing(mans, rows, "synthetic")] == [1, 2]
+    assert [m["seed"] for m in resolution.missing(mans, rows, "synthetic", ("random",))] == [1, 2]
+    # a default-pool row of an arm 04's grid leaves out is an earlier run's: trained again
+    assert [m["seed"] for m in resolution.missing(mans, rows, "synthetic", ("tac_dt",))] == [0, 1, 2]
     # the second pool's rows in the results file are never trusted: a key does not say which pool content made them
     # (a pool sampled on another CPU kept the first CPU's rows); the queue's own log skips what it trained
-    assert [m["seed"] for m in resolution.missing(mans, rows, resolution.SECOND_POOL)] == [0, 1, 2]
+    assert [m["seed"] for m in resolution.missing(mans, rows, resolution.SECOND_POOL, ("random",))] == [0, 1, 2]

@@ -85,6 +85,15 @@ def test_a_faithful_selector_is_set_from_the_profile_and_refuses_a_bad_share():
     sel = SelectionSettings.from_dict({"tac_dt_faithful": {"keep": 0.3, "base": {"pca_dims": 4}}}, "test.yaml")
     cfg = sel.settings("tac_dt_faithful")["config"]
     assert cfg.keep == 0.3 and cfg.base.pca_dims == 4 and cfg.base.candidates == 3      # the base's own defaults
+    # the base's section of the profile is where a faithful selector's base settings start (a paper profile sets
+    # VST-UNet once); its own `base` goes on top
+    sel = SelectionSettings.from_dict({"vst_unet": {"epochs": 3, "lr": 0.02},
+                                       "vst_unet_faithful": {"base": {"epochs": 5}}}, "test.yaml")
+    cfg = sel.settings("vst_unet_faithful")["config"]
+    assert (cfg.keep, cfg.base.epochs, cfg.base.lr) == (0.5, 5, 0.02) and sel.settings("vst_unet")["config"].epochs == 3
+    sel = SelectionSettings.from_dict({"tac_dt": {"pca_dims": 7}}, "test.yaml")
+    assert sel.settings("tac_dt_faithful")["config"].base.pca_dims == 7
+    assert SelectionSettings.from_dict({}, "t.yaml").settings("tac_dt_faithful")["config"].base.pca_dims == 50
     with pytest.raises(ValueError, match="keep is the share"):
         SelectionSettings.from_dict({"herding_faithful": {"keep": 1.5}}, "test.yaml")
     assert SELECTORS["vst_unet_faithful"].randomised == SELECTORS["vst_unet"].randomised

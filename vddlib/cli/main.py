@@ -84,11 +84,19 @@ def cmd_generate(a) -> None:
 def cmd_select(a) -> None:
     from vddlib.data.datasets import load_dataset
     from vddlib.selection import stage
+    from vddlib.selection.registry import get
 
     prof, run = _start(a)
     splits = load_dataset(prof.dataset)
     path = run.pool
-    pool, inputs, _ = stage.selection_inputs(prof.selection, run.dataset, splits["train"], path, test=splits["test"])
+    teacher = None              # the teacher-guided selectors read the Full-real recogniser's view (01 made it)
+    if prof.selection.teacher == "recogniser" and any("teacher" in get(m).needs for m in run.methods):
+        from vddlib.evaluation import fidelity
+
+        teacher = fidelity.teacher_of(fidelity.recogniser(splits["train"], prof.evaluation.train,
+                                                          run.diffusion / "recogniser.safetensors"))
+    pool, inputs, _ = stage.selection_inputs(prof.selection, run.dataset, splits["train"], path, test=splits["test"],
+                                             recogniser=teacher)
     mans = stage.make_selections(prof.selection, run.dataset, pool, inputs, run.vpcs, run.seeds, path.name,
                                  methods=run.methods)
     print(f"{len(mans)} selections ({sum(m['reused'] for m in mans)} re-used) in "

@@ -103,6 +103,8 @@ class EvalProtocol:
     accuracy: str = "top1"
     device: str = "cpu"                 # "cpu", "cuda" or "auto" (cuda when there is one)
     processes: int = 2                  # notebook 04's selection grid: >1 runs it under `accelerate launch`
+    methods: tuple[str, ...] = ()       # notebook 04's grid: these of selection.methods (empty: all); the others are
+                                        # selected by 03 and evaluated where a study names them (08's arms)
 
     def __post_init__(self) -> None:
         if self.accuracy not in ("top1", "top5"):
@@ -115,6 +117,11 @@ class EvalProtocol:
             raise ValueError(f"evaluation.processes must be >= 1; got {self.processes}")
         if not self.vpcs or min(self.vpcs) < 1:
             raise ValueError(f"evaluation.vpcs must be positive integers; got {self.vpcs}")
+        self.methods = tuple(self.methods)
+
+    def grid(self, methods) -> tuple[str, ...]:
+        """Of the run's `methods`, those notebook 04 evaluates at every VPC (`evaluation.methods`; empty: all)."""
+        return tuple(m for m in methods if not self.methods or m in self.methods)
 
 
 

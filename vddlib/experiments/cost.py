@@ -265,6 +265,7 @@ def selection_scaling(prof, n_cs=(100, 250, 500, 1000), classes=(10, 20, 40, 80)
         labels = np.repeat(np.arange(K), nc)
         inputs = {"embeddings": rng.normal(size=(len(labels), D)).astype(np.float32),
                   "scores": rng.dirichlet(np.ones(K), size=len(labels)),
+                  "teacher": rng.dirichlet(np.ones(K), size=len(labels)),
                   "latents": torch.randn(len(labels), T, C, h, h, generator=torch.Generator().manual_seed(0))}
         here = []
         for m in methods:

@@ -59,14 +59,15 @@ def second_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings,
 PILOT_POOL = "synthetic"
 
 
-def missing(manifests: list[dict], rows: list[dict], pool: str) -> list[dict]:
+def missing(manifests: list[dict], rows: list[dict], pool: str, grid) -> list[dict]:
     """The manifests to train: all but those whose (method, VPC, seed) notebook 04 has just evaluated on the default
-    pool (its runs 0-4, rewritten by every run). A row of the second pool is never taken from the results file: a
-    row's key does not say which pool content or evaluator made it (a pool sampled on another CPU, an older budget),
-    so those runs go through the queue, which skips only the trainings its own content-hashed folder has logged."""
+    pool (its runs 0-4 of the `grid` methods, rewritten by every run). Any other row is never taken from the results
+    file (the second pool's, an arm 04 leaves out): a row's key does not say which pool content or evaluator made it
+    (a pool sampled on another CPU, an older budget, the last run's code), so those runs go through the queue, which
+    skips only the trainings its own content-hashed folder has logged."""
     if pool != PILOT_POOL:
         return list(manifests)
-    have = {(r["method"], r["vpc"], r["seed"]) for r in rows if r["pool"] == pool}
+    have = {(r["method"], r["vpc"], r["seed"]) for r in rows if r["pool"] == pool and r["method"] in grid}
     return [m for m in manifests if (m["method"], int(m["vpc"]), int(m["seed"])) not in have]
 
 
@@ -81,13 +82,18 @@ def best_baseline(rows: list[dict], baselines, vpcs) -> str:
 
 def plan_runs(rows: list[dict], methods, baseline: str, vpcs, half_width: float, max_runs: int) -> tuple[int, list]:
     """Runs per arm for every comparison's interval to reach `half_width` (from the pilot's spread of paired
-    differences), capped at `max_runs`; and each comparison's (method, VPC, pilot sd, runs it needs)."""
+    differences), capped at `max_runs`; and each comparison's (method, VPC, pilot sd, runs it needs). An arm that
+    notebook 04's grid leaves out (`evaluation.methods`) has no pilot: its spread is unknown (sd nan), it asks for the
+    cap, and its first runs are made here."""
     s = {(x["method"], x["vpc"]): x for x in summarize_runs(rows)}
     need = []
     for v in vpcs:
+        if (baseline, v) not in s:
+            raise ValueError(f"No pilot runs of {baseline} at VPC {v}: run notebook 04 first.")
         for m in methods:
-            if (m, v) not in s or (baseline, v) not in s:
-                raise ValueError(f"No pilot runs of {m} or {baseline} at VPC {v}: run notebook 04 first.")
+            if (m, v) not in s:
+                need.append((m, v, math.nan, max_runs))
+                continue
             c = stats.paired(_runs(s[m, v]), _runs(s[baseline, v]))
             n = stats.runs_needed(c.sd, half_width) if c.n >= 2 and c.sd > 0 else max_runs
             need.append((m, v, c.sd, n))

@@ -91,6 +91,11 @@ class SelectionSettings:
         """The `selection:` section of a profile; a key naming a registered selector sets its settings."""
         raw = dict(raw)
         configs = {k: raw.pop(k) for k in list(raw) if k in SELECTORS}
+        for name, sel in SELECTORS.items():     # a selector built on another (`BASE`) starts from that one's section
+            base = getattr(sel.settings, "BASE", None)
+            if base in configs and isinstance(configs[base], dict):
+                values = dict(configs.get(name) or {})
+                configs[name] = {**values, "base": {**configs[base], **(values.get("base") or {})}}
         for name, values in configs.items():
             if SELECTORS[name].settings is None:
                 raise ValueError(f"{where}: selection.{name}: the selector {name!r} takes no settings")

@@ -8,7 +8,8 @@ candidates the same way (the "realism" of RDED, the teacher of SRe2L).
 
 - `teacher_conf`: the VPC videos of each class the teacher is most confident belong to it.
 - `<base>_faithful` (TAC-DT, VST-UNet, Herding): the base selector, unchanged, run on the `keep` share of each
-  class's pool that the teacher is most confident in; its settings are the base's, under `base`.
+  class's pool that the teacher is most confident in; its settings are the base's, under `base`. In a profile they
+  follow the base's own section (`selection.vst_unet`), with anything under `<base>_faithful.base` put on top.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def _faithful(base: str, display: str):
     if b.settings is not None:
         fields.append(("base", b.settings, field(default_factory=b.settings)))
     settings = make_dataclass(f"{b.settings.__name__ if b.settings else base.title()}Faithful", fields,
-                              namespace={"__post_init__": _check_keep, "__module__": __name__})
+                              namespace={"__post_init__": _check_keep, "__module__": __name__, "BASE": base})
     globals()[settings.__name__] = settings           # picklable and findable by name, as any settings class
 
     def select_faithful(labels, vpc: int, seed: int = 0, num_classes: int | None = None, *, teacher,
