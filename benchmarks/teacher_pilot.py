@@ -1,7 +1,17 @@
 """Pilot for issue 40 (one-off): the teacher-guided selectors against Random, VPC 1 and 5, paired by seed, hard labels,
 on the default pool and/or the second (next-seed) pool. Needs the artifacts of a default run (artifacts/ of this tree).
 Usage: python benchmarks/teacher_pilot.py OUT_DIR RUNS [synthetic,second] [methods,...] [keeps,...|none]
-       [methods the keeps apply to,...] [their VPCs,...]"""
+       [methods the keeps apply to,...] [their VPCs,...]
+       python benchmarks/teacher_pilot.py report OUT_DIR [OUT_DIR ...]   (results/teacher_pilot.{csv,md}: every arm
+       each folder's runs hold, against Random from the same pool, paired by seed, Holm over them all)
+The runs behind results/teacher_pilot.*: OUT (default pool) and OUT2 (second pool) made by
+  teacher_pilot.py OUT 5 synthetic teacher_conf,tac_dt_faithful,herding_faithful,vst_unet_ce,random 0.25,0.75
+  teacher_pilot.py OUT 5 synthetic tac_dt_faithful,herding_faithful,random 0.25 tac_dt_faithful,herding_faithful 1,5
+  teacher_pilot.py OUT 5 synthetic vst_unet_faithful,random none
+  teacher_pilot.py OUT2 5 second teacher_conf,tac_dt_faithful,herding_faithful,random none
+  teacher_pilot.py OUT2 5 second tac_dt_faithful,herding_faithful,random 0.25 tac_dt_faithful,herding_faithful 1,5
+  teacher_pilot.py OUT2 5 second vst_unet_faithful,random none
+(vst_unet_ce was VST-UNet with ce_logit=True, a method then; its rows stay in OUT's runs.)"""
 import dataclasses
 import json
 import sys
@@ -20,7 +30,28 @@ from vddlib.profile import load_profile, run_context
 from vddlib.selection import stage
 
 
+def report(outs) -> None:
+    """results/teacher_pilot.{csv,md}: each folder's arms against Random (one pool per folder), Holm per folder."""
+    from vddlib.config import REPO_ROOT
+    from vddlib.evaluation.results import read_runs, write_table
+
+    by_pool = {}
+    for out in outs:
+        for r in read_runs(Path(out) / "eval_runs.csv"):
+            if r["seed"] < 5:
+                by_pool.setdefault(r["pool"], []).append(r)
+    arms = sorted({r["method"] for rows in by_pool.values() for r in rows} - {"random"})
+    body = resolution.headline_rows(resolution.headline(by_pool, arms, "random", (1, 5)))
+    print(write_table(REPO_ROOT / "results" / "teacher_pilot", resolution.HEADLINE_HEADER, body, preamble=(
+        "Issue 40's pilot (benchmarks/teacher_pilot.py): the teacher-guided selectors against Random from the same "
+        "pool, digits-motion, C3D, hard labels, top-1 (%), paired by seed, Holm over the whole family (both pools); `-keepK`: "
+        "the faithful selector keeping each class's K most teacher-confident share (default 0.5). Intel Xeon, native. "
+        "It chose 08's arms; 08's runs are the verdict.\n\n")))
+
+
 def main() -> None:
+    if sys.argv[1] == "report":
+        return report(sys.argv[2:])
     out, runs = Path(sys.argv[1]), int(sys.argv[2])
     which = sys.argv[3].split(",") if len(sys.argv) > 3 else ["synthetic"]
     methods = sys.argv[4].split(",") if len(sys.argv) > 4 else ["teacher_conf", "tac_dt_faithful", "herding_faithful",
@@ -66,7 +97,7 @@ def main() -> None:
                 picks = [i for x in mans if x["method"] == m and x["vpc"] == v for idx in x["indices"].values() for i in idx]
                 info[name][f"{m}@{v} recognised"] = round(float((t[picks].argmax(1) == lab[picks]).mean()), 3)
         have = read_runs(csv) if csv.exists() else []
-        queue_manifests(q, pool, resolution.missing(mans, have, name), cfg, name)
+        queue_manifests(q, pool, resolution.missing(mans, have, name, methods), cfg, name)
     t0 = time.perf_counter()
     upsert_runs(csv, q.run(1, out / "jobs", profile="default", device="cpu"))
     print(f"{len(q)} evaluations in {time.perf_counter() - t0:.0f} s")

@@ -83,3 +83,19 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
     with pytest.raises(ValueError) as e:
         load_profile(str(bad))
     assert str(bad) in str(e.value) and "line" in str(e.value) and "not valid YAML" in str(e.value)
+
+
+def test_notebook_04_grid_is_evaluation_methods_of_the_selections_made(tmp_path):
+    from vddlib.profile import load_profile
+
+    prof = load_profile("default")        # the teacher-guided selectors: selected by 03, evaluated as 08's arms
+    assert "teacher_conf" in prof.selection.methods and "teacher_conf" not in prof.evaluation.grid(prof.selection.methods)
+    assert set(prof.resolution.methods) - set(prof.evaluation.grid(prof.selection.methods)) <= set(prof.selection.methods)
+    p = tmp_path / "stray.yaml"
+    p.write_text("base: default\nname: stray\nselection: {methods: [random, tac_dt]}\n"
+                 "evaluation: {methods: [random, herding]}\n")
+    with pytest.raises(ValueError, match=r"evaluation.methods names \['herding'\].*selection.methods"):
+        load_profile(str(p))
+    p.write_text("base: default\nname: all\nevaluation: {methods: []}\n")
+    prof = load_profile(str(p))
+    assert prof.evaluation.grid(prof.selection.methods) == prof.selection.methods

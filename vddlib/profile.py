@@ -49,10 +49,6 @@ class Profile:
     figures_dir: str = ""               # PNGs; "": <outputs>/figures
 
     def __post_init__(self) -> None:
-        stray = [m for m in self.evaluation.methods if m not in self.selection.methods]
-        if stray:
-            raise ValueError(f"Profile {self.name!r}: evaluation.methods names {stray}, which selection.methods does not "
-                             "(03 makes no selections of them for 04 to evaluate); add them there or leave them out")
         self.outputs = self.outputs or f"runs/{self.name}"
         self._manifests_follow = not self.selection.manifests
         self.set_output_dirs(self.results_dir or None, self.figures_dir or None)
@@ -127,9 +123,15 @@ def load_profile(name_or_path: str) -> Profile:
     diffusion = build(DiffusionSettings, raw.get("diffusion"), f"{where}: diffusion")
     # the clip rule: a pool generated at the diffusion model's clip is resampled to the evaluators' (unless set)
     generate = {**pool_resampling(dataset, diffusion.clip), **(raw.get("generate") or {})}
-    return Profile(raw["name"], dataset, build(EvalProtocol, raw.get("evaluation"), f"{where}: evaluation"),
+    evaluation, selection = (build(EvalProtocol, raw.get("evaluation"), f"{where}: evaluation"),
+                             SelectionSettings.from_dict(raw.get("selection") or {}, where))
+    stray = [m for m in evaluation.methods if m not in selection.methods]
+    if stray:
+        raise ValueError(f"{where}: evaluation.methods names {stray}, which selection.methods does not (03 makes no "
+                         "selections of them for 04 to evaluate); add them there or leave them out")
+    return Profile(raw["name"], dataset, evaluation,
                    diffusion, build(GenerateConfig, generate, f"{where}: generate"),
-                   SelectionSettings.from_dict(raw.get("selection") or {}, where),
+                   selection,
                    build(AblationSettings, raw.get("ablation"), f"{where}: ablation"),
                    build(BeyondSettings, raw.get("beyond"), f"{where}: beyond"),
                    build(ResolutionSettings, raw.get("resolution"), f"{where}: resolution"),
