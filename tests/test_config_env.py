@@ -178,7 +178,7 @@ def test_code_defaults_are_the_default_profile():
     from vddlib.selection.stage import SelectionSettings
 
     exempt = {"diffusion.shipped", "selection.videomae_shipped", "selection.manifests", "selection.methods",
-              "evaluation.methods", "resolution.methods",
+              "evaluation.methods", "resolution.methods", "ablation.fidelity_methods",
               "ablation.nc_methods", "ablation.real_methods", "beyond.methods", "beyond.cross_methods",
               "beyond.control_methods", "resolution.baselines"}
     prof, differ = load_profile("default"), []

@@ -212,3 +212,59 @@ def test_tac_dt_on_mapped_fp16_latents_selects_as_on_their_fp32_copy(tmp_path):
     for seed in (0, 1):
         assert (select("tac_dt", labels, 3, seed=seed, embeddings=flat)
                 == select("tac_dt", labels, 3, seed=seed, embeddings=ablate.flat_latents(mapped.float())))
+
+
+def _pool_inputs(pool: VideoSet, seed: int, right: float) -> dict:
+    """Selector inputs of a tiny pool; the teacher recognises a video's class with probability `right` (even pool
+    positions) or 1 - `right` (odd)."""
+    rng = np.random.default_rng(seed)
+    lab = pool.labels.numpy()
+    p = np.where(np.arange(len(lab)) % 2 == 0, right, 1 - right)
+    teacher = np.full((len(lab), pool.num_classes), 0.0)
+    teacher[np.arange(len(lab)), lab] = p
+    teacher[np.arange(len(lab)), (lab + 1) % pool.num_classes] += 1 - p
+    return {"embeddings": rng.normal(size=(len(lab), 6)), "teacher": teacher,
+            "latents": torch.from_numpy(rng.normal(size=(len(lab), 2, 2, 2, 2))).float()}
+
+
+def test_pool_fidelity_keeps_the_recognised_and_reports_every_pool(tmp_path, monkeypatch):
+    from vddlib.evaluation import jobs as jobs_mod
+
+    prof = load_profile("default")
+    sel = dataclasses.replace(prof.selection, manifests=str(tmp_path / "sel"))
+    main, extra = tiny_set(per_class=4, seed=0), tiny_set(per_class=4, seed=1)
+    mi, ei = _pool_inputs(main, 0, 0.9), _pool_inputs(extra, 1, 0.6)
+    kept, ki = ablate.recognised_part(*ablate.join_pools(main, mi, extra, ei), 4)
+    assert kept.class_counts() == [4, 4, 4]
+    conf = ki["teacher"][np.arange(12), kept.labels.numpy()]
+    assert sorted(conf.tolist()) == [0.6] * 6 + [0.9] * 6      # main's and extra's confident halves; never the 0.1/0.4
+    with pytest.raises(ValueError, match="teacher"):
+        ablate.recognised_part(main, {"embeddings": mi["embeddings"]}, 2)
+
+    trained = []
+
+    def fake_runs(train, test, cfg, seeds, **k):
+        trained.append(len(train))
+        return [{"seed": seeds[0], "top1": float(len(train)) + seeds[0], "top5": 90.0, "auc": 0.5, "f1": 0.1,
+                 "train_s": 0.0}]
+
+    monkeypatch.setattr(jobs_mod, "evaluate_runs", fake_runs)
+    guided = {1.0: tiny_set(per_class=4, seed=5), 4.0: tiny_set(per_class=4, seed=6)}
+    abl = AblationSettings(vpc=1, n_cs=(2,), guidance_scales=(1.0, 2.0, 4.0), fidelity_methods=("random", "teacher_conf"))
+    jobs = EvalJobs(tiny_set(seed=3), prof.dataset.name)
+    common = dict(dataset=prof.dataset.name, cfg=TrainConfig(), seeds=[0, 1], reuse_from=[])
+    syn = dict(pool=main, inputs=mi, pool_name="p", pool_label="synthetic")
+    study, pools = ablate.queue_pool_fidelity(
+        jobs, abl, sel, syn, common, 2.0, lambda s: (guided[s], _pool_inputs(guided[s], int(s), 0.7), f"g{s:g}"),
+        lambda: (extra, ei))
+    assert [(p.label, p.guidance, p.generated) for p in pools] == [
+        ("synthetic", 2.0, 4), ("synthetic-cfg1", 1.0, 4), ("synthetic-cfg4", 4.0, 4), ("synthetic-recognised", 2.0, 8)]
+    jobs.run(1, tmp_path / "jobs", progress=False)
+    full = jobs.resolve([i for p in pools for i in p.full_items])
+    rows = ablate.collect(jobs, study.items, tmp_path / "abl.csv")
+    assert len(full) == 4 * 2 and len(rows) == 4 * 2 * 2 and sorted(set(trained)) == [3, 12]   # VPC 1 sets, pools
+    header, body, lines = ablate.pool_fidelity_rows(pools, full, rows, abl.fidelity_methods, 1)
+    assert header[-2:] == ["random VPC 1", "teacher_conf VPC 1"] and len(body) == 4
+    agreement = {r[0]: float(r[3]) for r in body}
+    assert agreement["synthetic"] == 50.0 and agreement["synthetic-recognised"] == 100.0   # kept: every one recognised
+    assert body[0][7].startswith("12.50") and len(lines) == 4 and "teacher_conf − random" in lines[0]

@@ -20,8 +20,8 @@ from ..data.videoset import VideoSet
 from ..diffusion.generate import GenerateConfig
 from ..diffusion.stage import DiffusionSettings, diffusion_dir, generate, load_diffusion, pool_dir
 from ..evaluation import stats
-from ..evaluation.results import (METRICS, cell, csv_text, markdown_table, paper_cell, read_runs, summarize_runs,
-                                  upsert_runs)
+from ..evaluation.results import (METRICS, by_seed, cell, csv_text, markdown_table, paper_cell, read_runs,
+                                  summarize_runs, upsert_runs)
 from ..evaluation.train import TrainConfig
 from ..files import write_text
 from ..models.autoencoder import encode_videos
@@ -52,16 +52,21 @@ class AblationSettings:
     real_methods: tuple[str, ...] = ()
     dm: DMConfig = field(default_factory=DMConfig)
     dm_vpcs: tuple[int, ...] = (1, 5)
+    guidance_scales: tuple[float, ...] = (1.0, 4.0)   # the pool study's other scales, beside generate.guidance_scale
+    fidelity_methods: tuple[str, ...] = ()   # its selectors at `vpc` on each pool; empty: paper.COMPARED
     studies: tuple[str, ...] = ()       # the beyond-the-paper studies run besides Tables 5 and 6 and DM (STUDIES)
     work_dir: str = "artifacts/ablation"
 
     def __post_init__(self) -> None:
         self.nc_methods, self.real_methods = tuple(self.nc_methods) or COMPARED, tuple(self.real_methods) or COMPARED
+        self.fidelity_methods = tuple(self.fidelity_methods) or COMPARED
+        if not self.guidance_scales or min(self.guidance_scales) < 0:
+            raise ValueError(f"ablation.guidance_scales must be >= 0 (1: no guidance); got {self.guidance_scales}")
         if self.runs < 1 or self.vpc < 1 or not self.vpcs or min(self.vpcs) < 1:
             raise ValueError("ablation.runs, ablation.vpc and ablation.vpcs must be >= 1")
         if not self.n_cs or min(self.n_cs) < self.vpc:
             raise ValueError(f"ablation.n_cs must all be >= ablation.vpc ({self.vpc}); got {self.n_cs}")
-        bad = [m for m in (*self.nc_methods, *self.real_methods) if m not in SELECTORS]
+        bad = [m for m in (*self.nc_methods, *self.real_methods, *self.fidelity_methods) if m not in SELECTORS]
         if bad:
             raise ValueError(f"ablation: unknown selector(s) {bad}; registered: {sorted(SELECTORS)}")
         if min(self.lambda_d + self.lambda_r, default=0) < 0:
@@ -76,7 +81,8 @@ class AblationSettings:
 # results/ folder never shows a table the run that wrote its neighbours did not make.
 STUDIES = {"vst_choices": ("ablation_vst_gradient_mixing",), "lambda": ("ablation_lambda_sweep",),
            "embedding": ("ablation_tac_dt_embedding",), "pool_size": ("ablation_pool_size",),
-           "real_pool": ("ablation_real_pool", "ablation_pool_contrast")}
+           "real_pool": ("ablation_real_pool", "ablation_pool_contrast"),
+           "pool_fidelity": ("ablation_pool_fidelity",)}
 
 
 ABLATION_CSV = "results/ablation_runs.csv"
@@ -243,20 +249,27 @@ def pool_contrast(sel: SelectionSettings, dataset: str, pools: dict[str, tuple[V
     objective and coverage distance of its saved selections (`stages.selection_quality`)."""
     out = []
     for label, (pool, inputs, pool_name) in pools.items():
-        labels = pool.labels.numpy()
-        z = inputs["embeddings"] / np.maximum(np.linalg.norm(inputs["embeddings"], axis=1, keepdims=True), 1e-12)
-        cos, mse = [], []
-        for c in range(pool.num_classes):
-            zc = z[labels == c]
-            n = len(zc)
-            cos.append(float(1.0 - ((zc @ zc.T).sum() - n) / max(n * (n - 1), 1)))
-            mse.append(float(class_space(inputs["latents"][pool.labels == c]).mse.sum()) / max(n * (n - 1), 1))
+        cos, mse = pool_spread(pool, inputs)
         mans = [m for meth in methods for m in variant_manifests(sel, dataset, pool, inputs, pool_name, meth, meth, [vpc],
                                                                  seeds)]
         for q in selection_quality(mans, pool, inputs["embeddings"], {}, inputs["latents"], sel.configs[ABLATED].lambdas):
-            out.append({"pool": label, "spread_videomae": float(np.mean(cos)), "spread_latents": float(np.mean(mse)),
+            out.append({"pool": label, "spread_videomae": cos, "spread_latents": mse,
                         "method": q["method"], "vpc": vpc, "objective": q["objective"], "coverage_dist": q["coverage_dist"]})
     return out
+
+
+def pool_spread(pool: VideoSet, inputs: dict) -> tuple[float, float]:
+    """The within-class spread of a pool, averaged over classes: mean pairwise cosine distance of its VideoMAE
+    embeddings, and mean pairwise squared error per element of its latents."""
+    labels = pool.labels.numpy()
+    z = inputs["embeddings"] / np.maximum(np.linalg.norm(inputs["embeddings"], axis=1, keepdims=True), 1e-12)
+    cos, mse = [], []
+    for c in range(pool.num_classes):
+        zc = z[labels == c]
+        n = len(zc)
+        cos.append(float(1.0 - ((zc @ zc.T).sum() - n) / max(n * (n - 1), 1)))
+        mse.append(float(class_space(inputs["latents"][pool.labels == c]).mse.sum()) / max(n * (n - 1), 1))
+    return float(np.mean(cos)), float(np.mean(mse))
 
 
 def real_pool_inputs(sel: SelectionSettings, dataset: str, train: VideoSet, diffusion_work: str | Path) -> dict:
@@ -292,6 +305,34 @@ def extra_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, 
         generate(nxt, diffusion_dir(d, dataset), path, train.class_names, progress=False)
     pool, inputs, _ = selection_inputs(sel, dataset, train, path, recogniser=recogniser)
     return pool, inputs
+
+
+def guided_pool(d: DiffusionSettings, g: GenerateConfig, sel: SelectionSettings, dataset: str, train: VideoSet,
+                scale: float, recogniser=None) -> tuple[VideoSet, dict, str]:
+    """The pool of the profile's generate settings but guidance `scale` (generated once, then re-used), its selector
+    inputs (`recogniser`: as `selection_inputs`'s) and its folder name."""
+    gs = dataclasses.replace(g, guidance_scale=float(scale))
+    path = pool_dir(d, gs, dataset)
+    if not (path / "manifest.json").is_file():
+        generate(gs, diffusion_dir(d, dataset), path, train.class_names, progress=False)
+    pool, inputs, _ = selection_inputs(sel, dataset, train, path, recogniser=recogniser)
+    return pool, inputs, path.name
+
+
+def recognised_part(pool: VideoSet, inputs: dict, n_c: int) -> tuple[VideoSet, dict]:
+    """Of each class, the n_c videos the teacher (`inputs["teacher"]`, (N, K) probabilities) is most confident belong
+    to it, in pool order: "generate more and keep the recognised"."""
+    labels = pool.labels.numpy()
+    if inputs.get("teacher") is None:
+        raise ValueError("recognised_part needs the teacher's probabilities (selection_inputs(..., recogniser=...))")
+    conf = np.asarray(inputs["teacher"])[np.arange(len(labels)), labels]
+    counts = np.bincount(labels, minlength=pool.num_classes)
+    if counts.min() < n_c:
+        raise ValueError(f"Keeping {n_c} per class needs at least that many; the smallest class has {counts.min()}.")
+    idx = np.sort(np.concatenate([(lambda i: i[np.argsort(-conf[i], kind="stable")[:n_c]])(np.flatnonzero(labels == c))
+                                  for c in range(pool.num_classes)]))
+    return pool.subset(idx), {k: (v[torch.as_tensor(idx)] if isinstance(v, torch.Tensor) else np.asarray(v)[idx])
+                              for k, v in inputs.items()}
 
 
 def pool_of_size(pool: VideoSet, inputs: dict, extra: tuple[VideoSet, dict] | None, n_c: int) -> tuple[VideoSet, dict]:
@@ -454,6 +495,74 @@ def queue_pool_sizes(jobs, abl: AblationSettings, sel: SelectionSettings, syn: d
             study.items += queue_variant(jobs, sel, pool=p, inputs=inp, pool_name=name, pool_label=label, name=m,
                                          method=m, vpcs=[abl.vpc], **common)
     return study
+
+
+@dataclass
+class FidelityPool:
+    """One pool of the pool study: how it was made, and what a selector reads from it."""
+
+    label: str                          # its rows' pool name ("synthetic" for the main one)
+    pool: VideoSet
+    inputs: dict
+    name: str                           # its manifests' folder
+    guidance: float
+    generated: int                      # videos generated per class
+    full_items: list = field(default_factory=list)
+
+
+def queue_pool_fidelity(jobs, abl: AblationSettings, sel: SelectionSettings, syn: dict, common: dict, guidance: float,
+                        guided: Callable[[float], tuple[VideoSet, dict, str]],
+                        extra: Callable[[], tuple[VideoSet, dict]]) -> tuple[Study, list[FidelityPool]]:
+    """A pool made for selection: the main pool (guidance `guidance`), pools at `ablation.guidance_scales`
+    (`guided(scale)`), and twice N_c generated (the main pool and `extra()`, the next seed's) keeping each class's N_c
+    most recognised. On each, Full syn and `ablation.fidelity_methods` at `ablation.vpc`."""
+    pool, inputs = syn["pool"], syn["inputs"]
+    n_c = len(pool) // pool.num_classes
+    pools = [FidelityPool(syn["pool_label"], pool, inputs, syn["pool_name"], guidance, n_c)]
+    for s in abl.guidance_scales:
+        if s != guidance:
+            p, inp, name = guided(s)
+            pools.append(FidelityPool(f"synthetic-cfg{s:g}", p, inp, name, s, n_c))
+    p, inp = recognised_part(*join_pools(pool, inputs, *extra()), n_c)
+    pools.append(FidelityPool("synthetic-recognised", p, inp, f"{syn['pool_name']}_x2_recognised{n_c}", guidance, 2 * n_c))
+    study = Study([])
+    ds, cfg, seeds = common["dataset"], common["cfg"], common["seeds"]
+    for fp in pools:
+        known = known_rows(common.get("reuse_from", ()), ds, fp.label, "full", cfg.classifier, [0], seeds)
+        fp.full_items = known if known is not None else [jobs.add(fp.pool, cfg, s, pool=fp.label, method="full", vpc=0)
+                                                         for s in seeds]
+        for m in abl.fidelity_methods:
+            study.items += queue_variant(jobs, sel, pool=fp.pool, inputs=fp.inputs, pool_name=fp.name,
+                                         pool_label=fp.label, name=m, method=m, vpcs=[abl.vpc], **common)
+    return study, pools
+
+
+FIDELITY_HEADER = ["pool", "guidance", "generated per class", "teacher agreement (%)", "teacher confidence",
+                   "spread (VideoMAE)", "spread (latents)", "Full syn top-1"]
+
+
+def pool_fidelity_rows(pools: list[FidelityPool], full_rows: list[dict], rows: list[dict], methods, vpc: int,
+                       baseline: str = BASELINE) -> tuple[list[str], list[list], list[str]]:
+    """The pool study's table (header, body): per pool its teacher agreement and confidence, spread, Full syn and each
+    method's top-1 at `vpc` (mean ± std, n); and one sentence per pool: its best method against `baseline`, paired
+    by seed."""
+    s = {(x["pool"], x["method"]): x for x in summarize_runs(full_rows + rows)}
+    header = [*FIDELITY_HEADER, *[f"{m} VPC {vpc}" for m in methods]]
+    body, lines = [], []
+    for fp in pools:
+        lab, t = fp.pool.labels.numpy(), np.asarray(fp.inputs["teacher"])
+        cos, mse = pool_spread(fp.pool, fp.inputs)
+        full = s.get((fp.label, "full"))
+        body.append([fp.label, f"{fp.guidance:g}", fp.generated, f"{100 * (t.argmax(1) == lab).mean():.1f}",
+                     f"{t[np.arange(len(lab)), lab].mean():.3f}", f"{cos:.3f}", f"{mse:.3f}",
+                     cell(full, "top1") if full else "-",
+                     *[cell(s[(fp.label, m)], "top1") if (fp.label, m) in s else "-" for m in methods]])
+        have = [m for m in methods if m != baseline and (fp.label, m) in s]
+        if have and (fp.label, baseline) in s:
+            best = max(have, key=lambda m: s[(fp.label, m)]["top1"])
+            c = stats.paired(by_seed(s[(fp.label, best)]), by_seed(s[(fp.label, baseline)]), names=(best, baseline))
+            lines.append(f"{fp.label}: best {best} − {baseline} at VPC {vpc}: {c.sentence()}")
+    return header, body, lines
 
 
 def queue_real_pool(jobs, abl: AblationSettings, sel: SelectionSettings, train: VideoSet, syn: dict, common: dict,
