@@ -4,6 +4,9 @@ Usage: python benchmarks/teacher_pilot.py OUT_DIR RUNS [synthetic,second] [metho
        [methods the keeps apply to,...] [their VPCs,...]
        python benchmarks/teacher_pilot.py report OUT_DIR [OUT_DIR ...]   (results/teacher_pilot.{csv,md}: every arm
        each folder's runs hold, against Random from the same pool, paired by seed, Holm over them all)
+       python benchmarks/teacher_pilot.py confirm 5-14 OUT_DIR [OUT_DIR ...]   (results/teacher_confirm.*: the same
+       for seeds 5-14 only, made by `teacher_pilot.py OUT_DIR 5-14 ...`)
+RUNS: a count (seeds 0..RUNS-1) or a range of seeds, e.g. 5-14. PROCESSES=2 evaluates on two processes (as 04).
 The runs behind results/teacher_pilot.*: OUT (default pool) and OUT2 (second pool) made by
   teacher_pilot.py OUT 5 synthetic teacher_conf,tac_dt_faithful,herding_faithful,vst_unet_ce,random 0.25,0.75
   teacher_pilot.py OUT 5 synthetic tac_dt_faithful,herding_faithful,random 0.25 tac_dt_faithful,herding_faithful 1,5
@@ -14,6 +17,7 @@ The runs behind results/teacher_pilot.*: OUT (default pool) and OUT2 (second poo
 (vst_unet_ce was VST-UNet with ce_logit=True, a method then; its rows stay in OUT's runs.)"""
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,29 +34,37 @@ from vddlib.profile import load_profile, run_context
 from vddlib.selection import stage
 
 
-def report(outs) -> None:
-    """results/teacher_pilot.{csv,md}: each folder's arms against Random (one pool per folder), Holm per folder."""
+def report(outs, stem: str = "teacher_pilot", seeds=range(5), note: str = "It chose 08's arms; 08's runs are the "
+           "verdict.") -> None:
+    """results/<stem>.{csv,md}: every arm of the folders' runs (one pool per folder) against Random, seeds `seeds`,
+    Holm over the whole family."""
     from vddlib.config import REPO_ROOT
     from vddlib.evaluation.results import read_runs, write_table
 
     by_pool = {}
     for out in outs:
         for r in read_runs(Path(out) / "eval_runs.csv"):
-            if r["seed"] < 5:
+            if r["seed"] in seeds:
                 by_pool.setdefault(r["pool"], []).append(r)
     arms = sorted({r["method"] for rows in by_pool.values() for r in rows} - {"random"})
     body = resolution.headline_rows(resolution.headline(by_pool, arms, "random", (1, 5)))
-    print(write_table(REPO_ROOT / "results" / "teacher_pilot", resolution.HEADLINE_HEADER, body, preamble=(
+    print(write_table(REPO_ROOT / "results" / stem, resolution.HEADLINE_HEADER, body, preamble=(
         "Issue 40's pilot (benchmarks/teacher_pilot.py): the teacher-guided selectors against Random from the same "
         "pool, digits-motion, C3D, hard labels, top-1 (%), paired by seed, Holm over the whole family (both pools); `-keepK`: "
         "the faithful selector keeping each class's K most teacher-confident share (default 0.5). Intel Xeon, native. "
-        "It chose 08's arms; 08's runs are the verdict.\n\n")))
+        f"Seeds {min(seeds)}-{max(seeds)}. {note}\n\n")))
 
 
 def main() -> None:
     if sys.argv[1] == "report":
         return report(sys.argv[2:])
-    out, runs = Path(sys.argv[1]), int(sys.argv[2])
+    if sys.argv[1] == "confirm":         # the pre-registered arms on fresh seeds: results/teacher_confirm.*
+        a, _, b = sys.argv[2].partition("-")
+        return report(sys.argv[3:], "teacher_confirm", range(int(a), int(b) + 1),
+                      "The arms 08 names, on seeds the pilot (seeds 0-4) that chose them never saw: the confirmation.")
+    out = Path(sys.argv[1])
+    a, _, b = sys.argv[2].partition("-")              # RUNS: a count (seeds 0..RUNS-1) or a range "5-14"
+    seeds = list(range(int(a), int(b) + 1)) if b else list(range(int(a)))
     which = sys.argv[3].split(",") if len(sys.argv) > 3 else ["synthetic"]
     methods = sys.argv[4].split(",") if len(sys.argv) > 4 else ["teacher_conf", "tac_dt_faithful", "herding_faithful",
                                                                    "mae_score", "random"]
@@ -82,12 +94,12 @@ def main() -> None:
         t = inputs["teacher"]
         info[name] = {"recognised": float((t.argmax(1) == pool.labels.numpy()).mean())}
         t0 = time.perf_counter()
-        mans = stage.make_selections(sel, dataset, pool, inputs, [1, 5], list(range(runs)), folder, methods=methods,
+        mans = stage.make_selections(sel, dataset, pool, inputs, [1, 5], seeds, folder, methods=methods,
                                      progress=False)
         for m in KEEP_METHODS:
             for keep in KEEPS:
                 cfgk = dataclasses.replace(sel.settings(m)["config"], keep=keep)
-                mans += stage.make_selections(sel, dataset, pool, inputs, KEEP_VPCS, list(range(runs)), folder,
+                mans += stage.make_selections(sel, dataset, pool, inputs, KEEP_VPCS, seeds, folder,
                                               methods=[m], progress=False, name=f"{m}-keep{keep:g}",
                                               settings={"config": cfgk})
         info[name]["select_s"] = round(time.perf_counter() - t0, 1)
@@ -99,11 +111,11 @@ def main() -> None:
         have = read_runs(csv) if csv.exists() else []
         queue_manifests(q, pool, resolution.missing(mans, have, name, methods), cfg, name)
     t0 = time.perf_counter()
-    upsert_runs(csv, q.run(1, out / "jobs", profile="default", device="cpu"))
+    upsert_runs(csv, q.run(int(os.environ.get("PROCESSES", "1")), out / "jobs", profile="default", device="cpu"))
     print(f"{len(q)} evaluations in {time.perf_counter() - t0:.0f} s")
     print(json.dumps(info, indent=1))
     arms = [m for m in methods if m != "random"] + [f"{m}-keep{k:g}" for m in KEEP_METHODS for k in KEEPS]
-    rows = {name: findings.runs_of(csv, dataset, cfg.classifier, range(runs), pool=name, vpc=(1, 5)) for name in pools}
+    rows = {name: findings.runs_of(csv, dataset, cfg.classifier, seeds, pool=name, vpc=(1, 5)) for name in pools}
     for p, v, c in resolution.headline(rows, arms, "random", (1, 5)):
         print(f"{p}, VPC {v}: {c.sentence()}")
 
