@@ -34,8 +34,8 @@ from vddlib.profile import load_profile, run_context
 from vddlib.selection import stage
 
 
-def report(outs, stem: str = "teacher_pilot", seeds=range(5), note: str = "It chose 08's arms; 08's runs are the "
-           "verdict.") -> None:
+def report(outs, stem: str = "teacher_pilot", seeds=range(5), note: str = "It chose 08's arms (seeds 0-4, "
+           "which 08 evaluates too); results/teacher_confirm.md tests them on fresh seeds.") -> None:
     """results/<stem>.{csv,md}: every arm of the folders' runs (one pool per folder) against Random, seeds `seeds`,
     Holm over the whole family."""
     from vddlib.config import REPO_ROOT
@@ -49,9 +49,10 @@ def report(outs, stem: str = "teacher_pilot", seeds=range(5), note: str = "It ch
     arms = sorted({r["method"] for rows in by_pool.values() for r in rows} - {"random"})
     body = resolution.headline_rows(resolution.headline(by_pool, arms, "random", (1, 5)))
     print(write_table(REPO_ROOT / "results" / stem, resolution.HEADLINE_HEADER, body, preamble=(
-        "Issue 40's pilot (benchmarks/teacher_pilot.py): the teacher-guided selectors against Random from the same "
-        "pool, digits-motion, C3D, hard labels, top-1 (%), paired by seed, Holm over the whole family (both pools); `-keepK`: "
-        "the faithful selector keeping each class's K most teacher-confident share (default 0.5). Intel Xeon, native. "
+        "Issue 40 (benchmarks/teacher_pilot.py): the teacher-guided selectors against Random from the same pool, "
+        "digits-motion, C3D, hard labels, top-1 (%), paired by seed, Holm over the whole family (both pools); "
+        "`-keepK`: the faithful selector keeping each class's K most teacher-confident share (default 0.5). Intel "
+        "Xeon, native. "
         f"Seeds {min(seeds)}-{max(seeds)}. {note}\n\n")))
 
 
