@@ -36,4 +36,3 @@ def select_vst_unet(labels, vpc: int, seed: int = 0, num_classes: int | None = N
                          num_classes=num_classes, device=device)
     chosen = per_class(labels_np, vpc, num_classes, lambda c, idx: np.searchsorted(idx, np.asarray(res.selection[int(c)])))
     return chosen, {"log": res.log, "best_epoch": res.best_epoch}      # the training log goes into the manifest
-
