@@ -29,6 +29,7 @@ from ..paper import ABLATED, BASELINE, CLUSTERING, COMPARED
 from ..selection.manifests import manifest_indices, manifest_path
 from ..selection.objective import class_space, selection_objective
 from ..selection.registry import SELECTORS
+from ..selection.selectors.teacher import most_confident, own_class_confidence
 from ..selection.stage import SelectionSettings, make_selections, selection_inputs, selection_quality, videomae_inputs
 from .dm import DMConfig
 
@@ -143,8 +144,12 @@ def per_class_prefix(pool: VideoSet, inputs: dict, n_c: int) -> tuple[VideoSet, 
         raise ValueError(f"N_c={n_c} exceeds the smallest class of the pool ({counts.min()} videos); "
                          "generate a larger pool first (ablation.n_cs).")
     idx = np.concatenate([np.flatnonzero(labels == c)[:n_c] for c in range(pool.num_classes)])
-    return pool.subset(idx), {k: (v[torch.as_tensor(idx)] if isinstance(v, torch.Tensor) else v[idx])
-                              for k, v in inputs.items()}
+    return pool.subset(idx), input_rows(inputs, idx)
+
+
+def input_rows(inputs: dict, idx: np.ndarray) -> dict:
+    """The rows `idx` of every selector input array (tensors and arrays alike)."""
+    return {k: (v[torch.as_tensor(idx)] if isinstance(v, torch.Tensor) else np.asarray(v)[idx]) for k, v in inputs.items()}
 
 
 def join_pools(a: VideoSet, a_inputs: dict, b: VideoSet, b_inputs: dict) -> tuple[VideoSet, dict]:
@@ -325,14 +330,11 @@ def recognised_part(pool: VideoSet, inputs: dict, n_c: int) -> tuple[VideoSet, d
     labels = pool.labels.numpy()
     if inputs.get("teacher") is None:
         raise ValueError("recognised_part needs the teacher's probabilities (selection_inputs(..., recogniser=...))")
-    conf = np.asarray(inputs["teacher"])[np.arange(len(labels)), labels]
     counts = np.bincount(labels, minlength=pool.num_classes)
     if counts.min() < n_c:
         raise ValueError(f"Keeping {n_c} per class needs at least that many; the smallest class has {counts.min()}.")
-    idx = np.sort(np.concatenate([(lambda i: i[np.argsort(-conf[i], kind="stable")[:n_c]])(np.flatnonzero(labels == c))
-                                  for c in range(pool.num_classes)]))
-    return pool.subset(idx), {k: (v[torch.as_tensor(idx)] if isinstance(v, torch.Tensor) else np.asarray(v)[idx])
-                              for k, v in inputs.items()}
+    idx = most_confident(labels, own_class_confidence(inputs["teacher"], labels), lambda n: n_c)
+    return pool.subset(idx), input_rows(inputs, idx)
 
 
 def pool_of_size(pool: VideoSet, inputs: dict, extra: tuple[VideoSet, dict] | None, n_c: int) -> tuple[VideoSet, dict]:

@@ -40,15 +40,19 @@ def select_teacher_conf(labels, vpc: int, seed: int = 0, num_classes: int | None
     return per_class(labels, vpc, num_classes, lambda c, idx: np.argsort(-conf[idx], kind="stable")[:vpc])
 
 
-def faithful_part(labels: np.ndarray, conf: np.ndarray, keep: float, vpc: int) -> np.ndarray:
-    """Sorted pool indices of each class's `keep` share most teacher-confident videos (at least VPC, ties: lower
-    index); every class keeps the same count when the classes are the same size."""
+def most_confident(labels: np.ndarray, conf: np.ndarray, count) -> np.ndarray:
+    """Sorted pool indices of each class's `count(class size)` most teacher-confident videos (ties: lower index)."""
     out = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        n = min(len(idx), max(vpc, math.ceil(keep * len(idx) - 1e-9)))
-        out.append(idx[np.argsort(-conf[idx], kind="stable")[:n]])
+        out.append(idx[np.argsort(-conf[idx], kind="stable")[:count(len(idx))]])
     return np.sort(np.concatenate(out)) if out else np.array([], dtype=int)
+
+
+def faithful_part(labels: np.ndarray, conf: np.ndarray, keep: float, vpc: int) -> np.ndarray:
+    """Sorted pool indices of each class's `keep` share most teacher-confident videos (at least VPC, ties: lower
+    index); every class keeps the same count when the classes are the same size."""
+    return most_confident(labels, conf, lambda n: min(n, max(vpc, math.ceil(keep * n - 1e-9))))
 
 
 def _faithful(base: str, display: str):
